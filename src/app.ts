@@ -1,0 +1,111 @@
+// The HTTP application: a pure fetch handler. It never listens, never reads the environment and imports nothing
+// from node:, so it runs on any runtime with Request/Response; src/server.ts wires it to Node. Everything it
+// depends on (counter, clock, readiness, metrics) is passed in, so tests build it with fakes.
+import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppMetrics } from './metrics.ts';
+import { renderVisitPage } from './visit-page.ts';
+
+export interface Counter {
+  /** Counts one visit; resolves with its number once durable, rejects (with a `code`) when it cannot be stored. */
+  visit(): Promise<number>;
+  /** The highest durable count. */
+  readonly value: number;
+  /** False while the store cannot write. */
+  readonly healthy: boolean;
+}
+
+export interface Lifecycle {
+  /** Why the instance must not get traffic right now ('starting', 'draining'), or undefined when it may. */
+  notReadyReason(): string | undefined;
+}
+
+export interface AppDeps {
+  counter: Counter;
+  lifecycle: Lifecycle;
+  clock: { now(): Date };
+  config: { podName: string; version: string; timeZone: string };
+  metrics?: AppMetrics;
+}
+
+/** Methods each path answers; anything else on a known path gets 405 with this list in `Allow`. */
+const ALLOWED: Record<string, string> = {
+  '/': 'GET, HEAD',
+  '/visits': 'GET, HEAD',
+  '/healthz': 'GET, HEAD',
+  '/readyz': 'GET, HEAD',
+  '/metrics': 'GET, HEAD',
+};
+
+export function createApp({ counter, lifecycle, clock, config, metrics }: AppDeps): Hono {
+  const app = new Hono();
+  const identity = { pod: config.podName, version: config.version };
+
+  if (metrics) {
+    app.use(async (c, next) => {
+      const started = performance.now();
+      await next();
+      const route = Object.hasOwn(ALLOWED, c.req.path) ? c.req.path : 'unmatched';
+      metrics.observeRequest(route, c.req.method, c.res.status, (performance.now() - started) / 1000);
+    });
+  }
+
+  app.use(
+    secureHeaders({
+      // The page is self-contained: inline styles only, no scripts, no external resources.
+      contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] },
+    }),
+  );
+
+  app.get('/', async (c) => {
+    // HEAD must not count a visit: Hono would otherwise run this GET handler for it.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Cache-Control': 'no-store' });
+    let visit: number;
+    try {
+      visit = await counter.visit();
+    } catch (error) {
+      return c.json(
+        { error: 'the visit could not be stored; it was not counted', code: (error as { code?: string }).code ?? 'EUNKNOWN' },
+        503,
+        { 'Retry-After': '1', 'Cache-Control': 'no-store' },
+      );
+    }
+    metrics?.countVisit();
+    c.header('Cache-Control', 'no-store');
+    c.header('Vary', 'Accept');
+    const now = clock.now();
+    if (wantsJson(c.req.header('accept'))) return c.json({ visit, ...identity, time: now.toISOString() });
+    return c.html(renderVisitPage({ visit, now, timeZone: config.timeZone, ...identity }));
+  });
+
+  app.get('/visits', (c) => c.json({ counter: counter.value, ...identity }, 200, { 'Cache-Control': 'no-store' }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', (c) => {
+    const reason = lifecycle.notReadyReason() ?? (counter.healthy ? undefined : 'store-unwritable');
+    if (reason) return c.json({ status: 'not ready', reason }, 503);
+    return c.json({ status: 'ready' });
+  });
+
+  if (metrics) {
+    app.get('/metrics', async (c) => {
+      const { contentType, body } = await metrics.render();
+      return c.body(body, 200, { 'Content-Type': contentType });
+    });
+  }
+
+  for (const [path, allow] of Object.entries(ALLOWED)) {
+    app.all(path, (c) => c.json({ error: `method ${c.req.method} not allowed`, allow }, 405, { Allow: allow }));
+  }
+
+  app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404));
+  app.onError((error, c) => c.json({ error: 'internal error', message: error.message }, 500));
+  return app;
+}
+
+/** JSON when the client prefers it over HTML (curl -H 'Accept: application/json', tools). */
+function wantsJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.includes('application/json') && !accept.includes('text/html');
+}

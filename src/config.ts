@@ -1,0 +1,90 @@
+// Configuration from the environment, validated once at startup. A function of `env` (not process.env) so tests
+// pass their own. Every bad variable is reported at once, with the form it accepts.
+import os from 'node:os';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An integer from a string; empty strings count as unset (a blank `PORT=` in a manifest means "default"). */
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  );
+
+const text = (fallback: string) => z.preprocess((value) => (value === '' ? undefined : value), z.string().default(fallback));
+
+const schema = z.object({
+  PORT: integer(0, 65535, 5000).describe('a TCP port, 0-65535'),
+  HOST: text('0.0.0.0').describe('an address to listen on, e.g. 0.0.0.0 or 127.0.0.1'),
+  DATA_DIR: text('./data').describe('a directory path'),
+  TIME_ZONE: text('Europe/Moscow')
+    .refine(isTimeZone, { message: 'not a known IANA time zone' })
+    .describe('an IANA time zone such as Europe/Moscow or UTC'),
+  POD_NAME: text('').describe('a name for this instance'),
+  APP_VERSION: text('').describe('a version label'),
+  SHUTDOWN_DRAIN_MS: integer(0, 600_000, 3000).describe('milliseconds, 0-600000'),
+  SHUTDOWN_TIMEOUT_MS: integer(1, 600_000, 10_000).describe('milliseconds, 1-600000'),
+  LOG_LEVEL: z
+    .preprocess((value) => (value === '' ? undefined : value), z.enum(LOG_LEVELS).default('info'))
+    .describe(`one of ${LOG_LEVELS.join(', ')}`),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  timeZone: string;
+  podName: string;
+  version: string;
+  shutdownDrainMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  readonly problems: { variable: string; problem: string; expected: string }[];
+  constructor(problems: { variable: string; problem: string; expected: string }[]) {
+    super(
+      `invalid environment: ${problems.map((p) => `${p.variable}: ${p.problem} (expected ${p.expected})`).join('; ')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  defaults: { hostname?: string; packageVersion?: string } = {},
+): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '');
+      const field = schema.shape[variable as keyof typeof schema.shape];
+      return { variable, problem: issue.message, expected: field?.description ?? 'a valid value' };
+    });
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    timeZone: e.TIME_ZONE,
+    podName: e.POD_NAME || defaults.hostname || os.hostname(),
+    version: e.APP_VERSION || defaults.packageVersion || '0.0.0',
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,107 @@
+// Durable atomic replace of one small file, split in two phases so a caller can overlap them:
+//   prepare: write a fresh temp file in the same directory (every byte, looping over short writes) and fsync it;
+//   commit:  rename it over the target and fsync the directory, so the new directory entry survives a crash.
+// Written by hand because write-file-atomic neither fsyncs the directory nor notices a short write on a full disk
+// (see ../shared/NOTES.md, "Durable file writes"). Only Linux semantics are relied on.
+import { constants } from 'node:fs';
+import path from 'node:path';
+import type { FileSystem } from './file-system.ts';
+
+const TEMP_SUFFIX = '.tmp';
+
+/** Temp files are `<target>.<pid>.<seq>.tmp`: unique per process, recognisable for clean-up after a crash. */
+export function isTempFileOf(target: string, name: string): boolean {
+  const base = path.basename(target);
+  return name.startsWith(`${base}.`) && name.endsWith(TEMP_SUFFIX) && name !== base;
+}
+
+export class ShortWriteError extends Error {
+  readonly code = 'ESHORTWRITE';
+}
+
+export class DurableFile {
+  readonly target: string;
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  #dirFd: number | undefined;
+  #seq = 0;
+
+  constructor(fs: FileSystem, target: string) {
+    this.#fs = fs;
+    this.target = target;
+    this.#dir = path.dirname(target);
+  }
+
+  /** Writes and fsyncs a new temp file holding `data`; returns its path. Leaves nothing behind on failure. */
+  async prepare(data: Uint8Array): Promise<string> {
+    // A fresh name every time: a temp file whose fsync failed must never be reused (its pages may be lost).
+    const temp = `${this.target}.${process.pid}.${++this.#seq}${TEMP_SUFFIX}`;
+    const fd = await this.#fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    try {
+      await this.#writeAll(fd, data);
+      await this.#fs.fsync(fd);
+    } catch (error) {
+      await this.#fs.close(fd).catch(() => {});
+      await this.#fs.unlink(temp).catch(() => {});
+      throw error;
+    }
+    try {
+      await this.#fs.close(fd);
+    } catch (error) {
+      await this.#fs.unlink(temp).catch(() => {});
+      throw error;
+    }
+    return temp;
+  }
+
+  /** Renames a prepared temp file over the target and fsyncs the directory. */
+  async commit(temp: string): Promise<void> {
+    try {
+      await this.#fs.rename(temp, this.target);
+    } catch (error) {
+      await this.#fs.unlink(temp).catch(() => {});
+      throw error;
+    }
+    const dirFd = await this.#directoryFd();
+    try {
+      await this.#fs.fsync(dirFd);
+    } catch (error) {
+      this.#dirFd = undefined;
+      await this.#fs.close(dirFd).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Drops a prepared temp file that will not be committed. */
+  async discard(temp: string): Promise<void> {
+    await this.#fs.unlink(temp).catch(() => {});
+  }
+
+  /** prepare + commit: the whole durable replace in one call. */
+  async replace(data: Uint8Array): Promise<void> {
+    await this.commit(await this.prepare(data));
+  }
+
+  async close(): Promise<void> {
+    const fd = this.#dirFd;
+    this.#dirFd = undefined;
+    if (fd !== undefined) await this.#fs.close(fd).catch(() => {});
+  }
+
+  // The directory stays open for the process lifetime: reopening it for every write would add two thread-pool
+  // round trips to each commit. If its fsync fails the descriptor is dropped and reopened next time.
+  async #directoryFd(): Promise<number> {
+    this.#dirFd ??= await this.#fs.open(this.#dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+    return this.#dirFd;
+  }
+
+  async #writeAll(fd: number, data: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < data.byteLength) {
+      const written = await this.#fs.write(fd, data, offset, data.byteLength - offset, offset);
+      // write(2) returning 0 for a non-empty buffer means no progress is possible: fail rather than spin.
+      if (written <= 0) throw new ShortWriteError(`short write: ${offset} of ${data.byteLength} bytes written`);
+      offset += written;
+    }
+  }
+}
