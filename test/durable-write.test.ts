@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { DurableFile, isTempFileOf } from '../src/durable-write.ts';
+import { FaultyFileSystem } from './support/faulty-fs.ts';
+import { tempDir } from './support/temp-dir.ts';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+async function setup() {
+  const dir = await tempDir();
+  const target = path.join(dir, 'visits.json');
+  await writeFile(target, '{"counter": 1}');
+  const fs = new FaultyFileSystem();
+  return { dir, target, fs, file: new DurableFile(fs, target) };
+}
+
+describe('DurableFile', () => {
+  test('replaces the file: temp write, fsync, rename, directory fsync, in that order', async () => {
+    const { dir, target, fs, file } = await setup();
+    await file.replace(bytes('{"counter": 2}'));
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 2}');
+    assert.deepEqual(await readdir(dir), ['visits.json']);
+    const ops = fs.calls.map((c) => c.op);
+    assert.deepEqual(ops, ['open', 'write', 'fsync', 'close', 'rename', 'open', 'fsync']);
+    assert.equal(fs.calls[5]?.args[0], dir, 'the second open is the directory, for its fsync');
+    await file.close();
+  });
+
+  test('keeps writing after short writes until every byte is on disk', async () => {
+    const { target, fs, file } = await setup();
+    fs.shortWriteBytes = 3;
+    const content = '{"counter": 123456789}';
+    await file.replace(bytes(content));
+    assert.equal(await readFile(target, 'utf8'), content);
+    assert.equal(fs.calls.filter((c) => c.op === 'write').length, Math.ceil(content.length / 3));
+    await file.close();
+  });
+
+  test('a write that makes no progress fails instead of spinning, leaving no temp file', async () => {
+    const { dir, target, fs, file } = await setup();
+    fs.shortWriteBytes = 0;
+    await assert.rejects(file.replace(bytes('{"counter": 2}')), /short write/);
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 1}');
+    assert.deepEqual(await readdir(dir), ['visits.json']);
+  });
+
+  for (const op of ['write', 'fsync', 'close', 'rename'] as const) {
+    test(`a failed ${op} keeps the old content and leaves no temp file`, async () => {
+      const { dir, target, fs, file } = await setup();
+      fs.fail(op, op === 'write' ? 'ENOSPC' : 'EIO', 1);
+      await assert.rejects(file.replace(bytes('{"counter": 2}')), { code: op === 'write' ? 'ENOSPC' : 'EIO' });
+      assert.equal(await readFile(target, 'utf8'), '{"counter": 1}');
+      assert.deepEqual(await readdir(dir), ['visits.json']);
+    });
+  }
+
+  test('every attempt uses a fresh temp file name, also after a failed fsync', async () => {
+    const { target, fs, file } = await setup();
+    fs.fail('fsync', 'EIO', 1);
+    await assert.rejects(file.replace(bytes('{"counter": 2}')));
+    await file.replace(bytes('{"counter": 2}'));
+    const temps = fs.tempFilesOpened();
+    assert.equal(temps.length, 2);
+    assert.notEqual(temps[0], temps[1]);
+    for (const temp of temps) assert.ok(isTempFileOf(target, path.basename(temp)), temp);
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 2}');
+    await file.close();
+  });
+
+  test('a failed directory fsync is reported and the directory is reopened next time', async () => {
+    const { fs, file } = await setup();
+    await file.replace(bytes('{"counter": 2}'));
+    // Fail the second fsync of the next replace: the first is the temp file's, the second the directory's.
+    let fsyncs = 0;
+    const realFsync = fs.fsync;
+    fs.fsync = (fd: number) => (++fsyncs === 2 ? Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' })) : realFsync(fd));
+    await assert.rejects(file.replace(bytes('{"counter": 3}')), { code: 'EIO' });
+    const opensBefore = fs.calls.filter((c) => c.op === 'open').length;
+    await file.replace(bytes('{"counter": 4}'));
+    const opens = fs.calls.filter((c) => c.op === 'open').slice(opensBefore);
+    assert.equal(opens.length, 2, 'temp file and directory both opened again');
+    await file.close();
+  });
+
+  test('recognises only its own temp files', () => {
+    assert.ok(isTempFileOf('/d/visits.json', 'visits.json.12.3.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.bak'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'other.json.1.1.tmp'));
+  });
+});

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { DurableFile } from '../src/durable-write.ts';
+import { readState } from '../src/state-file.ts';
+import { StoreUnavailableError, VisitCounter } from '../src/visit-counter.ts';
+import { FaultyFileSystem } from './support/faulty-fs.ts';
+import { tempDir } from './support/temp-dir.ts';
+
+async function setup(initial = 0, retryDelayMs = 20) {
+  const dir = await tempDir();
+  const target = path.join(dir, 'visits.json');
+  if (initial > 0) await writeFile(target, `{"counter": ${initial}}`);
+  const fs = new FaultyFileSystem();
+  const batches: number[] = [];
+  const counter = new VisitCounter({
+    file: new DurableFile(fs, target),
+    initial: await readState(target),
+    retryDelayMs,
+    metrics: { observeWrite: (_seconds, size) => batches.push(size), observeWriteFailure: () => {} },
+  });
+  return { dir, target, fs, counter, batches };
+}
+
+/** Settles every promise; returns the acknowledged numbers and the refusals. */
+async function settleAll(visits: Promise<number>[]) {
+  const results = await Promise.allSettled(visits);
+  const acknowledged = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  return { acknowledged, refused };
+}
+
+describe('VisitCounter', () => {
+  test('1000 concurrent visits get the numbers 1..1000, each once, and the file says 1000', async () => {
+    const { target, counter, batches } = await setup();
+    const numbers = await Promise.all(Array.from({ length: 1000 }, () => counter.visit()));
+    assert.deepEqual([...numbers].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i + 1));
+    assert.equal(counter.value, 1000);
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 1000}');
+    assert.ok(batches.length < 1000 / 2, `group commit batches visits (${batches.length} writes for 1000 visits)`);
+    await counter.close();
+  });
+
+  test('counts on from the value in the file', async () => {
+    const { target, counter } = await setup(66);
+    assert.equal(await counter.visit(), 67);
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 67}');
+    await counter.close();
+  });
+
+  test('a visit is acknowledged only after the directory fsync of the write holding it', async () => {
+    const { fs, counter } = await setup();
+    const visit = counter.visit();
+    const number = await visit;
+    const ops = fs.calls.map((c) => c.op);
+    assert.equal(number, 1);
+    assert.deepEqual(ops.slice(-3), ['rename', 'open', 'fsync'], 'rename, then the directory opened and fsynced');
+    await counter.close();
+  });
+
+  test('a restart keeps the count', async () => {
+    const { target, counter } = await setup();
+    await Promise.all(Array.from({ length: 25 }, () => counter.visit()));
+    await counter.close();
+    const fs = new FaultyFileSystem();
+    const again = new VisitCounter({ file: new DurableFile(fs, target), initial: await readState(target) });
+    assert.equal(await again.visit(), 26);
+    await again.close();
+  });
+
+  for (const [op, code] of [
+    ['write', 'ENOSPC'],
+    ['fsync', 'EIO'],
+    ['rename', 'EROFS'],
+    ['open', 'EACCES'],
+  ] as const) {
+    test(`a failed ${op} (${code}) refuses the batch, keeps the file, then recovers by itself`, async () => {
+      const { dir, target, fs, counter } = await setup(10);
+      fs.fail(op, code);
+      const { acknowledged, refused } = await settleAll(Array.from({ length: 20 }, () => counter.visit()));
+      assert.deepEqual(acknowledged, []);
+      assert.equal(refused.length, 20);
+      for (const error of refused) {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.ok([code, 'EABORTED'].includes(error.code), error.code);
+      }
+      assert.equal(counter.healthy, false);
+      assert.equal(counter.value, 10);
+      assert.equal(await readFile(target, 'utf8'), '{"counter": 10}');
+      assert.deepEqual(await readdir(dir), ['visits.json'], 'no temp file left behind');
+
+      fs.heal();
+      // No traffic: the counter's own recovery write must find the disk writable again.
+      for (let i = 0; i < 100 && !counter.healthy; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(counter.healthy, true);
+      assert.equal(await counter.visit(), 11, 'numbering continues right after the last acknowledged visit');
+      assert.equal(await readFile(target, 'utf8'), '{"counter": 11}');
+      await counter.close();
+    });
+  }
+
+  test('a failure in the middle of a stream loses nothing acknowledged and repeats no number', async () => {
+    const { target, fs, counter } = await setup();
+    const acknowledged: number[] = [];
+    let refused = 0;
+    for (let round = 0; round < 30; round++) {
+      if (round === 10) fs.fail('fsync', 'EIO', 3);
+      // Two waves per round so one batch is committing while the next prepares when the fault hits.
+      const first = Array.from({ length: 10 }, () => counter.visit());
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = Array.from({ length: 10 }, () => counter.visit());
+      const settled = await settleAll([...first, ...second]);
+      acknowledged.push(...settled.acknowledged);
+      refused += settled.refused.length;
+    }
+    assert.ok(refused > 0, 'the injected failures refused some visits');
+    assert.equal(acknowledged.length + refused, 600);
+    const sorted = [...acknowledged].sort((a, b) => a - b);
+    assert.deepEqual(sorted, Array.from({ length: acknowledged.length }, (_, i) => i + 1), 'acknowledged numbers are exactly 1..N');
+    await counter.close();
+    assert.equal(await readState(target), acknowledged.length, 'the last write, which succeeded, holds exactly N');
+  });
+
+  test('after a failed directory fsync the file may hold unacknowledged visits, never fewer than acknowledged', async () => {
+    const { target, fs, counter } = await setup(5);
+    let fsyncs = 0;
+    const realFsync = fs.fsync;
+    // The second fsync of a write is the directory's: the rename already happened when it fails.
+    fs.fsync = (fd: number) => (++fsyncs === 2 ? Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' })) : realFsync(fd));
+    await assert.rejects(counter.visit(), { code: 'EIO' });
+    const onDisk = await readState(target);
+    assert.ok(onDisk >= 5 && onDisk <= 6, `file holds ${onDisk}`);
+    assert.equal(await counter.visit(), 6, 'the refused visit\'s number is handed out again');
+    assert.equal(await readState(target), 6);
+    await counter.close();
+  });
+
+  test('close waits for visits in flight, then refuses new ones', async () => {
+    const { target, fs, counter } = await setup();
+    fs.delayMs = 5;
+    const inFlight = Array.from({ length: 10 }, () => counter.visit());
+    await counter.close();
+    assert.equal((await Promise.all(inFlight)).length, 10);
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 10}');
+    await assert.rejects(counter.visit(), { code: 'ECLOSED' });
+  });
+});
