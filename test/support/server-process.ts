@@ -57,6 +57,7 @@ export function spawnServer(env: Record<string, string>): { child: ChildProcess;
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  listening.catch(() => {}); // callers that only wait for the exit do not care
   void exited.then((code) => rejectListening(new Error(`server exited (${code}) before listening: ${JSON.stringify(logs)}`)));
   return { child, logs, exited, listening };
 }
