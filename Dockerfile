@@ -1,0 +1,57 @@
+# rollcall service image.
+# Two stages on the official Node 24 slim image: `deps` installs production dependencies from the lockfile, the
+# runtime stage copies them next to `src/`, which Node 24 runs directly (type stripping, no build step).
+# The runtime is meant to run locked down: numeric non-root user 10001:10001 (the uid/gid the Kubernetes manifests
+# use), a read-only root filesystem (code and dependencies are root-owned and not writable by that user), all
+# capabilities dropped; the only writable path is the volume at /app/data. See docs/container.md.
+
+# ---- deps: production dependencies only, exactly as locked ----
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: no production dependency needs an install script, so none gets to run.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime ----
+FROM node:24-slim
+
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="rollcall" \
+      org.opencontainers.image.description="A durable visit counter: counts GET / in a file on its data volume" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-slim"
+
+# npm, npx, corepack and yarn are build tools: the runtime needs only node. The data directory belongs to the
+# runtime user so a fresh named volume mounted there (which copies the directory's owner and mode) is writable.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
+ && mkdir -p /app/data \
+ && chown 10001:10001 /app/data \
+ && chmod 0750 /app/data
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=5000 \
+    DATA_DIR=/app/data
+
+WORKDIR /app
+# Root-owned and read-only for the runtime user; least often changed first, for layer caching.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+
+USER 10001:10001
+VOLUME ["/app/data"]
+EXPOSE 5000
+
+# For plain `docker run`; Kubernetes ignores this and uses the pod's /healthz and /readyz probes.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 5000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# Exec form with no entrypoint script (the base image's docker-entrypoint.sh is a shell script): node is PID 1,
+# receives SIGTERM from `docker stop` / the kubelet directly, and no shell is needed at run time.
+ENTRYPOINT []
+CMD ["node", "src/server.ts"]
