@@ -1,0 +1,402 @@
+// `npm run bench`: how close durable visits come to the framework's ceiling (issue 6). Reported, never asserted
+// in `npm test`: the figures depend on the machine, only the ratios from one run are meaningful.
+//
+// One run starts every server once on loopback and loads them alternately (round-robin, the order rotating each
+// round) so that all variants see the same machine state:
+//   ceiling  the no-op route: GET /healthz on the service's own stack (bench/servers/variant.ts, VARIANT=noop);
+//   memory   GET / on that stack with an in-memory counter: a visit without the disk (diagnostic);
+//   durable  GET / on the real service (node src/server.ts): the durable, group-committed visit;
+//   naive    GET / with one durable atomic write per visit, no batching (VARIANT=naive).
+// Load comes from autocannon used as a library, in this process, at 1, 16 and 64 connections. Each measurement is a
+// short warm-up (by time) followed by a run of a fixed number of requests (the warm-up's rate × --duration), so
+// that every response is received and `visits.json` can be checked to grow by exactly the number of 2xx responses.
+// Cold start: spawn → first 200 from /healthz, the service against a bare node:http server, median of several.
+//
+// Options: --duration S (5) --warmup S (1) --rounds N (2) --conns 1,16,64 --variants ceiling,memory,durable,naive
+//          --cold N (9 repetitions; 0 skips) --json FILE (raw results)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+const root = path.resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '2' },
+    conns: { type: 'string', default: '1,16,64' },
+    variants: { type: 'string', default: 'ceiling,memory,durable,naive' },
+    cold: { type: 'string', default: '9' },
+    json: { type: 'string' },
+  },
+});
+const DURATION_S = Number(args.duration);
+const WARMUP_S = Number(args.warmup);
+const ROUNDS = Number(args.rounds);
+const CONNECTIONS = args.conns.split(',').map(Number);
+const COLD_REPS = Number(args.cold);
+const JSON_ACCEPT = { accept: 'application/json' };
+
+type ServerKind = 'service' | 'noop' | 'naive' | 'bare';
+interface Variant {
+  name: string;
+  server: ServerKind;
+  path: string;
+  /** Whether the route writes visits.json: then the file must grow by exactly the 2xx count. */
+  durable: boolean;
+}
+const ALL_VARIANTS: Variant[] = [
+  { name: 'ceiling', server: 'noop', path: '/healthz', durable: false },
+  { name: 'memory', server: 'noop', path: '/', durable: false },
+  { name: 'durable', server: 'service', path: '/', durable: true },
+  { name: 'naive', server: 'naive', path: '/', durable: true },
+];
+const VARIANTS = ALL_VARIANTS.filter((v) => args.variants.split(',').includes(v.name));
+
+interface Server {
+  kind: ServerKind;
+  child: ChildProcess;
+  port: number;
+  dataDir: string;
+}
+
+interface Measurement {
+  variant: string;
+  connections: number;
+  round: number;
+  requests: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Highest VmRSS of the server process seen during the run, in MiB. */
+  rssMiB: number;
+  /** Server CPU time / wall time during the run (1.0 = one core). */
+  serverCpu: number;
+  /** visits.json delta, for durable variants. */
+  fileDelta?: number;
+  batchAvg?: number;
+  cycleMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------- process helpers
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function serverCommand(kind: ServerKind): { script: string; env: Record<string, string> } {
+  switch (kind) {
+    case 'service':
+      return { script: 'src/server.ts', env: { LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '5000' } };
+    case 'noop':
+      return { script: 'bench/servers/variant.ts', env: { VARIANT: 'noop' } };
+    case 'naive':
+      return { script: 'bench/servers/variant.ts', env: { VARIANT: 'naive' } };
+    case 'bare':
+      return { script: 'bench/servers/bare.ts', env: {} };
+  }
+}
+
+async function startServer(kind: ServerKind): Promise<Server & { startMs: number }> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `rollcall-bench-${kind}-`));
+  const { script, env } = serverCommand(kind);
+  const started = performance.now();
+  const child = spawn(process.execPath, [script], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.add(child);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    children.delete(child);
+  });
+  // Poll until the first 200: the same probe for every kind, so cold starts compare fairly.
+  for (;;) {
+    if (exited) throw new Error(`${script} exited before answering`);
+    if ((await status(port, '/healthz')) === 200) break;
+    await sleep(2);
+  }
+  return { kind, child, port, dataDir, startMs: performance.now() - started };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode === null && server.child.signalCode === null) {
+    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    server.child.kill('SIGTERM');
+    const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+function status(port: number, urlPath: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', () => resolve(0));
+  });
+}
+
+function get(port: number, urlPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.once('end', () => resolve(body));
+      })
+      .once('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // fields 14 and 15 of proc(5), in clock ticks (100 Hz)
+}
+
+function visitsOnDisk(server: Server): number {
+  try {
+    return (JSON.parse(readFileSync(path.join(server.dataDir, 'visits.json'), 'utf8')) as { counter: number }).counter;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
+/** Waits until the server has finished whatever the last load left in flight (the file stops changing). */
+async function settledVisits(server: Server): Promise<number> {
+  let last = visitsOnDisk(server);
+  for (;;) {
+    await sleep(150);
+    const now = visitsOnDisk(server);
+    if (now === last) return now;
+    last = now;
+  }
+}
+
+/** Sum and count of a Prometheus histogram from the service's /metrics. */
+async function histogram(server: Server, name: string): Promise<{ sum: number; count: number }> {
+  const text = await get(server.port, '/metrics');
+  const value = (suffix: string) => Number(new RegExp(`^${name}_${suffix} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { sum: value('sum'), count: value('count') };
+}
+
+// ----------------------------------------------------------------------------------------------------- loading
+
+function cannon(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error: unknown, result: autocannon.Result) => (error ? reject(error as Error) : resolve(result)));
+  });
+}
+
+async function measure(variant: Variant, server: Server, connections: number, round: number): Promise<Measurement> {
+  const url = `http://127.0.0.1:${server.port}${variant.path}`;
+  const base = { url, connections, pipelining: 1, headers: JSON_ACCEPT, timeout: 10 } satisfies autocannon.Options;
+  const warm = await cannon({ ...base, duration: WARMUP_S });
+  const warmRate = warm.requests.total / Math.max(warm.duration, 0.1);
+  const amount = Math.max(connections * 20, Math.round(warmRate * DURATION_S));
+
+  const before = variant.durable ? await settledVisits(server) : 0;
+  const batchesBefore = server.kind === 'service' ? await histogram(server, 'store_batch_size') : undefined;
+  const cyclesBefore = server.kind === 'service' ? await histogram(server, 'store_write_duration_seconds') : undefined;
+  const pid = server.child.pid ?? 0;
+  let rss = rssMiB(pid);
+  const sampler = setInterval(() => (rss = Math.max(rss, rssMiB(pid))), 200);
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  const result = await cannon({ ...base, amount });
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  clearInterval(sampler);
+  rss = Math.max(rss, rssMiB(pid));
+
+  const ok = result['2xx'];
+  const m: Measurement = {
+    variant: variant.name,
+    connections,
+    round,
+    requests: ok + result.non2xx,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    seconds,
+    rps: (ok + result.non2xx) / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rssMiB: rss,
+    serverCpu: cpu / seconds,
+  };
+  if (variant.durable) {
+    m.fileDelta = (await settledVisits(server)) - before;
+    if (m.fileDelta !== ok) failures.push(`${variant.name} c=${connections} round ${round}: visits.json grew by ${m.fileDelta}, 2xx = ${ok}`);
+  }
+  if (batchesBefore && cyclesBefore) {
+    const batches = await histogram(server, 'store_batch_size');
+    const cycles = await histogram(server, 'store_write_duration_seconds');
+    m.batchAvg = (batches.sum - batchesBefore.sum) / (batches.count - batchesBefore.count);
+    m.cycleMs = ((cycles.sum - cyclesBefore.sum) / (cycles.count - cyclesBefore.count)) * 1000;
+  }
+  if (m.non2xx > 0 || m.errors > 0) failures.push(`${variant.name} c=${connections} round ${round}: ${m.non2xx} non-2xx, ${m.errors} errors`);
+  return m;
+}
+
+// ------------------------------------------------------------------------------------------------------ report
+
+const failures: string[] = [];
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+const fmt = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+
+function table(rows: (string | number)[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => String(cell).padStart(widths[i] ?? 0)).join('  ')).join('\n');
+}
+
+function describeMachine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  let fs = 'unknown fs';
+  try {
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+    const tmp = os.tmpdir();
+    const best = mounts.filter((m) => m[1] && tmp.startsWith(m[1])).sort((a, b) => (b[1]?.length ?? 0) - (a[1]?.length ?? 0))[0];
+    if (best) fs = `${best[2]} on ${best[0]} (${best[1]})`;
+  } catch {}
+  return `${os.availableParallelism()} CPUs (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, node ${process.version}, data dir ${os.tmpdir()}: ${fs}`;
+}
+
+// -------------------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  console.log(`rollcall bench: ${describeMachine()}`);
+  console.log(`variants ${VARIANTS.map((v) => v.name).join(', ')}; connections ${CONNECTIONS.join(', ')}; ${ROUNDS} round(s) of ${WARMUP_S} s warm-up + ~${DURATION_S} s each\n`);
+
+  const kinds = [...new Set(VARIANTS.map((v) => v.server))];
+  const servers = new Map<ServerKind, Server>();
+  for (const kind of kinds) servers.set(kind, await startServer(kind));
+
+  const measurements: Measurement[] = [];
+  const header = ['variant', 'conns', 'round', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'srv CPU', '2xx', 'non2xx', 'file +', 'batch', 'cycle ms'];
+  console.log(table([header]));
+  for (const connections of CONNECTIONS) {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]!);
+      for (const variant of order) {
+        const m = await measure(variant, servers.get(variant.server)!, connections, round);
+        measurements.push(m);
+        console.log(
+          table([
+            header,
+            [m.variant, m.connections, m.round, fmt(m.rps), fmt(m.p50, 2), fmt(m.p99, 2), fmt(m.rssMiB, 1), fmt(m.serverCpu, 2), m.ok, m.non2xx, fmt(m.fileDelta), fmt(m.batchAvg, 1), fmt(m.cycleMs, 2)],
+          ]).split('\n')[1],
+        );
+      }
+    }
+  }
+  for (const server of servers.values()) await stopServer(server);
+
+  // Cold start: alternate the bare server and the service so both see the same machine state.
+  const cold: Record<'bare' | 'service', number[]> = { bare: [], service: [] };
+  for (let i = 0; i < COLD_REPS; i++) {
+    for (const kind of i % 2 ? (['service', 'bare'] as const) : (['bare', 'service'] as const)) {
+      const server = await startServer(kind);
+      cold[kind].push(server.startMs);
+      await stopServer(server);
+    }
+  }
+
+  // Summary: medians over rounds.
+  const summary = (variant: string, connections: number) => {
+    const ms = measurements.filter((m) => m.variant === variant && m.connections === connections);
+    return {
+      rps: median(ms.map((m) => m.rps)),
+      p50: median(ms.map((m) => m.p50)),
+      p99: median(ms.map((m) => m.p99)),
+      rss: Math.max(...ms.map((m) => m.rssMiB)),
+      cpu: median(ms.map((m) => m.serverCpu)),
+      batch: median(ms.map((m) => m.batchAvg ?? Number.NaN)),
+      cycle: median(ms.map((m) => m.cycleMs ?? Number.NaN)),
+    };
+  };
+  console.log(`\nSummary (median of ${ROUNDS} round(s); RSS = highest seen)`);
+  const rows: (string | number)[][] = [['variant', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'srv CPU', 'batch', 'cycle ms']];
+  for (const variant of VARIANTS) {
+    for (const connections of CONNECTIONS) {
+      const s = summary(variant.name, connections);
+      rows.push([variant.name, connections, fmt(s.rps), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.rss, 1), fmt(s.cpu, 2), fmt(s.batch, 1), fmt(s.cycle, 2)]);
+    }
+  }
+  console.log(table(rows));
+
+  const top = Math.max(...CONNECTIONS);
+  const durable = summary('durable', top);
+  const ceiling = summary('ceiling', top);
+  const naive = summary('naive', top);
+  // RSS: the service against the no-op server, each at its highest over the runs at the top connection count.
+  const coldService = median(cold.service);
+  const coldBare = median(cold.bare);
+  const targets: { name: string; value: number; target: string; met: boolean; figure: string }[] = [
+    { name: `durable / ceiling req/s @${top}`, value: durable.rps / ceiling.rps, target: '>= 0.6', met: durable.rps / ceiling.rps >= 0.6, figure: `${fmt(durable.rps)} / ${fmt(ceiling.rps)}` },
+    { name: `durable / naive req/s @${top}`, value: durable.rps / naive.rps, target: '>= 20', met: durable.rps / naive.rps >= 20, figure: `${fmt(durable.rps)} / ${fmt(naive.rps)}` },
+    { name: `durable p99 @${top} (ms)`, value: durable.p99, target: '<= 15', met: durable.p99 <= 15, figure: `${fmt(durable.p99, 2)} ms` },
+    { name: 'RSS service / no-op server', value: durable.rss / ceiling.rss, target: '<= 1.1', met: durable.rss / ceiling.rss <= 1.1, figure: `${fmt(durable.rss, 1)} / ${fmt(ceiling.rss, 1)} MiB` },
+    { name: 'cold start service / bare node:http', value: coldService / coldBare, target: '<= 1.5', met: coldService / coldBare <= 1.5, figure: `${fmt(coldService, 1)} / ${fmt(coldBare, 1)} ms (median of ${COLD_REPS})` },
+  ];
+  console.log(`\nTargets (issue 6)`);
+  console.log(
+    table([
+      ['ratio', 'value', 'target', 'result', 'figures'],
+      ...targets.map((t) => [t.name, fmt(t.value, 2), t.target, Number.isFinite(t.value) ? (t.met ? 'met' : 'MISSED') : 'n/a', t.figure]),
+    ]),
+  );
+  console.log(`\ncold start samples (ms): service ${cold.service.map((x) => fmt(x, 0)).join(' ')}; bare ${cold.bare.map((x) => fmt(x, 0)).join(' ')}`);
+  if (failures.length > 0) console.log(`\nCHECK FAILURES:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+  else console.log(`\nchecks: every durable run's visits.json grew by exactly its 2xx count; no errors, no non-2xx`);
+  console.log(`bench took ${fmt((performance.now() - benchStarted) / 1000)} s`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ machine: describeMachine(), measurements, cold, targets, failures }, null, 2));
+  process.exitCode = failures.length > 0 ? 1 : 0;
+}
+
+await main();

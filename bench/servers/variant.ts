@@ -1,0 +1,78 @@
+// Bench-only servers on exactly the stack of src/server.ts (node:http with the same limits, the body/drain guard,
+// @hono/node-server's listener, the Hono app with metrics and secure headers), with the counter swapped:
+//   VARIANT=noop   an in-memory counter: /healthz is the framework's ceiling, GET / is a visit without the disk;
+//   VARIANT=naive  one durable atomic write (DurableFile.replace) per visit, one after the other, no batching.
+// Env: PORT, HOST (127.0.0.1), DATA_DIR (naive only). Never part of the service; see bench/run.ts.
+import http from 'node:http';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { createApp, type Counter } from '../../src/app.ts';
+import { DurableFile } from '../../src/durable-write.ts';
+import { nodeFileSystem } from '../../src/file-system.ts';
+import { guardRequests } from '../../src/http-guard.ts';
+import { Lifecycle } from '../../src/lifecycle.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { formatState, readState, STATE_FILE_NAME } from '../../src/state-file.ts';
+
+const encoder = new TextEncoder();
+
+class MemoryCounter implements Counter {
+  value = 0;
+  readonly healthy = true;
+  visit(): Promise<number> {
+    return Promise.resolve(++this.value);
+  }
+}
+
+/** The obvious durable counter: every visit waits for its own fsync'd atomic replace, one write at a time. */
+class NaiveCounter implements Counter {
+  readonly #file: DurableFile;
+  #assigned: number;
+  value: number;
+  healthy = true;
+  #last: Promise<unknown> = Promise.resolve();
+  constructor(file: DurableFile, initial: number) {
+    this.#file = file;
+    this.#assigned = initial;
+    this.value = initial;
+  }
+  visit(): Promise<number> {
+    const write = this.#last.then(async () => {
+      const next = this.#assigned + 1;
+      await this.#file.replace(encoder.encode(formatState(next)));
+      this.#assigned = next;
+      this.value = next;
+      return next;
+    });
+    this.#last = write.catch(() => {});
+    return write;
+  }
+}
+
+const variant = process.env['VARIANT'] ?? 'noop';
+let counter: Counter;
+if (variant === 'naive') {
+  const target = path.resolve(process.env['DATA_DIR'] ?? './data', STATE_FILE_NAME);
+  await mkdir(path.dirname(target), { recursive: true });
+  counter = new NaiveCounter(new DurableFile(nodeFileSystem, target), await readState(target));
+} else if (variant === 'noop') {
+  counter = new MemoryCounter();
+} else {
+  throw new Error(`unknown VARIANT ${variant}`);
+}
+
+const lifecycle = new Lifecycle();
+const app = createApp({
+  counter,
+  lifecycle,
+  clock: { now: () => new Date() },
+  config: { podName: 'bench', version: 'bench', timeZone: 'Europe/Moscow' },
+  metrics: createMetrics(),
+});
+const server = http.createServer(
+  { maxHeaderSize: 16 * 1024, headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
+  guardRequests(getRequestListener(app.fetch), { isDraining: () => lifecycle.draining }),
+);
+server.listen(Number(process.env['PORT'] ?? 0), process.env['HOST'] ?? '127.0.0.1', () => lifecycle.markReady());
+process.on('SIGTERM', () => process.exit(0));
