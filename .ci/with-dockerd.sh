@@ -30,6 +30,7 @@ bridge="rcd$$"   # interface names are limited to 15 characters
 dockerd_pid=""
 bridge_created=false
 
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

@@ -227,6 +227,13 @@ describe('container image', { skip: unavailable && !mustRun ? `skipped: ${unavai
     assert.deepEqual(JSON.parse(stored), { counter: 2 });
   });
 
+  test('passes its own HEALTHCHECK command, run inside the container', async () => {
+    const healthcheck = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config.Healthcheck.Test}}', image])) as string[];
+    assert.equal(healthcheck[0], 'CMD', 'exec-form HEALTHCHECK (no shell at run time)');
+    // Fails (docker exec exits non-zero) unless /healthz answers 2xx.
+    await docker(['exec', first.id, ...healthcheck.slice(1)]);
+  });
+
   test('runs as uid/gid 10001 with no capabilities and no-new-privileges', async () => {
     const report = JSON.parse(
       await docker([
