@@ -1,0 +1,210 @@
+// PostSync smoke test: `node src/smoke.ts [baseUrl ...]`.
+// Run by the Argo CD hook Job in kustomize/components/smoke-test from the app image, so it uses only Node
+// built-ins (global fetch). It checks every replica of the StatefulSet through its stable DNS name on the headless
+// Service (rollcall-<i>.rollcall-headless.<ns>.svc.cluster.local:5000): GET /readyz must answer 200 and GET /visits
+// must answer {"counter":N,"pod":"...","version":"..."}. Exit 0 when all pass, 1 otherwise (one line per replica).
+import { fileURLToPath } from 'node:url';
+
+export interface SmokeTarget {
+  /** What the report calls this replica (pod name, or the URL when given explicitly). */
+  name: string;
+  /** http://host:port or http://host:port/prefix; /readyz and /visits are appended. */
+  baseUrl: string;
+  /** When known (DNS targets), the pod name /visits must report: catches a name that resolves to the wrong pod. */
+  expectedPod?: string;
+}
+
+export interface Visits {
+  counter: number;
+  pod: string;
+  version: string;
+}
+
+export interface ReplicaResult {
+  name: string;
+  ok: boolean;
+  message: string;
+  visits?: Visits;
+  attempts: number;
+}
+
+export interface SmokeOptions {
+  /** Keep retrying a failing replica until this much time has passed (pods may still be starting). */
+  timeoutMs: number;
+  /** Pause between attempts on the same replica. */
+  intervalMs: number;
+  /** Per HTTP request. */
+  requestTimeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export const defaultOptions: SmokeOptions = { timeoutMs: 120_000, intervalMs: 2_000, requestTimeoutMs: 3_000 };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function positiveInt(env: Record<string, string | undefined>, key: string, fallback: number, min = 1): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${key} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * Targets from the command line (base URLs), else SMOKE_URLS (comma separated), else the StatefulSet's DNS names
+ * built from SMOKE_STATEFULSET, SMOKE_SERVICE, SMOKE_NAMESPACE, SMOKE_REPLICAS, SMOKE_PORT, SMOKE_CLUSTER_DOMAIN.
+ */
+export function targetsFromConfig(env: Record<string, string | undefined>, args: readonly string[] = []): SmokeTarget[] {
+  const urls = args.length > 0 ? [...args] : (env['SMOKE_URLS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (urls.length > 0) {
+    return urls.map((u) => {
+      let parsed: URL;
+      try {
+        parsed = new URL(u);
+      } catch {
+        throw new ConfigError(`not a URL: ${JSON.stringify(u)}`);
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`not an http(s) URL: ${u}`);
+      return { name: u, baseUrl: u };
+    });
+  }
+  const sts = env['SMOKE_STATEFULSET'] || 'rollcall';
+  const svc = env['SMOKE_SERVICE'] || `${sts}-headless`;
+  const ns = env['SMOKE_NAMESPACE'];
+  if (!ns) throw new ConfigError('SMOKE_NAMESPACE is required (or give base URLs as arguments / SMOKE_URLS)');
+  const replicas = positiveInt(env, 'SMOKE_REPLICAS', 3);
+  const port = positiveInt(env, 'SMOKE_PORT', 5000);
+  const domain = env['SMOKE_CLUSTER_DOMAIN'] || 'cluster.local';
+  return Array.from({ length: replicas }, (_, i) => {
+    const pod = `${sts}-${i}`;
+    return { name: pod, baseUrl: `http://${pod}.${svc}.${ns}.svc.${domain}:${port}`, expectedPod: pod };
+  });
+}
+
+export function optionsFromEnv(env: Record<string, string | undefined>): SmokeOptions {
+  return {
+    timeoutMs: positiveInt(env, 'SMOKE_TIMEOUT_MS', defaultOptions.timeoutMs, 0),
+    intervalMs: positiveInt(env, 'SMOKE_INTERVAL_MS', defaultOptions.intervalMs, 0),
+    requestTimeoutMs: positiveInt(env, 'SMOKE_REQUEST_TIMEOUT_MS', defaultOptions.requestTimeoutMs),
+  };
+}
+
+/** Validates the /visits body; returns the parsed value or a sentence saying what is wrong. */
+export function parseVisits(body: unknown): Visits | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body is not a JSON object';
+  const o = body as Record<string, unknown>;
+  const counter = o['counter'];
+  if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 0) {
+    return `"counter" must be a non-negative integer, got ${JSON.stringify(counter)}`;
+  }
+  const pod = o['pod'];
+  if (typeof pod !== 'string' || pod === '') return `"pod" must be a non-empty string, got ${JSON.stringify(pod)}`;
+  const version = o['version'];
+  if (typeof version !== 'string' || version === '') return `"version" must be a non-empty string, got ${JSON.stringify(version)}`;
+  return { counter, pod, version };
+}
+
+function url(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path}`;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    if (err.name === 'TimeoutError') return 'timed out';
+    return typeof code === 'string' ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+/** One attempt against one replica. Never throws. */
+export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch'>): Promise<Omit<ReplicaResult, 'attempts'>> {
+  const doFetch = opts.fetch ?? fetch;
+  const get = (path: string) =>
+    doFetch(url(target.baseUrl, path), {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(opts.requestTimeoutMs),
+    });
+  const fail = (message: string) => ({ name: target.name, ok: false, message });
+  try {
+    const ready = await get('readyz');
+    await ready.body?.cancel();
+    if (ready.status !== 200) return fail(`GET /readyz answered ${ready.status}, want 200`);
+  } catch (err) {
+    return fail(`GET /readyz failed: ${describeError(err)}`);
+  }
+  let text: string;
+  let status: number;
+  try {
+    const res = await get('visits');
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    return fail(`GET /visits failed: ${describeError(err)}`);
+  }
+  if (status !== 200) return fail(`GET /visits answered ${status}, want 200`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return fail(`GET /visits is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  const visits = parseVisits(body);
+  if (typeof visits === 'string') return fail(`GET /visits malformed: ${visits}`);
+  if (target.expectedPod !== undefined && visits.pod !== target.expectedPod) {
+    return fail(`GET /visits reports pod ${JSON.stringify(visits.pod)}, want ${JSON.stringify(target.expectedPod)}`);
+  }
+  return { name: target.name, ok: true, message: `ready, counter ${visits.counter}, version ${visits.version}`, visits };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Retries one replica until it passes or the deadline passes; the last failure is the reported one. */
+export async function checkReplicaUntil(target: SmokeTarget, opts: SmokeOptions): Promise<ReplicaResult> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const result = await checkReplica(target, opts);
+    if (result.ok || Date.now() + opts.intervalMs > deadline) return { ...result, attempts };
+    await sleep(opts.intervalMs);
+  }
+}
+
+/** Checks every replica concurrently. */
+export async function runSmoke(targets: readonly SmokeTarget[], opts: SmokeOptions): Promise<ReplicaResult[]> {
+  return Promise.all(targets.map((t) => checkReplicaUntil(t, opts)));
+}
+
+export function formatReport(results: readonly ReplicaResult[]): string {
+  const lines = results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.message}${r.ok ? '' : ` (after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`}`);
+  const failed = results.filter((r) => !r.ok).length;
+  lines.push(failed === 0 ? `smoke test passed: ${results.length} replica(s) ready` : `smoke test FAILED: ${failed} of ${results.length} replica(s)`);
+  return lines.join('\n');
+}
+
+export async function main(env: Record<string, string | undefined>, args: readonly string[]): Promise<number> {
+  let targets: SmokeTarget[];
+  let opts: SmokeOptions;
+  try {
+    targets = targetsFromConfig(env, args);
+    opts = optionsFromEnv(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`smoke: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const results = await runSmoke(targets, opts);
+  const report = formatReport(results);
+  (results.every((r) => r.ok) ? console.log : console.error)(report);
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.env, process.argv.slice(2));
+}
