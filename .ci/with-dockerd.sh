@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # stop_pid and cleanup run from the EXIT trap
 # Runs one command against a private, throw-away Docker engine: `bash .ci/with-dockerd.sh <command...>`.
 #
 # CI has no Docker engine of its own and shares the machine, so this script
@@ -28,25 +29,30 @@ fi
 state=$(mktemp -d /tmp/rollcall-dockerd.XXXXXX)
 bridge="rcd$$"   # interface names are limited to 15 characters
 dockerd_pid=""
+command_pid=""
 bridge_created=false
 
-# shellcheck disable=SC2317  # invoked by the EXIT trap
+stop_pid() { # pid seconds: SIGTERM, then SIGKILL if it is still there after that many seconds
+  local pid=$1 tenths=$(($2 * 10))
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 "$tenths"); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "with-dockerd: process $pid did not stop in $2 s, killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
-    # SIGTERM: dockerd stops its containers (no live-restore) and its managed containerd, then exits.
-    kill -TERM "$dockerd_pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do
-      kill -0 "$dockerd_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$dockerd_pid" 2>/dev/null; then
-      echo "with-dockerd: dockerd $dockerd_pid did not stop in 30 s, killing it" >&2
-      kill -KILL "$dockerd_pid" 2>/dev/null || true
-    fi
-    wait "$dockerd_pid" 2>/dev/null || true
-  fi
+  # Interrupted: stop the command first, then the engine it uses.
+  if [ -n "$command_pid" ]; then stop_pid "$command_pid" 10; fi
+  # SIGTERM: dockerd stops its containers (no live-restore) and its managed containerd, then exits.
+  if [ -n "$dockerd_pid" ]; then stop_pid "$dockerd_pid" 30; fi
   # Anything still mounted under the state directory (overlays, netns, shm) after an unclean stop.
   grep -o " $state/[^ ]*" /proc/mounts | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
   if $bridge_created; then ip link del "$bridge" 2>/dev/null || true; fi
@@ -107,8 +113,12 @@ echo "with-dockerd: dockerd $(docker version --format '{{.Server.Version}}') (pi
 export ROLLCALL_BUILD_NETWORK=host
 bash scripts/docker/make-node-base.sh node:24-slim
 
+# In the background plus `wait`, so a signal to this script runs the cleanup at once instead of after the command.
+"$@" &
+command_pid=$!
 set +e
-"$@"
+wait "$command_pid"
 rc=$?
 set -e
+command_pid=""
 exit "$rc"
