@@ -424,7 +424,7 @@ export async function waitUntil(probe: () => boolean | Promise<boolean>, timeout
 /** Runs a command to completion; never throws for a non-zero exit. */
 export function run(command: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawnTracked(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnTracked(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -438,7 +438,10 @@ export function run(command: string, args: string[], options: { input?: string; 
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin!.end(options.input ?? '');
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(options.input);
+    }
   });
 }
 

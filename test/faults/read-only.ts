@@ -1,0 +1,92 @@
+// Read-only volume mid-run: DATA_DIR is bind-mounted on itself in a private mount namespace (a real directory on
+// the host disk), the server runs there under load from 8 clients, and the test remounts it `remount,bind,ro` and
+// later `rw`. While read-only: reads keep working, visits get 503 (EROFS), /readyz 503, no crash, the file keeps the
+// last acknowledged count. After rw: the service recovers by itself and no acknowledged visit is missing.
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  duplicates,
+  getJson,
+  lingeringTempFiles,
+  maxOf,
+  readState,
+  readyStatus,
+  startLoad,
+  startServer,
+  STATE_FILE,
+  summariseErrors,
+  tempFiles,
+  visit,
+  waitUntil,
+} from './harness.ts';
+import { MountNamespace } from './namespace.ts';
+import type { Scenario } from './scenario.ts';
+
+export const readOnly: Scenario = {
+  name: 'read-only',
+  proves: 'volume remounted read-only under load: reads work, visits 503 (EROFS), no crash, file intact; rw → recovers',
+  needs: { root: true, tools: ['unshare', 'nsenter', 'mount'], mountNamespace: true },
+  async run(ctx) {
+    const base = ctx.tempDir();
+    const mountpoint = path.join(base, 'data');
+    fs.mkdirSync(mountpoint);
+    const ns = await MountNamespace.bind(mountpoint);
+    ctx.defer(() => ns.close());
+    const file = path.join(mountpoint, STATE_FILE); // same directory on the host disk: the bind mount adds only the ro flag
+
+    const server = await startServer({ dataDir: mountpoint, prefix: ns.prefix });
+    ctx.defer(() => server.kill());
+    ctx.figures.runs = 1;
+    const load = startLoad(() => server.url, { clients: 8 });
+    await sleep(700);
+
+    const attempts = await ns.remount('ro', true);
+    const roAt = performance.now();
+    await sleep(300); // batches already past their rename may still finish
+    const okAtRo = load.result.ok;
+    const before = readState(file);
+    const refused = await Promise.all(Array.from({ length: 10 }, () => visit(server.url)));
+    ctx.check(refused.every((r) => r.status === 503 && (r.code === 'EROFS' || r.code === 'EABORTED')), `read-only: visits got ${JSON.stringify([...new Set(refused.map((r) => `${r.status}/${r.code}`))])}`);
+    const visits = await getJson(`${server.url}/visits`);
+    ctx.check(visits.status === 200, `/visits answered ${visits.status} on a read-only volume`);
+    ctx.check((await getJson(`${server.url}/healthz`)).status === 200, '/healthz not 200 on a read-only volume');
+    ctx.check((await readyStatus(server.url)) === 503, '/readyz not 503 on a read-only volume');
+    await sleep(1_200);
+    ctx.check(server.alive, 'server exited on a read-only volume');
+    const lingering = await lingeringTempFiles(mountpoint, 300);
+    ctx.check(lingering.length === 0, `temp files on the read-only volume: ${lingering.join(', ')}`);
+    const during = readState(file);
+    if (!ctx.check('counter' in before && 'counter' in during && before.counter === during.counter, `visits.json changed while read-only: ${JSON.stringify(before)} → ${JSON.stringify(during)}`)) ctx.figures.corrupt++;
+    const ackedSoFar = maxOf(load.result.acked);
+    ctx.check('counter' in during && during.counter >= ackedSoFar, `while read-only the file holds ${JSON.stringify(during)} < highest acknowledged ${ackedSoFar}`);
+    ctx.check(visits.json.counter === ('counter' in during ? during.counter : NaN), `/visits says ${String(visits.json.counter)}, the file ${JSON.stringify(during)}`);
+    const okDuringRo = load.result.ok - okAtRo;
+    ctx.check(okDuringRo === 0, `${okDuringRo} visits acknowledged while the volume was read-only`);
+
+    await ns.remount('rw', true);
+    const roSeconds = ((performance.now() - roAt) / 1000).toFixed(1);
+    const recoveredMs = await waitUntil(async () => (await readyStatus(server.url)) === 200, 5_000);
+    ctx.check(recoveredMs !== undefined, 'not ready within 5 s after remounting rw');
+    await sleep(700);
+    const result = await load.stop();
+    const acked = [...result.acked];
+    const last = await visit(server.url);
+    if (last.visit !== undefined) acked.push(last.visit);
+    ctx.check(last.status === 200, `a visit after recovery got ${last.status}`);
+
+    const final = readState(file);
+    if (!ctx.check('counter' in final, `visits.json unreadable at the end: ${JSON.stringify(final)}`)) ctx.figures.corrupt++;
+    const counter = 'counter' in final ? final.counter : NaN;
+    ctx.figures.acknowledged = acked.length;
+    ctx.figures.lost = acked.filter((n) => n > counter).length + duplicates(acked);
+    ctx.check(counter <= result.sent + 11, `file counter ${counter} > visits sent ${result.sent + 11}`);
+    ctx.check(result.cut === 0, `${result.cut} responses cut`);
+    ctx.check(tempFiles(mountpoint).length === 0, `temp files at the end: ${tempFiles(mountpoint).join(', ')}`);
+    ctx.note(
+      `read-only for ${roSeconds} s (remount took ${attempts} attempt(s)): load got ${result.unavailable} × 503 and ${okDuringRo} × 200 in that window ` +
+        `(${okAtRo} acknowledged before it), /visits and /healthz kept answering; rw → ready in ${recoveredMs} ms; ` +
+        `${acked.length} acknowledged, final counter ${counter}, client errors: ${summariseErrors(result)}`,
+    );
+  },
+};
