@@ -85,8 +85,8 @@ interface Emitted {
 
 function fieldPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
-  const k = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key);
-  return parent === '' ? k : `${parent}.${k}`;
+  if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${parent}[${key}]`;
+  return parent === '' ? key : `${parent}.${key}`;
 }
 
 function emit(value: unknown, path: string, indent: string, prefix: string, suffix: string, out: Emitted): void {

@@ -1,0 +1,347 @@
+// The GitOps bundle as committed: every overlay and argocd/ entry point rendered with real kustomize, validated
+// against the Kubernetes / Argo CD schemas (unknown fields included), the policies and the Argo CD wiring.
+// Then the mutation checks: deliberately broken variants must fail, proof that each validator can fail.
+// No kustomize and no kubectl: the rendering tests skip with the reason (and fail under CI=true).
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkArgoCd, readSettings, type OverlayInfo } from '../scripts/lib/argocd.ts';
+import { validateBundle, type BundleReport } from '../scripts/lib/bundle.ts';
+import { checkKustomization, checkYamlStyle, listOverlays } from '../scripts/lib/files.ts';
+import { checkOverlay } from '../scripts/lib/policy.ts';
+import { findRenderer, noRendererMessage } from '../scripts/lib/render.ts';
+import { repoRoot, validateRuntime, validateStrict, type StrictItem } from '../scripts/lib/schema.ts';
+import { formatProblem, type K8sObject, type Problem } from '../scripts/lib/types.ts';
+
+const renderer = findRenderer();
+const overlayNames = listOverlays(repoRoot);
+
+/** Skip with the reason for a user; a failure in CI, where the renderer is part of the contract. */
+function requireRenderer(t: TestContext): boolean {
+  if (renderer) return true;
+  if (process.env['CI'] === 'true') assert.fail(`CI=true: ${noRendererMessage}`);
+  t.skip(noRendererMessage);
+  return false;
+}
+
+const show = (problems: readonly Problem[]) => problems.map(formatProblem).join('\n');
+
+let report: BundleReport | undefined;
+before(async () => {
+  if (renderer) report = await validateBundle(repoRoot, renderer);
+});
+
+function overlay(name: string): K8sObject[] {
+  const o = report?.overlays.find((x) => x.name === name);
+  assert.ok(o, `overlay ${name} was not rendered`);
+  return structuredClone(o.objects);
+}
+function argo(entry: string): K8sObject[] {
+  const a = report?.argocd.find((x) => x.entry === entry);
+  assert.ok(a, `${entry} was not rendered`);
+  return structuredClone(a.objects);
+}
+function find(objects: K8sObject[], kind: string, name?: string): Record<string, any> {
+  const o = objects.find((x) => x.kind === kind && (name === undefined || x.metadata?.name === name));
+  assert.ok(o, `${kind}/${name ?? '*'} not found`);
+  return o as Record<string, any>;
+}
+
+describe('rendering with real kustomize', () => {
+  test('a renderer is available (kustomize, else kubectl kustomize)', (t) => {
+    if (requireRenderer(t)) assert.match(renderer!.version, /\S/);
+  });
+  test('the four overlays exist', () => {
+    assert.deepEqual(overlayNames, ['canary', 'parallel', 'recreate', 'rolling']);
+  });
+  test('every overlay renders', (t) => {
+    if (!requireRenderer(t)) return;
+    for (const o of report!.overlays) assert.ok(o.rendered && o.objects.length > 0, `${o.name}: ${show(o.problems)}`);
+  });
+  test("the card's exact command renders from kustomize/ and equals the render from the repository root", (t) => {
+    if (!requireRenderer(t)) return;
+    assert.deepEqual(report!.cardCommand, { command: renderer!.command('overlays/recreate').join(' '), cwd: 'kustomize/', ok: true, sameAsRootRender: true });
+  });
+  test('every argocd/ entry point renders', (t) => {
+    if (!requireRenderer(t)) return;
+    for (const a of report!.argocd) assert.ok(a.objects.length > 0, `${a.entry}: ${show(a.problems)}`);
+  });
+  test('without any renderer the bundle reports a skip reason, not render errors', async () => {
+    const r = await validateBundle(repoRoot, null);
+    assert.equal(r.skipped, noRendererMessage);
+    assert.deepEqual(r.overlays, []);
+    assert.deepEqual(r.problems, [], show(r.problems));
+  });
+});
+
+describe('the bundle as committed passes every check', () => {
+  for (const name of overlayNames) {
+    test(`overlay ${name}: schemas, unknown fields and policies`, (t) => {
+      if (!requireRenderer(t)) return;
+      const o = report!.overlays.find((x) => x.name === name)!;
+      assert.deepEqual(o.problems, [], show(o.problems));
+    });
+  }
+  test('argocd/: schemas, unknown fields, repository settings, paths and project', (t) => {
+    if (!requireRenderer(t)) return;
+    for (const a of report!.argocd) assert.deepEqual(a.problems, [], show(a.problems));
+  });
+  test('source files: kustomizations, YAML style, READMEs, raw argocd/ files', (t) => {
+    if (!requireRenderer(t)) return;
+    assert.deepEqual(report!.files, [], show(report!.files));
+  });
+  test('each overlay differs where it should', (t) => {
+    if (!requireRenderer(t)) return;
+    const summary = Object.fromEntries(
+      overlayNames.map((n) => {
+        const s = find(overlay(n), 'StatefulSet', 'rollcall')['spec'];
+        return [n, [s.podManagementPolicy, s.updateStrategy.type, s.updateStrategy.rollingUpdate?.partition]];
+      }),
+    );
+    assert.deepEqual(summary, {
+      canary: ['OrderedReady', 'RollingUpdate', 2],
+      parallel: ['Parallel', 'RollingUpdate', undefined],
+      recreate: ['Parallel', 'OnDelete', undefined],
+      rolling: ['OrderedReady', 'RollingUpdate', 0],
+    });
+  });
+  test('the image is the pinned release everywhere, hooks included', (t) => {
+    if (!requireRenderer(t)) return;
+    const images = new Set(overlayNames.flatMap((n) => overlay(n).flatMap((o: Record<string, any>) => (o['spec']?.template?.spec?.containers ?? []).map((c: { image: string }) => c.image))));
+    assert.deepEqual([...images], ['ghcr.io/rollcall/rollcall:1.0.0']);
+  });
+});
+
+describe('mutation checks: broken variants fail validation', () => {
+  const ready = (t: TestContext) => requireRenderer(t);
+
+  test('schema: unknown fields (missed by validate(), caught by the strict layer), wrong enums and wrong types', async (t) => {
+    if (!ready(t)) return;
+    const cases: { label: string; obj: K8sObject; field: RegExp; runtimeCatches: boolean }[] = [];
+    const add = (label: string, obj: K8sObject, field: RegExp, runtimeCatches: boolean) => cases.push({ label, obj, field, runtimeCatches });
+    {
+      const o = find(overlay('rolling'), 'StatefulSet');
+      o['spec'].template.spec.containers[0].imagePullPolicyy = 'Always';
+      add('unknown container field', o, /^spec\.template\.spec\.containers\[0\]\.imagePullPolicyy$/, false);
+    }
+    {
+      const o = find(overlay('rolling'), 'StatefulSet');
+      o['spec'].replica = 3;
+      add('unknown spec field', o, /^spec\.replica$/, false);
+    }
+    {
+      const o = find(overlay('rolling'), 'StatefulSet');
+      o['spec'].volumeClaimTemplates[0].spec.size = '15Mi';
+      add('unknown PVC template field', o, /^spec\.volumeClaimTemplates\[0\]\.spec\.size$/, false);
+    }
+    {
+      const o = find(overlay('rolling'), 'StatefulSet');
+      o['spec'].template.spec.containers[0].livenessProbe.httpGet.paht = '/healthz';
+      add('unknown probe field', o, /livenessProbe\.httpGet\.paht$/, false);
+    }
+    {
+      const o = find(overlay('parallel'), 'StatefulSet');
+      o['spec'].podManagementPolicy = 'Sequential';
+      add('wrong enum', o, /^spec\.podManagementPolicy$/, true);
+    }
+    {
+      const o = find(overlay('parallel'), 'StatefulSet');
+      o['spec'].replicas = '3';
+      add('wrong type', o, /^spec\.replicas$/, true);
+    }
+    {
+      const o = find(overlay('recreate'), 'Job', 'rollcall-recreate');
+      o['metadata'].annotations['argocd.argoproj.io/sync-wave'] = 0;
+      add('unquoted sync wave (a number in an annotation)', o, /^metadata\.annotations\[argocd\.argoproj\.io\/sync-wave\]$/, true);
+    }
+    {
+      const o = find(overlay('recreate'), 'Role');
+      o['rules'][0].verb = ['get'];
+      add('unknown RBAC field', o, /^rules\[0\]\.verb$/, false);
+    }
+    {
+      const o = find(argo('argocd/application'), 'Application');
+      o['spec'].source.pathh = 'x';
+      add('unknown Application field', o, /^spec\.source\.pathh$/, false);
+    }
+    {
+      const o = find(argo('argocd/applicationset'), 'ApplicationSet');
+      o['spec'].generators[0].git.directory = [{ path: 'kustomize/overlays/*' }];
+      add('unknown ApplicationSet generator field', o, /^spec\.generators\[0\]\.git\.directory$/, false);
+    }
+    {
+      const o = find(argo('argocd/applicationset'), 'AppProject');
+      o['spec'].destinations[0].namespaces = ['x'];
+      add('unknown AppProject field', o, /^spec\.destinations\[0\]\.namespaces$/, false);
+    }
+    {
+      const o = find(argo('argocd/application'), 'Application');
+      o['spec'].syncPolicy.retry.limit = 'five';
+      add('wrong type in Application', o, /^spec\.syncPolicy\.retry\.limit$/, true);
+    }
+    const items: StrictItem[] = cases.map((c) => ({ scope: c.label, obj: c.obj }));
+    const strict = await validateStrict(items);
+    for (const c of cases) {
+      const mine = strict.filter((p) => p.scope === c.label);
+      assert.ok(mine.some((p) => c.field.test(p.field)), `${c.label}: strict layer must report ${c.field}, got:\n${show(mine) || '(nothing)'}`);
+      const runtime = await validateRuntime(c.label, c.obj);
+      assert.equal(runtime.length > 0, c.runtimeCatches, `${c.label}: validate() ${c.runtimeCatches ? 'should' : 'unexpectedly does'} catch it:\n${show(runtime)}`);
+    }
+  });
+
+  test('schema: an object kind without a model is reported, not waved through', async () => {
+    const p = await validateRuntime('x', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
+    assert.match(show(p), /no schema for example\.com\/v1 Widget/);
+  });
+
+  const policyCases: [string, string, (objs: K8sObject[]) => void, RegExp][] = [
+    ['missing liveness probe', 'rolling', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].livenessProbe, /StatefulSet\/rollcall spec\.template\.spec\.containers\[rollcall\]\.livenessProbe: is missing/],
+    ['missing startup probe', 'parallel', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].startupProbe, /startupProbe: is missing/],
+    ['liveness identical to readiness', 'rolling', (o) => { const c = find(o, 'StatefulSet')['spec'].template.spec.containers[0]; c.livenessProbe = structuredClone(c.readinessProbe); }, /livenessProbe\.httpGet\.path: must be \/healthz[\s\S]*livenessProbe: must differ from readinessProbe/],
+    ['readiness on /healthz', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.containers[0].readinessProbe.httpGet.path = '/healthz'), /readinessProbe\.httpGet\.path: must be \/readyz/],
+    ['runAsUser 1000', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.securityContext.runAsUser = 1000), /containers\[rollcall\]\.securityContext\.runAsUser: must be > 10000/],
+    ['runAsNonRoot false', 'canary', (o) => (find(o, 'StatefulSet')['spec'].template.spec.containers[0].securityContext.runAsNonRoot = false), /securityContext\.runAsNonRoot: must be true/],
+    ['no fsGroup', 'rolling', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.securityContext.fsGroup, /securityContext\.fsGroup: must be > 10000/],
+    ['privilege escalation', 'rolling', (o) => (find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.containers[0].securityContext.allowPrivilegeEscalation = true), /\[rolling\] Job\/rollcall-smoke .*allowPrivilegeEscalation: must be false/],
+    ['capabilities not dropped', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.containers[0].securityContext.capabilities = { add: ['NET_ADMIN'] }), /capabilities\.drop: must include ALL[\s\S]*capabilities\.add: must be empty/],
+    ['writable root filesystem', 'recreate', (o) => (find(o, 'Job', 'rollcall-recreate')['spec'].template.spec.containers[0].securityContext.readOnlyRootFilesystem = false), /Job\/rollcall-recreate .*readOnlyRootFilesystem: must be true/],
+    ['seccomp Unconfined', 'rolling', (o) => { const s = find(o, 'StatefulSet')['spec'].template.spec; s.securityContext.seccompProfile.type = 'Unconfined'; s.containers[0].securityContext.seccompProfile.type = 'Unconfined'; }, /seccompProfile\.type: must be RuntimeDefault/],
+    ['token mounted in the app', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.automountServiceAccountToken = true), /automountServiceAccountToken: must be false/],
+    ['default ServiceAccount', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.serviceAccountName = 'default'), /serviceAccountName: must name a dedicated ServiceAccount/],
+    ['no ephemeral-storage limit', 'rolling', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].resources.limits['ephemeral-storage'], /resources\.limits\.ephemeral-storage: must be set/],
+    ['no cpu request on a hook', 'recreate', (o) => delete find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.containers[0].resources.requests.cpu, /Job\/rollcall-smoke .*resources\.requests\.cpu: must be set/],
+    ['latest image', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.containers[0].image = 'ghcr.io/rollcall/rollcall:latest'), /image: must not use the latest tag/],
+    ['untagged image', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.containers[0].image = 'rollcall'), /image: must carry an explicit tag/],
+    ['PDB selecting other pods', 'rolling', (o) => (find(o, 'PodDisruptionBudget')['spec'].selector.matchLabels = { app: 'other' }), /PodDisruptionBudget\/rollcall spec\.selector: must be non-empty and select/],
+    ['PDB maxUnavailable 2', 'rolling', (o) => (find(o, 'PodDisruptionBudget')['spec'].maxUnavailable = 2), /spec\.maxUnavailable: must be 1/],
+    ['NetworkPolicy on another port', 'rolling', (o) => (find(o, 'NetworkPolicy')['spec'].ingress[0].ports[0].port = 8080), /NetworkPolicy\/rollcall spec\.ingress\[0\]\.ports\[0\]: only TCP 5000/],
+    ['NetworkPolicy rule without ports', 'rolling', (o) => delete find(o, 'NetworkPolicy')['spec'].ingress[0].ports, /spec\.ingress\[0\]\.ports: must be set/],
+    ['NetworkPolicy selecting other pods', 'rolling', (o) => (find(o, 'NetworkPolicy')['spec'].podSelector = { matchLabels: { app: 'x' } }), /spec\.podSelector: must be non-empty and select/],
+    ['serviceName not the headless Service', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].serviceName = 'rollcall'), /spec\.clusterIP: must be None/],
+    ['headless Service with a cluster IP', 'rolling', (o) => delete find(o, 'Service', 'rollcall-headless')['spec'].clusterIP, /Service\/rollcall-headless spec\.clusterIP: must be None/],
+    ['PVC template 1Gi without apiVersion', 'rolling', (o) => { const v = find(o, 'StatefulSet')['spec'].volumeClaimTemplates[0]; v.spec.resources.requests.storage = '1Gi'; delete v.apiVersion; }, /volumeClaimTemplates\[web-app-data\]\.apiVersion: must be v1[\s\S]*storage: must be 15Mi/],
+    ['PVCs deleted with the set', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].persistentVolumeClaimRetentionPolicy.whenDeleted = 'Delete'), /persistentVolumeClaimRetentionPolicy\.whenDeleted: must be Retain/],
+    ['grace period shorter than drain + timeout', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.terminationGracePeriodSeconds = 10), /terminationGracePeriodSeconds: must be > .* 13 s/],
+    ['wrong namespace', 'canary', (o) => (find(o, 'Service', 'rollcall').metadata.namespace = 'default'), /\[canary\] Service\/rollcall metadata\.namespace: must be rollcall-canary/],
+    ['rolling with Parallel', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].podManagementPolicy = 'Parallel'), /\[rolling\] StatefulSet\/rollcall spec\.podManagementPolicy: must be OrderedReady/],
+    ['rolling without minReadySeconds', 'rolling', (o) => delete find(o, 'StatefulSet')['spec'].minReadySeconds, /spec\.minReadySeconds: must be > 0/],
+    ['parallel back to OrderedReady', 'parallel', (o) => (find(o, 'StatefulSet')['spec'].podManagementPolicy = 'OrderedReady'), /spec\.podManagementPolicy: must be Parallel/],
+    ['canary with partition 0', 'canary', (o) => (find(o, 'StatefulSet')['spec'].updateStrategy.rollingUpdate.partition = 0), /rollingUpdate\.partition: must be > 0/],
+    ['recreate with RollingUpdate', 'recreate', (o) => (find(o, 'StatefulSet')['spec'].updateStrategy = { type: 'RollingUpdate' }), /spec\.updateStrategy\.type: must be OnDelete/],
+    ['recreate without its hook', 'recreate', (o) => o.splice(o.indexOf(o.find((x) => x.metadata?.name === 'rollcall-recreate' && x.kind === 'Job')!), 1), /recreate PostSync hook Job .* is missing/],
+    ['overlay without the smoke test', 'parallel', (o) => o.splice(o.findIndex((x) => x.kind === 'Job'), 1), /smoke test Job .* is missing/],
+    ['smoke test expecting 2 replicas', 'rolling', (o) => (find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.containers[0].env.find((e: { name: string }) => e.name === 'SMOKE_REPLICAS').value = '2'), /env\[SMOKE_REPLICAS\]: must be "3"/],
+    ['hook pod labelled like the app', 'rolling', (o) => Object.assign(find(o, 'Job', 'rollcall-smoke')['spec'].template.metadata.labels, { 'app.kubernetes.io/name': 'rollcall', 'app.kubernetes.io/component': 'web' }), /Job\/rollcall-smoke spec\.template\.metadata\.labels: must not match the StatefulSet selector/],
+    ['hook without delete policy', 'rolling', (o) => delete find(o, 'Job', 'rollcall-smoke').metadata.annotations['argocd.argoproj.io/hook-delete-policy'], /hook-delete-policy\]: must be BeforeHookCreation,HookSucceeded/],
+    ['Role with an extra verb', 'recreate', (o) => find(o, 'Role')['rules'][1].verbs.push('create'), /Role\/rollcall-recreate rules\[1\]: verb create on core\/pods is not needed/],
+    ['Role with a wildcard', 'recreate', (o) => (find(o, 'Role')['rules'][0].verbs = ['*']), /verb \* on apps\/statefulsets is not needed[\s\S]*lacks get on apps\/statefulsets/],
+    ['Role missing delete', 'recreate', (o) => (find(o, 'Role')['rules'][1].verbs = ['list']), /lacks delete on \/pods/],
+    ['ClusterRole instead of Role', 'recreate', (o) => { const r = find(o, 'Role'); r['kind'] = 'ClusterRole'; delete r['metadata'].namespace; find(o, 'RoleBinding')['roleRef'].kind = 'ClusterRole'; }, /ClusterRole\/rollcall-recreate kind: cluster-scoped ClusterRole is not allowed[\s\S]*roleRef\.kind: must be Role/],
+    ['ClusterRoleBinding added', 'recreate', (o) => o.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'x' } }), /ClusterRoleBinding\/x kind: cluster-scoped/],
+    ['app ServiceAccount granted a Role', 'recreate', (o) => find(o, 'RoleBinding')['subjects'].push({ kind: 'ServiceAccount', name: 'rollcall', namespace: 'rollcall-recreate' }), /the app's ServiceAccount rollcall must not be granted any Role/],
+    ['APP_VERSION not the image tag', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].template.spec.containers[0].env.find((e: { name: string }) => e.name === 'APP_VERSION').value = '0.9.0'), /env\[APP_VERSION\]: must equal the image tag "1\.0\.0"/],
+  ];
+  for (const [label, name, mutate, want] of policyCases) {
+    test(`policy: ${label} (${name})`, (t) => {
+      if (!ready(t)) return;
+      const objects = overlay(name);
+      assert.deepEqual(checkOverlay(name, objects), [], 'the unmutated overlay must pass');
+      mutate(objects);
+      const problems = show(checkOverlay(name, objects));
+      assert.match(problems, want);
+    });
+  }
+  test('policy: an overlay nobody wrote rules for is reported', (t) => {
+    if (!ready(t)) return;
+    assert.match(show(checkOverlay('bluegreen', overlay('rolling'))), /no policy for overlay "bluegreen"/);
+  });
+
+  test('kustomization: deprecated and unknown fields, patches without target', () => {
+    const problems = show(
+      checkKustomization('kustomize/overlays/x/kustomization.yaml', {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        namespace: 'rollcall-y',
+        bases: ['../../base'],
+        commonLabels: { a: 'b' },
+        patchesStrategicMerge: ['p.yaml'],
+        patchesJson6902: [],
+        vars: [],
+        resourcez: [],
+        patches: [{ path: 'p.yaml' }],
+      }, 'rollcall-x'),
+    );
+    for (const want of [/bases: deprecated.*`resources`/, /commonLabels: deprecated.*`labels`/, /patchesStrategicMerge: deprecated/, /patchesJson6902: deprecated/, /vars: deprecated.*`replacements`/, /resourcez: unknown kustomization field/, /patches\[0\]\.target: every patch names its target/, /namespace: must be rollcall-x/]) {
+      assert.match(problems, want);
+    }
+  });
+  test('YAML style: header comment, quoted sync waves, hooks alone in their file', () => {
+    const text = 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/sync-wave: 10\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: s\n';
+    const problems = show(checkYamlStyle('x.yaml', text));
+    assert.match(problems, /line 1: must start with a header comment/);
+    assert.match(problems, /line 7: sync waves are quoted strings, got 10/);
+    assert.match(problems, /an Argo CD hook must be alone in its file/);
+  });
+
+  const infos = (): OverlayInfo[] =>
+    report!.overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: true, kinds: new Set(o.objects.map((x) => `${String(x.apiVersion).includes('/') ? String(x.apiVersion).split('/')[0] : ''}/${String(x.kind)}`)) }));
+  const argoCases: [string, string, (objs: K8sObject[]) => void, RegExp][] = [
+    ['path that does not exist', 'argocd/application', (o) => (find(o, 'Application')['spec'].source.path = 'kustomize/overlays/bluegreen'), /spec\.source\.path: kustomize\/overlays\/bluegreen is not a kustomization/],
+    ['namespace not the overlay namespace', 'argocd/application', (o) => (find(o, 'Application')['spec'].destination.namespace = 'rollcall-canary'), /spec\.destination\.namespace: must be rollcall-rolling/],
+    ['repository not from the settings file', 'argocd/application', (o) => (find(o, 'Application')['spec'].source.repoURL = 'https://example.com/fork.git'), /spec\.source\.repoURL: must be .* \(from argocd\/settings\/source\.yaml\)/],
+    ['placeholder left in place', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.source.targetRevision = 'set-by-argocd-settings'), /spec\.template\.spec\.source\.targetRevision: still holds the placeholder/],
+    ['no prune, no finalizer', 'argocd/application', (o) => { const a = find(o, 'Application'); a['spec'].syncPolicy.automated.prune = false; a['metadata'].finalizers = []; }, /automated\.prune: must be true[\s\S]*metadata\.finalizers: must include resources-finalizer/],
+    ['no CreateNamespace', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.syncPolicy.syncOptions = []), /\(canary\) template\.spec\.syncPolicy\.syncOptions: must include CreateNamespace=true/],
+    ['generator over the wrong directory', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].generators[0].git.directories[0].path = 'kustomize/*'), /git\.directories: must generate exactly kustomize\/overlays\/canary/],
+    ['template namespace not per overlay', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.destination.namespace = 'rollcall'), /\(parallel\) template\.spec\.destination\.namespace: must be rollcall-parallel/],
+    ['project without Job', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].namespaceResourceWhitelist = find(o, 'AppProject')['spec'].namespaceResourceWhitelist.filter((k: { kind: string }) => k.kind !== 'Job')), /overlay canary contains batch\/Job, which the project does not allow/],
+    ['project allowing everything', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].clusterResourceWhitelist = [{ group: '*', kind: '*' }]), /clusterResourceWhitelist\[0\]: only Namespace may be cluster-scoped/],
+    ['destination outside the project', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].destinations[0].namespace = 'other-*'), /spec\.destination: .* is not a destination of AppProject rollcall/],
+  ];
+  for (const [label, entry, mutate, want] of argoCases) {
+    test(`argocd: ${label}`, (t) => {
+      if (!ready(t)) return;
+      const objects = argo(entry);
+      const settings = readSettings(repoRoot);
+      assert.deepEqual(checkArgoCd(repoRoot, entry, objects, infos(), settings), [], 'the unmutated definitions must pass');
+      mutate(objects);
+      assert.match(show(checkArgoCd(repoRoot, entry, objects, infos(), settings)), want);
+    });
+  }
+
+  describe('end to end: a broken copy of the bundle fails `validateBundle` with real kustomize', () => {
+    let root = '';
+    let broken: BundleReport | undefined;
+    before(async () => {
+      if (!renderer) return;
+      root = mkdtempSync(join(tmpdir(), 'rollcall-bundle-'));
+      for (const d of ['kustomize', 'argocd']) cpSync(join(repoRoot, d), join(root, d), { recursive: true });
+      const edit = (file: string, f: (s: string) => string) => writeFileSync(join(root, file), f(readFileSync(join(root, file), 'utf8')));
+      // An unknown field in a patch: kustomize passes it through, the strict schema must not.
+      edit('kustomize/overlays/parallel/statefulset-patch.yaml', (s) => `${s}  podManagmentPolicy: Parallel\n`);
+      // A wrong enum value in a patch.
+      edit('kustomize/overlays/canary/statefulset-patch.yaml', (s) => s.replace('type: RollingUpdate', 'type: Rolling'));
+      // A missing probe in the base: every overlay must fail.
+      edit('kustomize/base/statefulset.yaml', (s) => s.replace(/ {10}livenessProbe:\n( {12}.*\n)+/, ''));
+      // A deprecated field.
+      edit('kustomize/overlays/rolling/kustomization.yaml', (s) => `${s}\ncommonLabels:\n  tier: web\n`);
+      // An Argo CD Application pointing at a directory that does not exist.
+      edit('argocd/application/application.yaml', (s) => s.replace('path: kustomize/overlays/rolling', 'path: kustomize/overlays/rollin'));
+      broken = await validateBundle(root, renderer);
+    });
+    after(() => {
+      if (root) rmSync(root, { recursive: true, force: true });
+    });
+    test('every injected fault is reported with overlay, object and field', (t) => {
+      if (!ready(t)) return;
+      const all = show(broken!.problems);
+      assert.match(all, /\[parallel\] StatefulSet\/rollcall spec\.podManagmentPolicy: .*podManagmentPolicy.* \(strict schema\)/);
+      assert.match(all, /\[canary\] StatefulSet\/rollcall spec\.updateStrategy\.type: must be equal to one of the allowed values/);
+      for (const o of overlayNames) assert.match(all, new RegExp(`\\[${o}\\] StatefulSet/rollcall spec\\.template\\.spec\\.containers\\[rollcall\\]\\.livenessProbe: is missing`));
+      assert.match(all, /\[kustomize\/overlays\/rolling\/kustomization\.yaml\] Kustomization commonLabels: deprecated/);
+      assert.match(all, /\[argocd\/application\] Application\/rollcall-rolling spec\.source\.path: kustomize\/overlays\/rollin is not a kustomization/);
+    });
+  });
+});
