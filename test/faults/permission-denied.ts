@@ -1,0 +1,140 @@
+// Permission denied: the server runs as uid/gid 65534 (`setpriv --reuid=65534 --regid=65534 --clear-groups`) on
+// directories owned by root. Root ignores file modes, which is why this needs a real unprivileged process. Every case
+// must end in a clear startup error (exit 1, one fatal line naming the file) or in refused writes with the service
+// up, and restarting it again and again (a crash loop under a supervisor) must never change a byte.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  lingeringTempFiles,
+  readState,
+  readyStatus,
+  run,
+  ServerProcess,
+  startServer,
+  STATE_FILE,
+  visit,
+  visitsCounter,
+  waitUntil,
+  withTimeout,
+} from './harness.ts';
+import type { Context, Scenario } from './scenario.ts';
+
+const NOBODY = 65534;
+const RESTARTS = 5;
+const PREFIX = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+
+/** A snapshot of everything in a directory (names, bytes, modes, owners) to prove nothing changed. */
+function snapshot(dir: string): string {
+  if (!fs.existsSync(dir)) return 'missing';
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const file = path.join(dir, name);
+      const stat = fs.lstatSync(file);
+      const hash = stat.isFile() ? crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16) : '-';
+      return `${name} ${stat.mode.toString(8)} ${stat.uid}:${stat.gid} ${stat.size} ${hash}`;
+    })
+    .join('\n');
+}
+
+/** The node binary may sit under /root (mode 0700): give uid 65534 a copy it can execute. */
+async function nodeForNobody(ctx: Context, base: string): Promise<string> {
+  const probe = await run(PREFIX[0] as string, [...PREFIX.slice(1), process.execPath, '--version']);
+  if (probe.code === 0) return process.execPath;
+  const copy = path.join(base, 'node');
+  fs.copyFileSync(process.execPath, copy);
+  fs.chmodSync(copy, 0o755);
+  ctx.log(`uid ${NOBODY} cannot run ${process.execPath}; using a copy at ${copy}`);
+  return copy;
+}
+
+/** Starts the server `RESTARTS` times; each must exit 1 with one fatal line naming `file`, changing nothing. */
+async function expectRefusedStart(ctx: Context, node: string, dataDir: string, watched: string, what: string, problem: RegExp): Promise<string> {
+  const before = snapshot(watched);
+  let line = '';
+  for (let i = 0; i < RESTARTS; i++) {
+    ctx.figures.runs++;
+    const server = new ServerProcess({ dataDir, node, prefix: PREFIX });
+    const exit = await withTimeout(server.exited, 10_000, `${what}: server did not exit`).catch(async (error: Error) => {
+      ctx.check(false, error.message);
+      return server.kill();
+    });
+    const errors = server.errorLines();
+    ctx.check(exit.code === 1, `${what}: exit code ${exit.code} (want 1)`);
+    ctx.check(server.port === 0, `${what}: server listened`);
+    ctx.check(errors.length === 1 && server.logs.length === 1, `${what}: ${server.logs.length} log line(s), ${errors.length} at error/fatal (want exactly one): ${server.describeOutput()}`);
+    const fatal = errors[0];
+    const text = fatal ? JSON.stringify(fatal) : '';
+    ctx.check(fatal !== undefined && String(fatal.msg).includes(path.join(dataDir, STATE_FILE)) && problem.test(text), `${what}: log line does not name the file and the problem: ${text}`);
+    line = typeof fatal?.msg === 'string' ? fatal.msg : line;
+  }
+  const after = snapshot(watched);
+  if (!ctx.check(before === after, `${what}: files changed after ${RESTARTS} refused starts:\n${before}\n→\n${after}`)) ctx.figures.corrupt++;
+  return line;
+}
+
+export const permissionDenied: Scenario = {
+  name: 'permission-denied',
+  proves: `uid ${NOBODY} on root-owned dirs: clear exit 1 or 503 + recovery; ${RESTARTS} restarts each change no byte`,
+  needs: { root: true, tools: ['setpriv'] },
+  async run(ctx) {
+    const base = ctx.tempDir();
+    fs.chmodSync(base, 0o755);
+    const node = await nodeForNobody(ctx, base);
+
+    // A. Directory not writable, file readable: the service starts, refuses visits, recovers once it may write.
+    const a = path.join(base, 'a');
+    fs.mkdirSync(a, { mode: 0o755 });
+    fs.writeFileSync(path.join(a, STATE_FILE), '{"counter": 42}', { mode: 0o644 });
+    const server = await startServer({ dataDir: a, node, prefix: PREFIX });
+    ctx.defer(() => server.kill());
+    ctx.figures.runs++;
+    const refused = await Promise.all(Array.from({ length: 5 }, () => visit(server.url)));
+    ctx.check(refused.every((r) => r.status === 503 && (r.code === 'EACCES' || r.code === 'EABORTED')), `unwritable dir: visits got ${JSON.stringify(refused)}`);
+    ctx.check((await readyStatus(server.url)) === 503, 'unwritable dir: /readyz not 503');
+    ctx.check((await visitsCounter(server.url)) === 42, 'unwritable dir: /visits is not 42');
+    const lingering = await lingeringTempFiles(a, 300);
+    ctx.check(lingering.length === 0, `unwritable dir: temp files ${lingering.join(', ')}`);
+    const kept = readState(path.join(a, STATE_FILE));
+    if (!ctx.check('counter' in kept && kept.counter === 42, `unwritable dir: file is ${JSON.stringify(kept)}`)) ctx.figures.corrupt++;
+    const writeError = server.errorLines()[0];
+    ctx.check(server.errorLines().length === 1 && JSON.stringify(writeError).includes('EACCES'), `unwritable dir: want one error line with EACCES, got ${JSON.stringify(server.errorLines())}`);
+    fs.chownSync(a, NOBODY, NOBODY);
+    const recoveredMs = await waitUntil(async () => (await readyStatus(server.url)) === 200, 5_000);
+    ctx.check(recoveredMs !== undefined, 'unwritable dir: not ready within 5 s after chown');
+    const next = await visit(server.url);
+    ctx.check(next.visit === 43, `unwritable dir: first visit after chown got ${next.visit} (want 43)`);
+    const after = readState(path.join(a, STATE_FILE));
+    if (!ctx.check('counter' in after && after.counter === 43, `after chown: file is ${JSON.stringify(after)}`)) ctx.figures.corrupt++;
+    ctx.figures.acknowledged += next.visit === undefined ? 0 : 1;
+    ctx.figures.lost += 'counter' in after && after.counter >= 43 ? 0 : 1;
+    await server.kill();
+
+    // B. The state file itself is unreadable (root, 0600).
+    const b = path.join(base, 'b');
+    fs.mkdirSync(b, { mode: 0o755 });
+    fs.chownSync(b, NOBODY, NOBODY);
+    fs.writeFileSync(path.join(b, STATE_FILE), '{"counter": 7}', { mode: 0o600 });
+    // C. DATA_DIR does not exist and cannot be created.
+    const c = path.join(base, 'c');
+    fs.mkdirSync(c, { mode: 0o755 });
+    // D. A temp file left by a crash (of a root process) cannot be removed.
+    const d = path.join(base, 'd');
+    fs.mkdirSync(d, { mode: 0o755 });
+    fs.writeFileSync(path.join(d, STATE_FILE), '{"counter": 9}');
+    fs.writeFileSync(path.join(d, `${STATE_FILE}.999999.1.tmp`), '{"coun');
+    const denied = /EACCES|permission denied/i;
+    const [lineB, lineC, lineD] = await Promise.all([
+      expectRefusedStart(ctx, node, b, b, 'unreadable file', denied),
+      expectRefusedStart(ctx, node, path.join(c, 'data'), c, 'cannot create DATA_DIR', denied),
+      expectRefusedStart(ctx, node, d, d, 'stale temp file not removable', denied),
+    ]);
+
+    ctx.note(
+      `unwritable dir: ${refused.length}/${refused.length} visits refused (EACCES), service up, chown → ready in ${recoveredMs} ms, visit 43 stored; ` +
+        `refused starts (exit 1, ${RESTARTS}× each, no byte changed): "${lineB}"; "${lineC}"; "${lineD}"`,
+    );
+  },
+};
