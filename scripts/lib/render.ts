@@ -33,7 +33,7 @@ export function findRenderer(env: Record<string, string | undefined> = process.e
   if (forced === 'none') return (cached = null);
   if (forced !== 'kubectl') {
     const v = probe('kustomize', ['version']);
-    if (v !== undefined) return (cached = { tool: 'kustomize', version: v, command: (dir) => ['kustomize', 'build', dir] });
+    if (v !== undefined) return (cached = { tool: 'kustomize', version: `kustomize ${v}`, command: (dir) => ['kustomize', 'build', dir] });
   }
   const kv = probe('kubectl', ['version', '--client']);
   if (kv !== undefined) {

@@ -1,0 +1,61 @@
+// Unit tests of the Argo CD helpers in scripts/lib/argocd.ts, and of the "one place" rule for the repository URL.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { expandDirectories, instantiate, readSettings, settingsFile } from '../scripts/lib/argocd.ts';
+import { isYaml, listFiles } from '../scripts/lib/files.ts';
+import { parseManifests } from '../scripts/lib/render.ts';
+import { repoRoot, validateSchemas } from '../scripts/lib/schema.ts';
+
+describe('repository settings', () => {
+  test('repoURL and targetRevision come from argocd/settings/source.yaml', () => {
+    const s = readSettings(repoRoot);
+    assert.match(s.repoURL, /^https:\/\/.+\.git$/);
+    assert.notEqual(s.targetRevision, '');
+  });
+  test('no other file in argocd/ names the repository or the revision', () => {
+    const { repoURL } = readSettings(repoRoot);
+    const others = listFiles(join(repoRoot, 'argocd'), isYaml)
+      .filter((f) => relative(repoRoot, f) !== settingsFile)
+      .filter((f) => readFileSync(f, 'utf8').includes(repoURL));
+    assert.deepEqual(others.map((f) => relative(repoRoot, f)), []);
+    for (const f of ['argocd/application/application.yaml', 'argocd/applicationset/applicationset.yaml', 'argocd/project/appproject.yaml']) {
+      assert.match(readFileSync(join(repoRoot, f), 'utf8'), /set-by-argocd-settings/, `${f} carries the placeholder`);
+    }
+  });
+});
+
+describe('git directory generator emulation', () => {
+  test('kustomize/overlays/* expands to the overlay directories, sorted', () => {
+    assert.deepEqual(expandDirectories(repoRoot, 'kustomize/overlays/*'), [
+      'kustomize/overlays/canary',
+      'kustomize/overlays/parallel',
+      'kustomize/overlays/recreate',
+      'kustomize/overlays/rolling',
+    ]);
+  });
+  test('a pattern that matches nothing expands to nothing', () => {
+    assert.deepEqual(expandDirectories(repoRoot, 'kustomize/nowhere/*'), []);
+  });
+  test('instantiate fills {{.path.basename}} and {{.path.path}} and leaves unknown keys visible', () => {
+    const out = instantiate({ name: 'rollcall-{{.path.basename}}', list: ['{{ .path.path }}', '{{.path.other}}'], n: 1 }, { 'path.basename': 'rolling', 'path.path': 'kustomize/overlays/rolling' });
+    assert.deepEqual(out, { name: 'rollcall-rolling', list: ['kustomize/overlays/rolling', '{{.path.other}}'], n: 1 });
+  });
+});
+
+describe('argo-rollouts/ example', () => {
+  test('the AnalysisTemplate is schema-valid, and an unknown field in it is caught', async () => {
+    const file = 'argo-rollouts/analysistemplate.yaml';
+    const [obj] = parseManifests(readFileSync(join(repoRoot, file), 'utf8'), file);
+    assert.ok(obj);
+    const broken = structuredClone(obj) as { spec: { metrics: { provider: { web: Record<string, unknown> } }[] } };
+    broken.spec.metrics[0]!.provider.web['jsonpath'] = '{$.status}';
+    const problems = await validateSchemas([
+      { scope: 'ok', obj },
+      { scope: 'broken', obj: broken as never },
+    ]);
+    assert.deepEqual(problems.filter((p) => p.scope === 'ok'), []);
+    assert.ok(problems.some((p) => p.scope === 'broken' && p.field === 'spec.metrics[0].provider.web.jsonpath'), JSON.stringify(problems));
+  });
+});
