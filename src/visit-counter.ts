@@ -172,8 +172,12 @@ export class VisitCounter {
 
   #onWriteFailed(batch: Batch, error: unknown): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-    for (const later of this.#inFlight) if (later.seq > batch.seq) later.invalid = true;
-    this.#assigned = batch.base;
+    // A batch already condemned by an earlier failure must not move the numbering: that failure restarted it
+    // from an earlier base, and batches cut since then count on from there.
+    if (!batch.invalid) {
+      for (const later of this.#inFlight) if (later.seq > batch.seq) later.invalid = true;
+      this.#assigned = batch.base;
+    }
     this.#metrics?.observeWriteFailure(code);
     if (this.#healthy) this.#logger?.error({ err: error, code, file: this.#file.target }, 'store write failed; visits refused until a write succeeds');
     this.#healthy = false;
