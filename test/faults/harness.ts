@@ -1,7 +1,7 @@
 // Shared machinery for the real-fault suite: start the real server process, talk to it over HTTP, generate load,
 // read the state file strictly, and clean up every process and temp dir a scenario made. No mocks live here: the
 // only test-only code that runs inside the server is the optional preload in fixtures/inject-faults.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const SERVER = path.join(REPO, 'src/server.ts');
 export const FAULT_PRELOAD = path.join(import.meta.dirname, 'fixtures/inject-faults.ts');
+export const GC_PRELOAD = path.join(import.meta.dirname, 'fixtures/gc-on-signal.ts');
 export const STATE_FILE = 'visits.json';
 
 export type LogLine = Record<string, unknown> & { level?: number; msg?: string };
@@ -21,6 +22,9 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
   at: number;
 }
+
+/** `setpriv --pdeathsig KILL` in front of each server: if the suite itself dies, its servers die with it. */
+const DIE_WITH_SUITE = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true']).status === 0 ? ['setpriv', '--pdeathsig', 'KILL'] : [];
 
 // Every process any scenario starts, so nothing outlives the suite even if a scenario throws.
 const children = new Set<ChildProcess>();
@@ -73,7 +77,7 @@ export class ServerProcess {
 
   constructor(options: LaunchOptions) {
     const node = options.node ?? process.execPath;
-    const argv = [...(options.prefix ?? []), node, ...(options.nodeArgs ?? []), SERVER];
+    const argv = [...DIE_WITH_SUITE, ...(options.prefix ?? []), node, ...(options.nodeArgs ?? []), SERVER];
     const [command, ...args] = argv as [string, ...string[]];
     this.child = spawnTracked(command, args, {
       cwd: REPO,
@@ -210,7 +214,10 @@ export interface RequestOptions {
 
 export function request(url: string, options: RequestOptions = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: options.agent ?? false });
+    const headers = { ...options.headers };
+    // Node's client sends a GET body with neither Content-Length nor chunked encoding unless told.
+    if (options.body !== undefined && headers['Content-Length'] === undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
+    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: options.agent ?? false });
     req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`timeout: ${url}`)));
     req.on('error', reject);
     req.on('response', (res) => {
