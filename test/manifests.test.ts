@@ -191,6 +191,29 @@ describe('mutation checks: broken variants fail validation', () => {
     }
   });
 
+  test('schema: every unknown field and wrong value of one object is reported in a single run', async (t) => {
+    if (!ready(t)) return;
+    const o = find(overlay('canary'), 'StatefulSet');
+    o['spec'].foo = 1;
+    o['spec'].bar = { nested: true };
+    o['spec'].podManagementPolicy = 'Sometimes';
+    o['spec'].template.spec.containers[0].ports[0].containerPort = '5000';
+    o['spec'].template.spec.containers[0].ports[0].portName = 'http';
+    delete o['spec'].selector;
+    const fields = (await validateStrict([{ scope: 'multi', obj: o }])).map((p) => `${p.field}: ${p.message}`);
+    for (const want of [
+      /^spec\.foo: unknown field "foo"/,
+      /^spec\.bar: unknown field "bar"/,
+      /^spec\.podManagementPolicy: .*"Sometimes"/,
+      /^spec\.template\.spec\.containers\[0\]\.ports\[0\]\.containerPort: .*'string'.*'number'/,
+      /^spec\.template\.spec\.containers\[0\]\.ports\[0\]\.portName: unknown field/,
+      /^spec: missing required field\(s\) "selector"/,
+    ]) {
+      assert.ok(fields.some((f) => want.test(f)), `${want} not among:\n${fields.join('\n')}`);
+    }
+    assert.equal(fields.length, 6, fields.join('\n'));
+  });
+
   test('schema: an object kind without a model is reported, not waved through', async () => {
     const p = await validateRuntime('x', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
     assert.match(show(p), /no schema for example\.com\/v1 Widget/);

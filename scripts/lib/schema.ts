@@ -81,6 +81,10 @@ interface Emitted {
   lines: string[];
   /** JSON path of the value that starts on each line (same index as lines). */
   paths: string[];
+  /** Lines that check one key name (a failure there means "unknown field"). */
+  keyLines: Set<number>;
+  /** Lines that check the required fields of an object are present. */
+  requiredLines: Set<number>;
 }
 
 function fieldPath(parent: string, key: string | number): string {
@@ -89,28 +93,65 @@ function fieldPath(parent: string, key: string | number): string {
   return parent === '' ? key : `${parent}.${key}`;
 }
 
-function emit(value: unknown, path: string, indent: string, prefix: string, suffix: string, out: Emitted): void {
+const isContainer = (v: unknown): v is object => v !== null && typeof v === 'object' && (!Array.isArray(v) || v.some((e) => e !== null && typeof e === 'object'));
+
+/**
+ * Emits, for every object (and array of objects) in the tree, one `satisfies` statement that checks only its keys
+ * (every value replaced by `N`, type never, assignable to anything): excess-property errors = unknown fields, and
+ * missing required fields. Every scalar (or array of scalars) gets its own one-line statement against the type of
+ * its position (`S<parent, "key">`, `E<array>`): wrong types and enum values. Nested objects recurse the same way.
+ * One statement per concern matters: in a single literal tsc reports a property's type error *instead of* an
+ * unknown sibling field, and stops at the first failing branch. Each line maps back to the field's JSON path.
+ */
+function emitNode(value: object, path: string, type: string, out: Emitted, next: () => number): void {
   const push = (text: string, p: string) => {
-    out.lines.push(indent + text);
+    out.lines.push(text);
     out.paths.push(p);
   };
+  const id = next();
+  push(`type t${id} = ${type};`, path);
+  const entries: [string, unknown, string][] = Array.isArray(value)
+    ? value.map((v, i) => [fieldPath(path, i), v, `E<t${id}>`])
+    : Object.entries(value).map(([k, v]) => [fieldPath(path, k), v, `S<t${id}, ${JSON.stringify(k)}>`]);
   if (Array.isArray(value)) {
-    if (value.length === 0) return push(`${prefix}[]${suffix}`, path);
-    push(`${prefix}[`, path);
-    value.forEach((v, i) => emit(v, fieldPath(path, i), `${indent}  `, '', ',', out));
-    push(`]${suffix}`, path);
-  } else if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0) return push(`${prefix}{}${suffix}`, path);
-    push(`${prefix}{`, path);
-    for (const [k, v] of entries) emit(v, fieldPath(path, k), `${indent}  `, `${JSON.stringify(k)}: `, ',', out);
-    push(`}${suffix}`, path);
-  } else if (value === undefined) {
-    push(`${prefix}undefined${suffix}`, path);
+    push(`export const v${id} = [`, path);
+    for (const [p] of entries) push('  N,', p);
+    push(`] satisfies t${id};`, path);
   } else {
-    push(`${prefix}${JSON.stringify(value)}${suffix}`, path);
+    // Shape only (an object where an object belongs); missing fields are the next statement's job.
+    push(`export const v${id} = {`, path);
+    Object.keys(value).forEach((k, i) => push(`  ${JSON.stringify(k)}: N,`, entries[i]![0]));
+    push(`} satisfies Partial<t${id}>;`, path);
+    const have = Object.keys(value).map((k) => JSON.stringify(k)).join(' | ') || 'never';
+    push(`export const v${id}_r: Missing<t${id}, ${have}> = true;`, path);
+    out.requiredLines.add(out.lines.length - 1);
+    // tsc names only the first excess property of a literal: check every key on its own line as well.
+    Object.keys(value).forEach((k, i) => {
+      push(`export const v${id}_k${i} = ${JSON.stringify(k)} satisfies K<t${id}>;`, entries[i]![0]);
+      out.keyLines.add(out.lines.length - 1);
+    });
   }
+  let scalar = 0;
+  for (const [p, v, t] of entries) {
+    if (isContainer(v)) continue;
+    push(`export const v${id}_${scalar++} = ${v === undefined ? 'undefined' : JSON.stringify(v)} satisfies ${t};`, p);
+  }
+  for (const [p, v, t] of entries) if (isContainer(v)) emitNode(v, p, t, out, next);
 }
+
+/** Type helpers of the generated file: the type at a key (through unions and index signatures) and of an element. */
+const typeHelpers = [
+  'declare const N: never;',
+  'type P<T, K extends PropertyKey> = T extends unknown ? (K extends keyof T ? T[K] : never) : never;',
+  // An unknown key is reported on its parent's line; its subtree is then checked against `unknown` (no noise).
+  'type S<T, K extends PropertyKey> = [P<NonNullable<T>, K>] extends [never] ? unknown : P<NonNullable<T>, K>;',
+  'type E<T> = NonNullable<T> extends readonly (infer U)[] ? U : unknown;',
+  // The key names allowed at a position (any key where the type is unknown or has an index signature).
+  'type K<T> = unknown extends T ? PropertyKey : NonNullable<T> extends infer U ? (U extends unknown ? keyof U : never) : never;',
+  // The required keys of a position, and `true` when all of them are among `Have` (else the missing ones).
+  'type R<T> = T extends unknown ? { [Q in keyof T]-?: {} extends Pick<T, Q> ? never : Q }[keyof T] : never;',
+  'type Missing<T, Have> = [Exclude<R<NonNullable<T>>, Have>] extends [never] ? true : Exclude<R<NonNullable<T>>, Have>;',
+];
 
 export interface StrictItem {
   scope: string;
@@ -123,9 +164,11 @@ const execFileP = promisify(execFile);
 export async function validateStrict(items: readonly StrictItem[]): Promise<Problem[]> {
   const problems: Problem[] = [];
   const imports = new Map<string, string>();
-  const out: Emitted = { lines: [], paths: [] };
+  const out: Emitted = { lines: [], paths: [], keyLines: new Set(), requiredLines: new Set() };
   const owners: (number | undefined)[] = [];
-  const header: string[] = ['// Generated by scripts/lib/schema.ts: strict (unknown-field) check. Do not edit.'];
+  const header: string[] = ['// Generated by scripts/lib/schema.ts: strict (unknown-field) check. Do not edit.', ...typeHelpers];
+  let counter = 0;
+  const next = () => counter++;
   items.forEach((item, i) => {
     const ref = schemaFor(item.obj.apiVersion, item.obj.kind);
     if (!ref) return; // reported by validateRuntime
@@ -136,7 +179,7 @@ export async function validateStrict(items: readonly StrictItem[]): Promise<Prob
       header.push(`import type { ${ref.typeName} as ${alias} } from ${JSON.stringify(ref.module)};`);
     }
     const before = out.lines.length;
-    emit(item.obj, '', '', `export const o${i} = `, ` satisfies ${alias};`, out);
+    emitNode(item.obj, '', alias, out, next);
     for (let l = before; l < out.lines.length; l++) owners[l] = i;
   });
   if (out.lines.length === 0) return problems;
@@ -167,6 +210,7 @@ export async function validateStrict(items: readonly StrictItem[]): Promise<Prob
       else acc[acc.length - 1] += `\n${line}`;
       return acc;
     }, []);
+    const found: { problem: Problem; key: string; keyCheck: boolean }[] = [];
     for (const d of diagnostics) {
       if (d.trim() === '') continue;
       const m = /\((\d+),(\d+)\): error (TS\d+): ([\s\S]*)$/.exec(d);
@@ -177,9 +221,20 @@ export async function validateStrict(items: readonly StrictItem[]): Promise<Prob
         problems.push({ scope: 'strict-schema', object: '-', field: '-', message: `tsc: ${d.trim()}` });
         continue;
       }
-      const message = (m[4] ?? '').trim().split('\n')[0]!;
-      problems.push({ scope: item.scope, object: describe(item.obj), field: out.paths[lineNo] ?? '', message: `${message} (strict schema)` });
+      const field = out.paths[lineNo] ?? '';
+      const keyCheck = out.keyLines.has(lineNo);
+      const name = /\[([^\]]*)\]$|([^.]+)$/.exec(field);
+      const first = (m[4] ?? '').trim().split('\n')[0]!;
+      const message = keyCheck
+        ? `unknown field "${name?.[1] ?? name?.[2] ?? field}"`
+        : out.requiredLines.has(lineNo)
+          ? `missing required field(s) ${/type '(.*)'\.?$/.exec(first)?.[1] ?? first}`
+          : first;
+      found.push({ problem: { scope: item.scope, object: describe(item.obj), field, message: `${message} (strict schema)` }, key: `${owner}|${field}`, keyCheck });
     }
+    // tsc's own excess-property message repeats one of the "unknown field" findings: keep the key check's.
+    const unknown = new Set(found.filter((f) => f.keyCheck).map((f) => f.key));
+    problems.push(...found.filter((f) => f.keyCheck || !unknown.has(f.key)).map((f) => f.problem));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
