@@ -4,9 +4,11 @@
 // No kustomize and no kubectl: the rendering tests skip with the reason (and fail under CI=true).
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { checkArgoCd, readSettings, type OverlayInfo } from '../scripts/lib/argocd.ts';
 import { validateBundle, type BundleReport } from '../scripts/lib/bundle.ts';
 import { checkKustomization, checkYamlStyle, listOverlays } from '../scripts/lib/files.ts';
@@ -73,6 +75,15 @@ describe('rendering with real kustomize', () => {
     assert.equal(r.skipped, noRendererMessage);
     assert.deepEqual(r.overlays, []);
     assert.deepEqual(r.problems, [], show(r.problems));
+  });
+});
+
+test('`npm run validate` (scripts/validate.ts) exits 2 with the reason when nothing can render', async () => {
+  const run = promisify(execFile);
+  await assert.rejects(run(process.execPath, [join(repoRoot, 'scripts/validate.ts')], { env: { ...process.env, ROLLCALL_KUSTOMIZE: 'none' } }), (err: { code?: number; stderr?: string }) => {
+    assert.equal(err.code, 2);
+    assert.match(err.stderr ?? '', /validate: neither `kustomize` nor `kubectl` is on PATH/);
+    return true;
   });
 });
 

@@ -1,10 +1,11 @@
 // Schema validation of Kubernetes / Argo objects, in two layers:
 //  1. runtime: the model's validate() from kubernetes-models / @kubernetes-models/argo-cd / argo-rollouts
 //     (types, enums, required fields, formats) — but it accepts unknown fields;
-//  2. strict: every object is written out as a TypeScript object literal `satisfies I<Kind>` (the same packages'
-//     generated interfaces) and type-checked with the project's tsc in one batch. Excess-property checking rejects
-//     any field the schema does not know, at any depth, and literal unions reject wrong enum values.
-//     A line -> JSON path map turns each diagnostic back into "object, field, message".
+//  2. strict: the same packages' generated TypeScript interfaces (I<Kind>), checked by the project's tsc in one
+//     batch over a generated file. For every object node of every manifest it emits small `satisfies` statements
+//     against the type at that position: one per key name (an unknown field at any depth), one for the required
+//     keys, one per scalar value (wrong type or enum value). A line -> JSON path map turns each diagnostic back
+//     into "object, field, message". Everything is reported in one run, not just tsc's first error per literal.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
