@@ -54,12 +54,25 @@ async function bodyLimits(ctx: Context, server: ServerProcess): Promise<string> 
       checked += 2;
     }
   }
+  // Clients that keep writing after the server has answered must still read the 413 (a close with unread input
+  // sends RST, and a writing client then fails with EPIPE before reading): 100 uploads of 8 KiB, written at once.
+  let answered = 0;
+  for (let i = 0; i < 100; i++) {
+    const eager = await raw(server.port, (socket) => {
+      socket.on('error', () => {});
+      socket.write(`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      for (let c = 0; c < 32; c++) socket.write(`100\r\n${'z'.repeat(256)}\r\n`);
+      socket.write('0\r\n\r\n');
+    });
+    if (statusOf(eager.response) === 413) answered++;
+  }
+  ctx.check(answered === 100, `only ${answered} of 100 eager 8 KiB chunked uploads read their 413`);
   // Under the limit still works (chunked included), and an over-limit GET / counted nothing.
   const small = await raw(server.port, (socket) => socket.write('GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n'));
   ctx.check(statusOf(small.response) === 200, `GET / with a 16-byte chunked body: ${small.response.split('\r\n')[0]} (want 200)`);
   const after = await visitsCounter(server.url);
   ctx.check(after === before + 1, `refused bodies counted visits: counter ${before} → ${after} (want +1 for the small body only)`);
-  return `${checked} over-limit requests (6 routes × GET/POST × Content-Length/chunked) → 413, none counted`;
+  return `${checked} over-limit requests (6 routes × GET/POST × Content-Length/chunked) → 413, none counted; ${answered}/100 eager 8 KiB chunked uploads read their 413`;
 }
 
 async function headerLimits(ctx: Context, server: ServerProcess): Promise<string> {
