@@ -133,7 +133,7 @@ export const readOnly: Scenario = {
     ctx.note(
       `read-only for ${roSeconds} s (remount took ${attempts} attempt(s)): load got ${result.unavailable} × 503 and ${okDuringRo} × 200 in that window ` +
         `(${okAtRo} acknowledged before it), /visits and /healthz kept answering; ${stuck.length} temp file(s) stuck while read-only; rw → ready in ${recoveredMs} ms; ` +
-        `${acked.length} acknowledged, final counter ${counter}, client errors: ${summariseErrors(result)}`,
+        `${acked.length} acknowledged, counter after the load ${counter}, client errors: ${summariseErrors(result)}`,
     );
   },
 };
