@@ -62,6 +62,9 @@ function leftovers(): string[] {
   if (live.length > 0) found.push(`processes still running: ${live.join(', ')}`);
   const dirs = fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('rollcall-faults-'));
   if (dirs.length > 0) found.push(`temp dirs left: ${dirs.map((d) => path.join(os.tmpdir(), d)).join(', ')}`);
+  // Scenario mounts live in private namespaces and must never show up here.
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes('rollcall-faults-'));
+  if (mounts.length > 0) found.push(`mounts left: ${mounts.join('; ')}`);
   return found;
 }
 
