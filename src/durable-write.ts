@@ -25,6 +25,8 @@ export class DurableFile {
   readonly #dir: string;
   #dirFd: number | undefined;
   #seq = 0;
+  /** Temp files whose removal failed (e.g. the volume went read-only): removed after the next successful commit. */
+  readonly #stranded = new Set<string>();
 
   constructor(fs: FileSystem, target: string) {
     this.#fs = fs;
@@ -42,13 +44,13 @@ export class DurableFile {
       await this.#fs.fsync(fd);
     } catch (error) {
       await this.#fs.close(fd).catch(() => {});
-      await this.#fs.unlink(temp).catch(() => {});
+      await this.#remove(temp);
       throw error;
     }
     try {
       await this.#fs.close(fd);
     } catch (error) {
-      await this.#fs.unlink(temp).catch(() => {});
+      await this.#remove(temp);
       throw error;
     }
     return temp;
@@ -59,7 +61,7 @@ export class DurableFile {
     try {
       await this.#fs.rename(temp, this.target);
     } catch (error) {
-      await this.#fs.unlink(temp).catch(() => {});
+      await this.#remove(temp);
       throw error;
     }
     const dirFd = await this.#directoryFd();
@@ -70,11 +72,13 @@ export class DurableFile {
       await this.#fs.close(dirFd).catch(() => {});
       throw error;
     }
+    // The disk takes writes again: clear what an earlier failure could not.
+    if (this.#stranded.size > 0) for (const stranded of [...this.#stranded]) await this.#remove(stranded);
   }
 
   /** Drops a prepared temp file that will not be committed. */
   async discard(temp: string): Promise<void> {
-    await this.#fs.unlink(temp).catch(() => {});
+    await this.#remove(temp);
   }
 
   /** prepare + commit: the whole durable replace in one call. */
@@ -93,6 +97,17 @@ export class DurableFile {
   async #directoryFd(): Promise<number> {
     this.#dirFd ??= await this.#fs.open(this.#dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
     return this.#dirFd;
+  }
+
+  /** Removes a temp file; if that fails too, remembers it for later instead of leaving it behind for good. */
+  async #remove(temp: string): Promise<void> {
+    try {
+      await this.#fs.unlink(temp);
+      this.#stranded.delete(temp);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') this.#stranded.delete(temp);
+      else this.#stranded.add(temp);
+    }
   }
 
   async #writeAll(fd: number, data: Uint8Array): Promise<void> {

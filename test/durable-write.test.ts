@@ -84,6 +84,18 @@ describe('DurableFile', () => {
     await file.close();
   });
 
+  test('a temp file that could not be removed (read-only volume) is removed after the next successful write', async () => {
+    const { dir, target, fs, file } = await setup();
+    fs.fail('rename', 'EROFS', 1);
+    fs.fail('unlink', 'EROFS', 1);
+    await assert.rejects(file.replace(bytes('{"counter": 2}')), { code: 'EROFS' });
+    assert.equal((await readdir(dir)).length, 2, 'the temp file is stranded while the volume is read-only');
+    await file.replace(bytes('{"counter": 3}'));
+    assert.deepEqual(await readdir(dir), ['visits.json']);
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 3}');
+    await file.close();
+  });
+
   test('recognises only its own temp files', () => {
     assert.ok(isTempFileOf('/d/visits.json', 'visits.json.12.3.tmp'));
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json'));

@@ -100,11 +100,11 @@ describe('VisitCounter pipeline', { timeout: 20_000 }, () => {
       await realClose(fd);
       if (++closes === 2) secondPrepared.resolve();
     };
-    const first = counter.visit();
+    const first = assert.rejects(counter.visit(), { code: 'EIO' });
     while (fs.tempFilesOpened().length < 1) await tick();
-    const second = [counter.visit(), counter.visit()];
-    await assert.rejects(first, { code: 'EIO' });
-    for (const visit of second) await assert.rejects(visit, { code: 'EABORTED' });
+    const second = [counter.visit(), counter.visit()].map((visit) => assert.rejects(visit, { code: 'EABORTED' }));
+    await first;
+    await Promise.all(second);
     assert.equal(renames, 1, 'the refused batch was never renamed');
     assert.deepEqual(await readdir(dir), [], 'no temp file left, no visits.json written');
     assert.equal(counter.healthy, false);
@@ -133,11 +133,12 @@ describe('VisitCounter pipeline', { timeout: 20_000 }, () => {
       await tick();
       throw errnoError('EIO');
     };
-    const first = counter.visit();
+    // Assertions attached at once: these visits reject while the test is still awaiting other things.
+    const first = assert.rejects(counter.visit(), { code: 'EIO' });
     while (fs.tempFilesOpened().length < 1) await tick();
-    const second = [counter.visit(), counter.visit(), counter.visit()];
-    await assert.rejects(first, { code: 'EIO' });
-    for (const visit of second) await assert.rejects(visit);
+    const second = [counter.visit(), counter.visit(), counter.visit()].map((visit) => assert.rejects(visit));
+    await first;
+    await Promise.all(second);
     assert.deepEqual(await readdir(dir), []);
     const again = await Promise.all([counter.visit(), counter.visit()]);
     assert.deepEqual(again.sort(), [1, 2], 'nothing was acknowledged, so the numbers start at 1 again');
