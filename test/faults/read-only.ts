@@ -110,14 +110,9 @@ export const readOnly: Scenario = {
     const once = await visit(server.url);
     if (once.visit !== undefined) acked.push(once.visit);
     ctx.check(once.visit === counter + 1, `first visit after the second recovery got ${once.visit} (want ${counter + 1})`);
-    // Once writable again the store should remove what it could not remove before. It does not (BUGS.md #1): the
-    // file is harmless (never read, removed at the next start, checked below) but breaks "no temp file stays behind".
+    // Once writable again the store removes what it could not remove before (BUGS.md #1, fixed).
     const leftover = tempFiles(mountpoint);
-    if (leftover.length > 0) {
-      const message = `${leftover.length} temp file(s) still there after recovery (${leftover.join(', ')}): unlink failed with EROFS and is never retried (BUGS.md #1)`;
-      if (process.env.FAULTS_STRICT === '1') ctx.check(false, message);
-      else ctx.note(`KNOWN BUG: ${message}`);
-    }
+    ctx.check(leftover.length === 0, `${leftover.length} temp file(s) still there after recovery (${leftover.join(', ')})`);
     ctx.figures.acknowledged = acked.length;
     ctx.figures.lost = acked.filter((n) => n > counter + 1).length + duplicates(acked);
     // A restart removes temp files and never reads them; the count is unchanged.
