@@ -13,20 +13,12 @@ import { checkArgoCd, readSettings, type OverlayInfo } from '../scripts/lib/argo
 import { validateBundle, type BundleReport } from '../scripts/lib/bundle.ts';
 import { checkKustomization, checkYamlStyle, listOverlays } from '../scripts/lib/files.ts';
 import { checkOverlay } from '../scripts/lib/policy.ts';
-import { findRenderer, noRendererMessage } from '../scripts/lib/render.ts';
+import { noRendererMessage } from '../scripts/lib/render.ts';
 import { repoRoot, validateRuntime, validateStrict, type StrictItem } from '../scripts/lib/schema.ts';
 import { formatProblem, type K8sObject, type Problem } from '../scripts/lib/types.ts';
+import { renderer, requireRenderer } from './support/renderer.ts';
 
-const renderer = findRenderer();
 const overlayNames = listOverlays(repoRoot);
-
-/** Skip with the reason for a user; a failure in CI, where the renderer is part of the contract. */
-function requireRenderer(t: TestContext): boolean {
-  if (renderer) return true;
-  if (process.env['CI'] === 'true') assert.fail(`CI=true: ${noRendererMessage}`);
-  t.skip(noRendererMessage);
-  return false;
-}
 
 const show = (problems: readonly Problem[]) => problems.map(formatProblem).join('\n');
 
