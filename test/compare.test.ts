@@ -67,7 +67,7 @@ describe('rehearsal with real server processes', () => {
     const options = { timeScale: 0.1, connections: 4, steadyMs: 300, endpointPropagationMs: 1000 };
     const rolling = await rehearse(plans[0]!, options);
     const recreate = await rehearse(plans[1]!, options);
-    t.diagnostic(formatTable([{ plan: plans[0]!, result: rolling }, { plan: plans[1]!, result: recreate }]));
+    for (const line of formatTable([{ plan: plans[0]!, result: rolling }, { plan: plans[1]!, result: recreate }]).split('\n')) t.diagnostic(line);
     assert.equal(rolling.podsReplaced, 3);
     assert.equal(rolling.failed, 0, 'rolling: no request failed');
     assert.equal(rolling.downtimeMs, 0);
