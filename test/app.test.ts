@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createApp, type Counter } from '../src/app.ts';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DurableFile } from '../src/durable-write.ts';
+import { nodeFileSystem } from '../src/file-system.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { VisitCounter } from '../src/visit-counter.ts';
+import { tempDir } from './support/temp-dir.ts';
 
 class FakeCounter implements Counter {
   value = 0;
@@ -167,5 +173,24 @@ describe('errors and headers', () => {
       assert.equal(response.headers.get('x-frame-options'), 'SAMEORIGIN', path);
       assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/, path);
     }
+  });
+});
+
+describe('GET / with the real store', () => {
+  test('1000 concurrent visits get the numbers 1..1000, each once, and visits.json says 1000', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'visits.json');
+    const counter = new VisitCounter({ file: new DurableFile(nodeFileSystem, file), initial: 0 });
+    const app = createApp({
+      counter,
+      lifecycle: { notReadyReason: () => undefined },
+      clock: { now: () => new Date() },
+      config: { podName: 'p', version: 'v', timeZone: 'UTC' },
+    });
+    const responses = await Promise.all(Array.from({ length: 1000 }, () => app.request('/', JSON_ACCEPT)));
+    const numbers = await Promise.all(responses.map(async (r) => ((await r.json()) as { visit: number }).visit));
+    assert.deepEqual(numbers.sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i + 1));
+    assert.equal(await readFile(file, 'utf8'), '{"counter": 1000}');
+    await counter.close();
   });
 });
