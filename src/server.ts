@@ -1,16 +1,14 @@
 // Entry point: `node src/server.ts`. Parses the environment, loads the counter, serves the app on Node's HTTP
 // server and handles signals. Everything that decides behaviour lives in the modules it wires together.
 import { mkdir } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
-import { getRequestListener } from '@hono/node-server';
 import { pino } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { DurableFile } from './durable-write.ts';
 import { nodeFileSystem } from './file-system.ts';
-import { guardRequests } from './http-guard.ts';
+import { createHttpServer } from './http-server.ts';
 import { handleShutdownSignals, Lifecycle } from './lifecycle.ts';
 import { createMetrics } from './metrics.ts';
 import { readState, removeStaleTempFiles, STATE_FILE_NAME, StateFileError } from './state-file.ts';
@@ -19,16 +17,6 @@ import { VisitCounter } from './visit-counter.ts';
 /** Exit codes: 1 = cannot start (bad state file, cannot listen), 2 = bad configuration. */
 const EXIT_STARTUP = 1;
 const EXIT_CONFIG = 2;
-
-/** HTTP limits: headers over 16 KiB get 431; a client that is slow to send headers gets 408 within seconds. */
-const HTTP_LIMITS = {
-  maxHeaderSize: 16 * 1024,
-  headersTimeout: 5_000,
-  requestTimeout: 10_000,
-  keepAliveTimeout: 5_000,
-  // Node checks the two timeouts above only this often (30 s by default), which would let slow clients linger.
-  connectionsCheckingInterval: 1_000,
-} satisfies http.ServerOptions;
 
 async function main(): Promise<void> {
   let config;
@@ -62,12 +50,10 @@ async function main(): Promise<void> {
   const counter = new VisitCounter({ file: new DurableFile(nodeFileSystem, file), initial, metrics, logger });
   const lifecycle = new Lifecycle();
   const app = createApp({ counter, lifecycle, clock: { now: () => new Date() }, config, metrics });
-  const listener = getRequestListener(app.fetch, {
-    errorHandler: (error) => {
-      logger.error({ err: error }, 'request failed');
-    },
+  const server = createHttpServer(app.fetch, {
+    isDraining: () => lifecycle.draining,
+    onError: (error) => logger.error({ err: error }, 'request failed'),
   });
-  const server = http.createServer(HTTP_LIMITS, guardRequests(listener, { isDraining: () => lifecycle.draining }));
 
   handleShutdownSignals({
     server,

@@ -1,16 +1,15 @@
-// Bench-only servers on exactly the stack of src/server.ts (node:http with the same limits, the body/drain guard,
-// @hono/node-server's listener, the Hono app with metrics and secure headers), with the counter swapped:
+// Bench-only servers on exactly the stack of src/server.ts (createHttpServer: node:http with the same limits, the
+// body/drain guard, @hono/node-server's listener; the Hono app with metrics and secure headers), with the counter
+// swapped:
 //   VARIANT=noop   an in-memory counter: /healthz is the framework's ceiling, GET / is a visit without the disk;
 //   VARIANT=naive  one durable atomic write (DurableFile.replace) per visit, one after the other, no batching.
 // Env: PORT, HOST (127.0.0.1), DATA_DIR (naive only). Never part of the service; see bench/run.ts.
-import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { getRequestListener } from '@hono/node-server';
 import { createApp, type Counter } from '../../src/app.ts';
 import { DurableFile } from '../../src/durable-write.ts';
 import { nodeFileSystem } from '../../src/file-system.ts';
-import { guardRequests } from '../../src/http-guard.ts';
+import { createHttpServer } from '../../src/http-server.ts';
 import { Lifecycle } from '../../src/lifecycle.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { formatState, readState, STATE_FILE_NAME } from '../../src/state-file.ts';
@@ -70,9 +69,6 @@ const app = createApp({
   config: { podName: 'bench', version: 'bench', timeZone: 'Europe/Moscow' },
   metrics: createMetrics(),
 });
-const server = http.createServer(
-  { maxHeaderSize: 16 * 1024, headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
-  guardRequests(getRequestListener(app.fetch), { isDraining: () => lifecycle.draining }),
-);
+const server = createHttpServer(app.fetch, { isDraining: () => lifecycle.draining });
 server.listen(Number(process.env['PORT'] ?? 0), process.env['HOST'] ?? '127.0.0.1', () => lifecycle.markReady());
 process.on('SIGTERM', () => process.exit(0));
