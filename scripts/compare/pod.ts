@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { followServerLog } from '../lib/server-log.ts';
 
 const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server.ts');
 
@@ -36,26 +37,18 @@ export class Pod {
         DATA_DIR: options.dataDir,
         POD_NAME: options.name,
         APP_VERSION: options.version,
-        // Info, because the `listening` line carries the port; the rest of stdout is read and dropped.
+        // Info, because the `listening` line carries the port; at this level the server logs only a few lines.
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const pod = new Pod(options.name, options.version, child);
-    pod.url = await new Promise<string>((resolve, reject) => {
-      let buffered = '';
-      let listening = false;
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (listening) return;
-        buffered += chunk.toString();
-        const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(buffered);
-        if (match) {
-          listening = true;
-          resolve(`http://127.0.0.1:${match[1]}`);
-        }
-      });
-      void pod.exited.then((code) => reject(new Error(`${options.name} exited (${code}) before listening: ${buffered}`)));
-    });
+    const { listening } = followServerLog(child.stdout!);
+    const port = await Promise.race([
+      listening,
+      pod.exited.then((code) => Promise.reject(new Error(`${options.name} exited (${code}) before listening`))),
+    ]);
+    pod.url = `http://127.0.0.1:${port}`;
     return pod;
   }
 

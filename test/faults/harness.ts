@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { followServerLog, type LogLine } from '../../scripts/lib/server-log.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const SERVER = path.join(REPO, 'src/server.ts');
@@ -15,7 +16,7 @@ export const FAULT_PRELOAD = path.join(import.meta.dirname, 'fixtures/inject-fau
 export const GC_PRELOAD = path.join(import.meta.dirname, 'fixtures/gc-on-signal.ts');
 export const STATE_FILE = 'visits.json';
 
-export type LogLine = Record<string, unknown> & { level?: number; msg?: string };
+export type { LogLine };
 export type FaultEvent = Record<string, unknown> & { op: string };
 export interface ExitInfo {
   code: number | null;
@@ -65,7 +66,7 @@ export interface LaunchOptions {
 export class ServerProcess {
   readonly child: ChildProcess;
   readonly pid: number;
-  readonly logs: LogLine[] = [];
+  readonly logs: LogLine[];
   readonly rawStdout: string[] = [];
   readonly events: FaultEvent[] = [];
   stderr = '';
@@ -102,29 +103,21 @@ export class ServerProcess {
         resolve(this.exit);
       });
     });
-    const stdout = readline.createInterface({ input: this.child.stdout! });
     const stderr = readline.createInterface({ input: this.child.stderr! });
     stderr.on('line', (line) => {
       if (line.startsWith('FAULT-EVENT ')) this.events.push(JSON.parse(line.slice('FAULT-EVENT '.length)) as FaultEvent);
       else this.stderr += `${line}\n`;
     });
-    this.#listening = new Promise((resolve, reject) => {
-      stdout.on('line', (line) => {
-        this.rawStdout.push(line);
-        let entry: LogLine;
-        try {
-          entry = JSON.parse(line) as LogLine;
-        } catch {
-          return;
-        }
-        this.logs.push(entry);
-        if (entry.msg === 'listening' && typeof entry.port === 'number') {
-          this.port = entry.port;
-          resolve();
-        }
-      });
-      void this.exited.then((info) => reject(new Error(`server exited (code ${info.code}, signal ${info.signal}) before listening: ${this.describeOutput()}`)));
-    });
+    const log = followServerLog(this.child.stdout!, (raw) => this.rawStdout.push(raw));
+    this.logs = log.logs;
+    this.#listening = Promise.race([
+      log.listening.then((port) => {
+        this.port = port;
+      }),
+      this.exited.then((info) =>
+        Promise.reject(new Error(`server exited (code ${info.code}, signal ${info.signal}) before listening: ${this.describeOutput()}`)),
+      ),
+    ]);
     this.#listening.catch(() => {});
   }
 

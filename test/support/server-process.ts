@@ -1,18 +1,14 @@
 // Starts the real server (`node src/server.ts`) as a child process on 127.0.0.1 and an OS-chosen port, and reads
-// its JSON log lines. Tests stop it themselves; `after()` kills whatever is still running, by PID.
+// its JSON log lines (scripts/lib/server-log.ts). Tests stop it themselves; `after()` kills whatever is still running, by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import readline from 'node:readline';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { followServerLog, type LogLine } from '../../scripts/lib/server-log.ts';
 
 export const SERVER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server.ts');
-
-export interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -30,35 +26,19 @@ export function spawnServer(env: Record<string, string>): { child: ChildProcess;
   after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const logs: LogLine[] = [];
-  let resolveListening: (url: string) => void;
-  let rejectListening: (error: Error) => void;
-  const listening = new Promise<string>((resolve, reject) => {
-    resolveListening = resolve;
-    rejectListening = reject;
-  });
-  let buffered = '';
-  const onData = (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line) as LogLine;
-        logs.push(entry);
-        if (entry.msg === 'listening') resolveListening(`http://127.0.0.1:${entry.port as number}`);
-      } catch {
-        logs.push({ level: 0, msg: line });
-      }
-    }
+  // 'close', not 'exit': by then every line the process wrote has been read.
+  const exited = once(child, 'close').then(([code, signal]) => (code ?? signal) as number | string);
+  // Lines that are not pino JSON (a crash before the logger exists) are kept too, as level 0.
+  const keepRaw = (raw: string, entry: LogLine | undefined) => {
+    if (!entry && raw.trim()) logs.push({ level: 0, msg: raw });
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  const { logs, listening: port } = followServerLog(child.stdout!, keepRaw);
+  readline.createInterface({ input: child.stderr! }).on('line', (raw) => keepRaw(raw, undefined));
+  const listening = Promise.race([
+    port.then((p) => `http://127.0.0.1:${p}`),
+    exited.then((code) => Promise.reject(new Error(`server exited (${code}) before listening: ${JSON.stringify(logs)}`))),
+  ]);
   listening.catch(() => {}); // callers that only wait for the exit do not care
-  void exited.then((code) => rejectListening(new Error(`server exited (${code}) before listening: ${JSON.stringify(logs)}`)));
   return { child, logs, exited, listening };
 }
 
