@@ -5,7 +5,7 @@ import { getRequestListener } from '@hono/node-server';
 import { guardRequests } from './http-guard.ts';
 
 /** HTTP limits: headers over 16 KiB get 431; a client that is slow to send headers gets 408 within seconds. */
-export const HTTP_LIMITS = {
+const HTTP_LIMITS = {
   maxHeaderSize: 16 * 1024,
   headersTimeout: 5_000,
   requestTimeout: 10_000,
