@@ -60,6 +60,8 @@ export interface LaunchOptions {
   nodeArgs?: string[];
   /** The node binary (default: this one). */
   node?: string;
+  /** The server entry (default: this checkout's src/server.ts); its app root is two levels up. */
+  server?: string;
 }
 
 /** One real `node src/server.ts` process (possibly behind a wrapper such as strace, nsenter or setpriv). */
@@ -78,10 +80,11 @@ export class ServerProcess {
 
   constructor(options: LaunchOptions) {
     const node = options.node ?? process.execPath;
-    const argv = [...DIE_WITH_SUITE, ...(options.prefix ?? []), node, ...(options.nodeArgs ?? []), SERVER];
+    const server = options.server ?? SERVER;
+    const argv = [...DIE_WITH_SUITE, ...(options.prefix ?? []), node, ...(options.nodeArgs ?? []), server];
     const [command, ...args] = argv as [string, ...string[]];
     this.child = spawnTracked(command, args, {
-      cwd: REPO,
+      cwd: path.dirname(path.dirname(server)),
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         PORT: '0',

@@ -6,10 +6,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  type LaunchOptions,
   lingeringTempFiles,
   readState,
   readyStatus,
+  REPO,
   run,
+  SERVER,
   ServerProcess,
   startServer,
   STATE_FILE,
@@ -50,13 +53,39 @@ async function nodeForNobody(ctx: Context, base: string): Promise<string> {
   return copy;
 }
 
+/**
+ * The checkout may sit where uid 65534 cannot read (a clone under a 0700 `mktemp -d`, or under /root): give it a
+ * copy of what the server needs (src/, package.json, the dependencies without the dev-only packages).
+ */
+async function serverForNobody(ctx: Context, base: string, node: string): Promise<string | undefined> {
+  const probe = await run(PREFIX[0] as string, [...PREFIX.slice(1), node, '-e', 'require("node:fs").accessSync(process.argv[1], 4)', SERVER]);
+  if (probe.code === 0) return undefined;
+  const app = path.join(base, 'app');
+  const devOnly = new Set(Object.keys((JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { devDependencies?: object }).devDependencies ?? {}));
+  for (const entry of ['src', 'package.json', 'node_modules']) {
+    fs.cpSync(path.join(REPO, entry), path.join(app, entry), {
+      recursive: true,
+      filter: (from) => {
+        const relative = path.relative(path.join(REPO, 'node_modules'), from).split(path.sep);
+        return relative[0] === '..' || !(devOnly.has(relative[0]!) || devOnly.has(`${relative[0]}/${relative[1]}`));
+      },
+    });
+  }
+  await run('chmod', ['-R', 'a+rX', app]);
+  ctx.log(`uid ${NOBODY} cannot read ${SERVER}; using a copy of the app at ${app}`);
+  return path.join(app, 'src', 'server.ts');
+}
+
+/** How uid 65534 starts the server: its node binary, setpriv in front, and the app copy when it needs one. */
+type Runtime = Pick<LaunchOptions, 'node' | 'prefix' | 'server'>;
+
 /** Starts the server `RESTARTS` times; each must exit 1 with one fatal line naming `file`, changing nothing. */
-async function expectRefusedStart(ctx: Context, node: string, dataDir: string, watched: string, what: string, problem: RegExp): Promise<string> {
+async function expectRefusedStart(ctx: Context, runtime: Runtime, dataDir: string, watched: string, what: string, problem: RegExp): Promise<string> {
   const before = snapshot(watched);
   let line = '';
   for (let i = 0; i < RESTARTS; i++) {
     ctx.figures.runs++;
-    const server = new ServerProcess({ dataDir, node, prefix: PREFIX });
+    const server = new ServerProcess({ dataDir, ...runtime });
     const exit = await withTimeout(server.exited, 10_000, `${what}: server did not exit`).catch(async (error: Error) => {
       ctx.check(false, error.message);
       return server.kill();
@@ -83,12 +112,14 @@ export const permissionDenied: Scenario = {
     const base = ctx.tempDir();
     fs.chmodSync(base, 0o755);
     const node = await nodeForNobody(ctx, base);
+    const entry = await serverForNobody(ctx, base, node);
+    const runtime: Runtime = { node, prefix: PREFIX, ...(entry ? { server: entry } : {}) };
 
     // A. Directory not writable, file readable: the service starts, refuses visits, recovers once it may write.
     const a = path.join(base, 'a');
     fs.mkdirSync(a, { mode: 0o755 });
     fs.writeFileSync(path.join(a, STATE_FILE), '{"counter": 42}', { mode: 0o644 });
-    const server = await startServer({ dataDir: a, node, prefix: PREFIX });
+    const server = await startServer({ dataDir: a, ...runtime });
     ctx.defer(() => server.kill());
     ctx.figures.runs++;
     const refused = await Promise.all(Array.from({ length: 5 }, () => visit(server.url)));
@@ -127,9 +158,9 @@ export const permissionDenied: Scenario = {
     fs.writeFileSync(path.join(d, `${STATE_FILE}.999999.1.tmp`), '{"coun');
     const denied = /EACCES|permission denied/i;
     const [lineB, lineC, lineD] = await Promise.all([
-      expectRefusedStart(ctx, node, b, b, 'unreadable file', denied),
-      expectRefusedStart(ctx, node, path.join(c, 'data'), c, 'cannot create DATA_DIR', denied),
-      expectRefusedStart(ctx, node, d, d, 'stale temp file not removable', denied),
+      expectRefusedStart(ctx, runtime, b, b, 'unreadable file', denied),
+      expectRefusedStart(ctx, runtime, path.join(c, 'data'), c, 'cannot create DATA_DIR', denied),
+      expectRefusedStart(ctx, runtime, d, d, 'stale temp file not removable', denied),
     ]);
 
     ctx.note(
