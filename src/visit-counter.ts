@@ -1,7 +1,9 @@
 // The visit counter: hands out visit numbers and acknowledges each one only once a durable write holds it.
 //
-// Group commit, pipelined. Visits that arrive while a write is in progress wait and go into the next write
-// together, so one fsync'd write serves a whole batch. Two batches overlap: while batch k renames its temp file and
+// Group commit, pipelined. A batch is cut on the event loop's check phase (setImmediate), after the loop has read
+// every request that was ready, so one fsync'd write serves all of them; visits that arrive while a write is in
+// progress wait and go into the next write together. Cutting at the first visit instead would give it a batch of
+// its own, and with synchronous file-system calls (src/file-system.ts) every visit would get its own write. Two batches overlap: while batch k renames its temp file and
 // fsyncs the directory, batch k+1 already writes and fsyncs its own temp file. Renames still happen strictly in
 // batch order (each batch waits for the one before it to settle), so the file never goes back to an older value.
 //
@@ -69,6 +71,7 @@ export class VisitCounter {
   #healthy = true;
   #recoveryWanted = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #cutScheduled = false;
   #closed = false;
 
   constructor(options: VisitCounterOptions) {
@@ -95,19 +98,32 @@ export class VisitCounter {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('the counter is closed', 'ECLOSED'));
     return new Promise((resolve, reject) => {
       this.#pending.push({ resolve, reject });
-      this.#pump();
+      this.#scheduleCut();
     });
   }
 
   /** Waits until every visit asked for so far is acknowledged or refused; then refuses new ones. */
   async close(): Promise<void> {
-    while (this.#pending.length > 0 || this.#inFlight.size > 0) await this.#lastSettled;
+    while (this.#pending.length > 0 || this.#inFlight.size > 0) {
+      // With nothing in flight the chain below is already settled: cut now rather than spin waiting for the check phase.
+      if (this.#inFlight.size === 0) this.#cut();
+      await this.#lastSettled;
+    }
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     await this.#file.close();
   }
 
-  #pump(): void {
+  #scheduleCut(): void {
+    if (this.#cutScheduled) return;
+    this.#cutScheduled = true;
+    setImmediate(() => {
+      this.#cutScheduled = false;
+      this.#cut();
+    });
+  }
+
+  #cut(): void {
     if (this.#preparing || this.#inFlight.size >= MAX_IN_FLIGHT) return;
     if (this.#pending.length === 0 && !this.#recoveryWanted) return;
     const waiters = this.#pending;
@@ -145,7 +161,7 @@ export class VisitCounter {
     } finally {
       this.#inFlight.delete(batch);
     }
-    this.#pump();
+    this.#scheduleCut();
   }
 
   /** Writes the temp file, then frees the prepare slot so the next batch can start while this one commits. */
@@ -156,7 +172,7 @@ export class VisitCounter {
     } finally {
       this.#preparing = false;
     }
-    this.#pump();
+    this.#scheduleCut();
     return temp;
   }
 
@@ -197,7 +213,7 @@ export class VisitCounter {
       this.#retryTimer = undefined;
       if (this.#healthy || this.#closed) return;
       this.#recoveryWanted = true;
-      this.#pump();
+      this.#cut();
     }, this.#retryDelayMs);
     this.#retryTimer.unref();
   }

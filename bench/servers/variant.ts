@@ -2,19 +2,33 @@
 // body/drain guard, @hono/node-server's listener; the Hono app with metrics and secure headers), with the counter
 // swapped:
 //   VARIANT=noop   an in-memory counter: /healthz is the framework's ceiling, GET / is a visit without the disk;
-//   VARIANT=naive  one durable atomic write (DurableFile.replace) per visit, one after the other, no batching.
+//   VARIANT=naive  one durable atomic write (DurableFile.replace) per visit, one after the other, no batching, through
+//                  the async fs API as the obvious code would write it (the service's seam is synchronous, see
+//                  src/file-system.ts; a synchronous naive writer would block the loop for every single visit).
 // Env: PORT, HOST (127.0.0.1), DATA_DIR (naive only). Never part of the service; see bench/run.ts.
+import fs from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { createApp, type Counter } from '../../src/app.ts';
 import { DurableFile } from '../../src/durable-write.ts';
-import { nodeFileSystem } from '../../src/file-system.ts';
+import type { FileSystem } from '../../src/file-system.ts';
 import { createHttpServer } from '../../src/http-server.ts';
 import { Lifecycle } from '../../src/lifecycle.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { formatState, readState, STATE_FILE_NAME } from '../../src/state-file.ts';
 
 const encoder = new TextEncoder();
+
+const writeAsync = promisify(fs.write);
+const asyncFileSystem: FileSystem = {
+  open: promisify(fs.open),
+  write: async (fd, data, offset, length, position) => (await writeAsync(fd, data, offset, length, position)).bytesWritten,
+  fsync: promisify(fs.fsync),
+  close: promisify(fs.close),
+  rename: promisify(fs.rename),
+  unlink: promisify(fs.unlink),
+};
 
 class MemoryCounter implements Counter {
   value = 0;
@@ -54,7 +68,7 @@ let counter: Counter;
 if (variant === 'naive') {
   const target = path.resolve(process.env['DATA_DIR'] ?? './data', STATE_FILE_NAME);
   await mkdir(path.dirname(target), { recursive: true });
-  counter = new NaiveCounter(new DurableFile(nodeFileSystem, target), await readState(target));
+  counter = new NaiveCounter(new DurableFile(asyncFileSystem, target), await readState(target));
 } else if (variant === 'noop') {
   counter = new MemoryCounter();
 } else {
