@@ -53,5 +53,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 
 # Exec form with no entrypoint script (the base image's docker-entrypoint.sh is a shell script): node is PID 1,
 # receives SIGTERM from `docker stop` / the kubelet directly, and no shell is needed at run time.
+# The same command as `npm start` (test/service-command.test.ts checks): the semi-space cap keeps V8's young
+# generation from growing to 128 MiB under load (docs/benchmarks.md, "Memory").
 ENTRYPOINT []
-CMD ["node", "src/server.ts"]
+CMD ["node", "--max-semi-space-size=8", "src/server.ts"]

@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { serviceNodeFlags } from '../scripts/lib/service-command.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -124,7 +125,8 @@ async function startServer(kind: ServerKind): Promise<Server & { startMs: number
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `rollcall-bench-${kind}-`));
   const { script, env } = serverCommand(kind);
   const started = performance.now();
-  const child = spawn(process.execPath, [script], {
+  // Every server runs with the service's Node flags (those of `npm start`): the same runtime, only the code differs.
+  const child = spawn(process.execPath, [...serviceNodeFlags(), script], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir },
     stdio: ['ignore', 'ignore', 'inherit'],

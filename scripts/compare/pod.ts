@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceNodeFlags } from '../lib/service-command.ts';
 import { followServerLog } from '../lib/server-log.ts';
 
 const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server.ts');
@@ -28,7 +29,7 @@ export class Pod {
 
   /** Starts the server and resolves once it listens (not yet Ready: the prober decides that). */
   static async start(options: { name: string; version: string; dataDir: string; env: Record<string, string> }): Promise<Pod> {
-    const child = spawn(process.execPath, [SERVER], {
+    const child = spawn(process.execPath, [...serviceNodeFlags(), SERVER], {
       env: {
         PATH: process.env['PATH'] ?? '',
         ...options.env,

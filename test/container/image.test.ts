@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { startCommand } from '../../scripts/lib/service-command.ts';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -181,7 +182,7 @@ describe('container image', { skip: unavailable && !mustRun ? `skipped: ${unavai
     console.log(`# image size: ${sizeMb.toFixed(1)} MB (${image})`);
 
     assert.equal(info.Config.User, '10001:10001');
-    assert.deepEqual(info.Config.Cmd, ['node', 'src/server.ts']);
+    assert.deepEqual(info.Config.Cmd, startCommand(), 'the image runs the service as `npm start` does');
     assert.ok(!info.Config.Entrypoint?.length, `no entrypoint script expected, got ${String(info.Config.Entrypoint)}`);
     assert.equal(info.Config.WorkingDir, '/app');
     assert.ok(info.Config.Env.includes('NODE_ENV=production'));
