@@ -92,8 +92,8 @@ export class DurableFile {
     if (fd !== undefined) await this.#fs.close(fd).catch(() => {});
   }
 
-  // The directory stays open for the process lifetime: reopening it for every write would add two thread-pool
-  // round trips to each commit. If its fsync fails the descriptor is dropped and reopened next time.
+  // The directory stays open for the process lifetime: reopening it for every write would add an open and a close
+  // to each commit. If its fsync fails the descriptor is dropped and reopened next time.
   async #directoryFd(): Promise<number> {
     this.#dirFd ??= await this.#fs.open(this.#dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
     return this.#dirFd;

@@ -1,11 +1,15 @@
 // The visit counter: hands out visit numbers and acknowledges each one only once a durable write holds it.
 //
-// Group commit, pipelined. A batch is cut on the event loop's check phase (setImmediate), after the loop has read
-// every request that was ready, so one fsync'd write serves all of them; visits that arrive while a write is in
-// progress wait and go into the next write together. Cutting at the first visit instead would give it a batch of
-// its own, and with synchronous file-system calls (src/file-system.ts) every visit would get its own write. Two batches overlap: while batch k renames its temp file and
-// fsyncs the directory, batch k+1 already writes and fsyncs its own temp file. Renames still happen strictly in
-// batch order (each batch waits for the one before it to settle), so the file never goes back to an older value.
+// Group commit. A batch is cut on the event loop's check phase (setImmediate), after the loop has read every
+// request that was ready, so one fsync'd write serves all of them; visits that arrive while a write is in progress
+// wait and go into the next write together. Cutting at the first visit instead would give it a batch of its own,
+// and with the synchronous file-system calls of the real seam (src/file-system.ts) every visit would get a write.
+//
+// Pipelined for asynchronous seams: when the file system's calls take event-loop turns (a slow or faulty seam in
+// the tests and the fault suite), two batches overlap: while batch k renames its temp file and fsyncs the
+// directory, batch k+1 already writes and fsyncs its own temp file. With the real, synchronous seam a batch's whole
+// write runs in one stretch and the overlap never happens. Either way renames happen strictly in batch order (each
+// batch waits for the one before it to settle), so the file never goes back to an older value.
 //
 // Failure rule: a batch that fails gets 503 for every visit in it, and every batch cut after it but before the
 // failure was noticed is failed too (their numbers were counted on top of the failed batch). Numbering restarts
@@ -52,7 +56,7 @@ export interface VisitCounterOptions {
   retryDelayMs?: number;
 }
 
-/** Batches in flight at once: one preparing its temp file, one committing. More would only queue on the same disk. */
+/** Batches in flight at once: one preparing its temp file, one committing. More only made batches smaller (docs/benchmarks.md). */
 const MAX_IN_FLIGHT = 2;
 const encoder = new TextEncoder();
 
