@@ -6,7 +6,7 @@
 // the directory) completes on a thread-pool thread and then waits for the event loop to run its callback. Under
 // load the loop is busy parsing and answering requests, so each of those six trips waits behind a poll phase full
 // of them: the cycle measured 2 ms with one client and 5 ms at 64 connections, and every visit waits for a cycle.
-// Synchronous calls spend the cycle's disk time (about 1 ms here) in one stretch with no trips at all. Every visit
+// Synchronous calls spend the cycle's disk time (1-2 ms here) in one stretch with no trips at all. Every visit
 // waits for that write anyway; what the stretch delays is only the requests that do not need the disk (/healthz,
 // /metrics), by at most one write. The cost: a disk that hangs hangs the whole process, probes included, which is
 // also what tells Kubernetes to restart it. Figures, and the worker-thread writer that was tried instead, are in
