@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The project's command line. `rollcall compare [--overlay NAME]... [--time-scale F] [--connections N] [--json]`
 import { parseArgs } from 'node:util';
-import { compare, formatTable } from './compare/compare.ts';
-import { Pod } from './compare/pod.ts';
+import { compare, formatTable } from '../rehearsal/compare.ts';
+import { Pod } from '../rehearsal/pod.ts';
 
 const USAGE = `usage: rollcall compare [--overlay NAME]... [--time-scale F] [--connections N] [--json]
 

@@ -4,7 +4,7 @@
 //   stream, for declared lengths and for chunked bodies alike.
 //   A refused request is answered at once but its connection closes only after the rest of the body has been read
 //   and discarded (bounded): closing a socket with unread input makes the kernel send RST, and a client still
-//   writing its body then gets EPIPE/ECONNRESET and never reads the 413 (seen in test/faults/http-abuse.ts).
+//   writing its body then gets EPIPE/ECONNRESET and never reads the 413 (seen in testing/faults/http-abuse.ts).
 // - Draining. Once shutdown starts, responses carry `Connection: close` so keep-alive clients reconnect to
 //   another instance instead of reusing a socket that is about to close.
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -7,7 +7,7 @@ import { DurableFile } from '../src/durable-write.ts';
 import { nodeFileSystem } from '../src/file-system.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { VisitCounter } from '../src/visit-counter.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { tempDir } from '../testing/support/temp-dir.ts';
 
 class FakeCounter implements Counter {
   value = 0;

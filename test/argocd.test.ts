@@ -1,12 +1,12 @@
-// Unit tests of the Argo CD helpers in scripts/lib/argocd.ts, and of the "one place" rule for the repository URL.
+// Unit tests of the Argo CD helpers in bundle/argocd.ts, and of the "one place" rule for the repository URL.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { expandDirectories, instantiate, readSettings, settingsFile } from '../scripts/lib/argocd.ts';
-import { isYaml, listFiles } from '../scripts/lib/files.ts';
-import { parseManifests } from '../scripts/lib/render.ts';
-import { repoRoot, validateSchemas } from '../scripts/lib/schema.ts';
+import { expandDirectories, instantiate, readSettings, settingsFile } from '../bundle/argocd.ts';
+import { isYaml, listFiles } from '../bundle/files.ts';
+import { parseManifests } from '../bundle/render.ts';
+import { repoRoot, validateSchemas } from '../bundle/schema.ts';
 
 describe('repository settings', () => {
   test('repoURL and targetRevision come from argocd/settings/source.yaml', () => {

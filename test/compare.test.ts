@@ -2,11 +2,11 @@
 // real rehearsal of the two strategies the lab report contrasts (rolling vs recreate), at a tenth of real time.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatTable, loadPlans } from '../scripts/compare/compare.ts';
-import type { Outcome } from '../scripts/compare/load.ts';
-import { planFromObjects } from '../scripts/compare/plan.ts';
-import { rehearse, summarise } from '../scripts/compare/rehearse.ts';
-import { requireRenderer } from './support/renderer.ts';
+import { formatTable, loadPlans } from '../rehearsal/compare.ts';
+import type { Outcome } from '../rehearsal/load.ts';
+import { planFromObjects } from '../rehearsal/plan.ts';
+import { rehearse, summarise } from '../rehearsal/rehearse.ts';
+import { requireRenderer } from '../testing/support/renderer.ts';
 
 describe('rollout plans from the rendered overlays', () => {
   test('each overlay yields the strategy its README promises', async (t) => {

@@ -3,8 +3,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { DurableFile, isTempFileOf } from '../src/durable-write.ts';
-import { FaultyFileSystem } from './support/faulty-fs.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { FaultyFileSystem } from '../testing/support/faulty-fs.ts';
+import { tempDir } from '../testing/support/temp-dir.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

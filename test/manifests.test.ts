@@ -9,14 +9,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { checkArgoCd, readSettings, type OverlayInfo } from '../scripts/lib/argocd.ts';
-import { validateBundle, type BundleReport } from '../scripts/lib/bundle.ts';
-import { checkKustomization, checkYamlStyle, listOverlays } from '../scripts/lib/files.ts';
-import { checkOverlay } from '../scripts/lib/policy.ts';
-import { noRendererMessage } from '../scripts/lib/render.ts';
-import { repoRoot, validateRuntime, validateStrict, type StrictItem } from '../scripts/lib/schema.ts';
-import { formatProblem, type K8sObject, type Problem } from '../scripts/lib/types.ts';
-import { renderer, requireRenderer } from './support/renderer.ts';
+import { checkArgoCd, readSettings, type OverlayInfo } from '../bundle/argocd.ts';
+import { validateBundle, type BundleReport } from '../bundle/bundle.ts';
+import { checkKustomization, checkYamlStyle, listOverlays } from '../bundle/files.ts';
+import { checkOverlay } from '../bundle/policy.ts';
+import { noRendererMessage } from '../bundle/render.ts';
+import { repoRoot, validateRuntime, validateStrict, type StrictItem } from '../bundle/schema.ts';
+import { formatProblem, type K8sObject, type Problem } from '../bundle/types.ts';
+import { renderer, requireRenderer } from '../testing/support/renderer.ts';
 
 const overlayNames = listOverlays(repoRoot);
 
@@ -70,9 +70,9 @@ describe('rendering with real kustomize', () => {
   });
 });
 
-test('`npm run validate` (scripts/validate.ts) exits 2 with the reason when nothing can render', async () => {
+test('`npm run validate` (bundle/validate.ts) exits 2 with the reason when nothing can render', async () => {
   const run = promisify(execFile);
-  await assert.rejects(run(process.execPath, [join(repoRoot, 'scripts/validate.ts')], { env: { ...process.env, ROLLCALL_KUSTOMIZE: 'none' } }), (err: { code?: number; stderr?: string }) => {
+  await assert.rejects(run(process.execPath, [join(repoRoot, 'bundle/validate.ts')], { env: { ...process.env, ROLLCALL_KUSTOMIZE: 'none' } }), (err: { code?: number; stderr?: string }) => {
     assert.equal(err.code, 2);
     assert.match(err.stderr ?? '', /validate: neither `kustomize` nor `kubectl` is on PATH/);
     return true;

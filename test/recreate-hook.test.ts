@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inClusterConfig, selectorToQuery, urlClient } from '../src/k8s-client.ts';
-import { main, optionsFromEnv, recreate, type RecreateOptions } from '../src/recreate-hook.ts';
+import { inClusterConfig, selectorToQuery, urlClient } from '../src/hooks/k8s-client.ts';
+import { main, optionsFromEnv, recreate, type RecreateOptions } from '../src/hooks/recreate-hook.ts';
 
 const NS = 'rollcall-recreate';
 const selector = { matchLabels: { 'app.kubernetes.io/name': 'rollcall', 'app.kubernetes.io/component': 'web' } };

@@ -4,8 +4,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { spawnServer, startServer, visit } from './support/server-process.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { spawnServer, startServer, visit } from '../testing/support/server-process.ts';
+import { tempDir } from '../testing/support/temp-dir.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -16,7 +16,7 @@ import {
   runSmoke,
   targetsFromConfig,
   type SmokeOptions,
-} from '../src/smoke.ts';
+} from '../src/hooks/smoke.ts';
 
 interface Replica {
   readyz: number;
@@ -186,7 +186,7 @@ describe('checkReplicaUntil and runSmoke', () => {
 });
 
 describe('command line', () => {
-  const script = fileURLToPath(new URL('../src/smoke.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../src/hooks/smoke.ts', import.meta.url));
   const run = promisify(execFile);
   test('exits 0 when every replica passes and 1 with a message per failing replica', async () => {
     replicas.set('c0', healthy('rollcall-0'));

@@ -3,8 +3,8 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { formatState, parseState, readState, removeStaleTempFiles, StateFileError } from '../src/state-file.ts';
-import { BAD_STATE_FILES } from './support/bad-state-files.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { BAD_STATE_FILES } from '../testing/support/bad-state-files.ts';
+import { tempDir } from '../testing/support/temp-dir.ts';
 
 describe('parseState', () => {
   test('reads the format the seed Python app writes', () => {

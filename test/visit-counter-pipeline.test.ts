@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import { DurableFile } from '../src/durable-write.ts';
 import { readState } from '../src/state-file.ts';
 import { VisitCounter } from '../src/visit-counter.ts';
-import { errnoError, FaultyFileSystem } from './support/faulty-fs.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { errnoError, FaultyFileSystem } from '../testing/support/faulty-fs.ts';
+import { tempDir } from '../testing/support/temp-dir.ts';
 
 async function setup() {
   const dir = await tempDir();

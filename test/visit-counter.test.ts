@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import { DurableFile } from '../src/durable-write.ts';
 import { readState } from '../src/state-file.ts';
 import { StoreUnavailableError, VisitCounter } from '../src/visit-counter.ts';
-import { FaultyFileSystem } from './support/faulty-fs.ts';
-import { tempDir } from './support/temp-dir.ts';
+import { FaultyFileSystem } from '../testing/support/faulty-fs.ts';
+import { tempDir } from '../testing/support/temp-dir.ts';
 
 async function setup(initial = 0, retryDelayMs = 20) {
   const dir = await tempDir();

@@ -1,9 +1,9 @@
 // `rollcall compare`: render each overlay with real kustomize, rehearse its rollout with real server processes
 // under load, and print the figures side by side.
 import path from 'node:path';
-import { listOverlays } from '../lib/files.ts';
-import { findRenderer, noRendererMessage, render } from '../lib/render.ts';
-import { repoRoot } from '../lib/schema.ts';
+import { listOverlays } from '../bundle/files.ts';
+import { findRenderer, noRendererMessage, render } from '../bundle/render.ts';
+import { repoRoot } from '../bundle/schema.ts';
 import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
 import { rehearse, type RehearsalOptions, type RehearsalResult } from './rehearse.ts';
 

@@ -2,7 +2,7 @@
 // where the renderer is part of the contract.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { findRenderer, noRendererMessage } from '../../scripts/lib/render.ts';
+import { findRenderer, noRendererMessage } from '../../bundle/render.ts';
 
 export const renderer = findRenderer();
 

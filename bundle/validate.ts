@@ -1,8 +1,8 @@
 // `npm run validate`: renders every overlay and argocd/ entry point with real kustomize and checks everything
 // (schemas including unknown fields, policies, Argo CD wiring). Prints one line per overlay / entry point and every
 // problem; exits 1 on any problem, 2 when nothing can render (no kustomize, no kubectl).
-import { validateBundle } from './lib/bundle.ts';
-import { formatProblem } from './lib/types.ts';
+import { validateBundle } from './bundle.ts';
+import { formatProblem } from './types.ts';
 
 const started = performance.now();
 const report = await validateBundle();

@@ -1,6 +1,6 @@
 // Entry point of the real-fault suite: `npm run test:faults` (as root for the mount and permission scenarios).
 // Runs every scenario one after another against the real server process and ends with the summary table.
-//   node test/faults/run.ts [scenario ...]   run only the named scenarios
+//   node testing/faults/run.ts [scenario ...]   run only the named scenarios
 //   FAULTS_QUIET=1                            no per-step log, only the table
 // A scenario whose requirement (root, a tool, mount namespaces) is missing is skipped with the reason, except under
 // CI=true, where a skip counts as a failure: CI must prove every promise.

@@ -1,7 +1,7 @@
 // What a rendered overlay tells the rehearsal: how many pods, in which order they start, how an update replaces
 // them, and the timings (drain, probes, minReadySeconds) that decide how long it takes and whether it drops traffic.
 // Read from the real `kustomize build` output, so the rehearsal follows the manifests, not a description of them.
-import type { K8sObject } from '../lib/types.ts';
+import type { K8sObject } from '../bundle/types.ts';
 
 export type UpdatePlan =
   | { type: 'RollingUpdate'; partition: number; maxUnavailable: number }

@@ -4,10 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serviceNodeFlags } from '../lib/service-command.ts';
-import { followServerLog } from '../lib/server-log.ts';
+import { serviceNodeFlags } from '../scripts/lib/service-command.ts';
+import { followServerLog } from '../scripts/lib/server-log.ts';
 
-const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server.ts');
+const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/server.ts');
 
 export class Pod {
   readonly name: string;

@@ -24,7 +24,7 @@ export const expected = {
 /** Namespaced kinds this bundle may contain (the AppProject whitelist is checked against the same list). */
 export const allowedNamespacedKinds = new Set(['ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'Role', 'RoleBinding']);
 
-/** The verbs a Role may grant, per apiGroup/resource: exactly what src/recreate-hook.ts calls. */
+/** The verbs a Role may grant, per apiGroup/resource: exactly what src/hooks/recreate-hook.ts calls. */
 export const allowedRbac: Record<string, readonly string[]> = {
   'apps/statefulsets': ['get'],
   '/pods': ['list', 'delete'],
@@ -313,8 +313,8 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
     const wave = ann['argocd.argoproj.io/sync-wave'];
     if (wave !== undefined && !/^-?\d+$/.test(wave)) add(job, 'metadata.annotations[argocd.argoproj.io/sync-wave]', `must be a quoted integer, got ${JSON.stringify(wave)}`);
   }
-  const smoke = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/smoke.ts')));
-  if (!smoke) add('Job/?', '', 'the PostSync smoke test Job (node src/smoke.ts) is missing (components/smoke-test)');
+  const smoke = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/hooks/smoke.ts')));
+  if (!smoke) add('Job/?', '', 'the PostSync smoke test Job (node src/hooks/smoke.ts) is missing (components/smoke-test)');
   else {
     if (smoke.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(smoke, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
     const c = rec(arr(rec(rec(rec(smoke['spec'])['template'])['spec'])['containers'])[0]);
@@ -336,7 +336,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
   const need = (cond: boolean, field: string, message: string) => {
     if (!cond) add(sts, field, message);
   };
-  const recreateHook = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/recreate-hook.ts')));
+  const recreateHook = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/hooks/recreate-hook.ts')));
   switch (overlay) {
     case 'parallel':
       need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel, got ${String(pmp)}`);
@@ -359,7 +359,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       need(type === 'OnDelete', 'spec.updateStrategy.type', `must be OnDelete, got ${String(type)}`);
       need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel (pods come back together), got ${String(pmp)}`);
       if (!recreateHook) {
-        add('Job/?', '', 'the recreate PostSync hook Job (node src/recreate-hook.ts) is missing');
+        add('Job/?', '', 'the recreate PostSync hook Job (node src/hooks/recreate-hook.ts) is missing');
         break;
       }
       if (recreateHook.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(recreateHook, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
@@ -386,7 +386,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       break;
     }
     default:
-      add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to scripts/lib/policy.ts`);
+      add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/policy.ts`);
   }
   if (overlay !== 'recreate' && recreateHook) add(recreateHook, '', 'the recreate hook belongs only to the recreate overlay (with OnDelete)');
   if (overlay !== 'recreate' && type === 'OnDelete') add(sts, 'spec.updateStrategy.type', 'OnDelete without the recreate hook never updates pods');

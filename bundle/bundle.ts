@@ -1,4 +1,4 @@
-// The whole validation of the GitOps bundle, used by scripts/validate.ts and test/manifests.test.ts:
+// The whole validation of the GitOps bundle, used by bundle/validate.ts and test/manifests.test.ts:
 // source-file checks, rendering every overlay and argocd/ entry point with real kustomize, the card's exact command,
 // schema validation (runtime + strict unknown fields) of everything, policy and Argo CD cross-checks.
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Shared shapes of the validation library (scripts/lib/*.ts).
+// Shared shapes of the validation library (bundle/*.ts).
 
 /** A parsed manifest: only the fields every check relies on are typed; the rest is looked at by path. */
 export interface K8sObject {
