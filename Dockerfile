@@ -1,16 +1,22 @@
 # rollcall service image.
-# Two stages on the official Node 24 slim image: `deps` installs production dependencies from the lockfile, the
-# runtime stage copies them next to `src/`, which Node 24 runs directly (type stripping, no build step).
+# Two stages on the official Node 24 slim image: `build` installs the locked dependencies and bundles the service
+# and the hooks with esbuild (scripts/build.ts); the runtime stage holds only those bundles: /app/server.js (the
+# service) and /app/hooks/<name>.js (the Argo CD hook Jobs run `node /app/hooks/smoke.js` and so on). No
+# node_modules, no TypeScript at run time: one file to read and compile is what makes the service start fast.
 # The runtime is meant to run locked down: numeric non-root user 10001:10001 (the uid/gid the Kubernetes manifests
 # use), a read-only root filesystem (code and dependencies are root-owned and not writable by that user), all
 # capabilities dropped; the only writable path is the volume at /app/data. See docs/container.md.
 
-# ---- deps: production dependencies only, exactly as locked ----
-FROM node:24-slim AS deps
-WORKDIR /app
+# ---- build: the bundles, from exactly the locked dependencies ----
+FROM node:24-slim AS build
+WORKDIR /build
 COPY package.json package-lock.json ./
-# --ignore-scripts: no production dependency needs an install script, so none gets to run.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: the image's own Node runs the build, so the `node` devDependency need not fetch another one,
+# and esbuild finds its platform binary (@esbuild/linux-x64) without its install script.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY scripts/build.ts ./scripts/
+COPY src ./src
+RUN node scripts/build.ts --out dist
 
 # ---- runtime ----
 FROM node:24-slim
@@ -38,10 +44,8 @@ ENV NODE_ENV=production \
     DATA_DIR=/app/data
 
 WORKDIR /app
-# Root-owned and read-only for the runtime user; least often changed first, for layer caching.
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
-COPY src ./src
+# Root-owned and read-only for the runtime user: server.js, hooks/*.js and a package.json saying they are ES modules.
+COPY --from=build /build/dist/ ./
 
 USER 10001:10001
 VOLUME ["/app/data"]
@@ -53,7 +57,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 
 # Exec form with no entrypoint script (the base image's docker-entrypoint.sh is a shell script): node is PID 1,
 # receives SIGTERM from `docker stop` / the kubelet directly, and no shell is needed at run time.
-# The same command as `npm start` (test/service-command.test.ts checks): the semi-space cap keeps V8's young
-# generation from growing to 128 MiB under load (docs/benchmarks.md, "Memory").
+# The Node flags of `npm start` on the bundled entry (test/service-command.test.ts checks): the semi-space cap keeps
+# V8's young generation from growing to 128 MiB under load (docs/benchmarks.md, "Memory").
 ENTRYPOINT []
-CMD ["node", "--max-semi-space-size=8", "src/server.ts"]
+CMD ["node", "--max-semi-space-size=8", "server.js"]

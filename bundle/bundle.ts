@@ -1,5 +1,5 @@
 // The whole validation of the GitOps bundle, used by bundle/validate.ts and test/manifests.test.ts:
-// source-file checks, rendering every overlay and argocd/ entry point with real kustomize, the card's exact command,
+// source-file checks, rendering every overlay and argocd/ entry point with real kustomize, the README's exact command,
 // schema validation (runtime + strict unknown fields) of everything, policy and Argo CD cross-checks.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -26,7 +26,7 @@ export interface BundleReport {
   argocd: { entry: string; objects: K8sObject[]; problems: Problem[] }[];
   /** Source-file and raw argocd/ / argo-rollouts/ file problems. */
   files: Problem[];
-  /** The card's command: `kustomize build overlays/recreate` in kustomize/ (or the kubectl equivalent). */
+  /** The README's command: `kustomize build overlays/recreate` in kustomize/ (or the kubectl equivalent). */
   cardCommand?: { command: string; cwd: string; ok: boolean; sameAsRootRender: boolean };
   problems: Problem[];
 }
@@ -79,7 +79,7 @@ export async function validateBundle(root = repoRoot, renderer: Renderer | null 
     }),
   );
 
-  // The card's exact command, run where the card runs it.
+  // The README's exact command, run where the README runs it.
   const cwd = join(root, 'kustomize');
   const cardCmd = renderer.command('overlays/recreate').join(' ');
   try {

@@ -313,8 +313,8 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
     const wave = ann['argocd.argoproj.io/sync-wave'];
     if (wave !== undefined && !/^-?\d+$/.test(wave)) add(job, 'metadata.annotations[argocd.argoproj.io/sync-wave]', `must be a quoted integer, got ${JSON.stringify(wave)}`);
   }
-  const smoke = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/hooks/smoke.ts')));
-  if (!smoke) add('Job/?', '', 'the PostSync smoke test Job (node src/hooks/smoke.ts) is missing (components/smoke-test)');
+  const smoke = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('/app/hooks/smoke.js')));
+  if (!smoke) add('Job/?', '', 'the PostSync smoke test Job (node /app/hooks/smoke.js) is missing (components/smoke-test)');
   else {
     if (smoke.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(smoke, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
     const c = rec(arr(rec(rec(rec(smoke['spec'])['template'])['spec'])['containers'])[0]);
@@ -336,7 +336,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
   const need = (cond: boolean, field: string, message: string) => {
     if (!cond) add(sts, field, message);
   };
-  const recreateHook = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/hooks/recreate-hook.ts')));
+  const recreateHook = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('/app/hooks/recreate-hook.js')));
   switch (overlay) {
     case 'parallel':
       need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel, got ${String(pmp)}`);
@@ -359,7 +359,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       need(type === 'OnDelete', 'spec.updateStrategy.type', `must be OnDelete, got ${String(type)}`);
       need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel (pods come back together), got ${String(pmp)}`);
       if (!recreateHook) {
-        add('Job/?', '', 'the recreate PostSync hook Job (node src/hooks/recreate-hook.ts) is missing');
+        add('Job/?', '', 'the recreate PostSync hook Job (node /app/hooks/recreate-hook.js) is missing');
         break;
       }
       if (recreateHook.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(recreateHook, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');

@@ -54,7 +54,7 @@ describe('rendering with real kustomize', () => {
     if (!requireRenderer(t)) return;
     for (const o of report!.overlays) assert.ok(o.rendered && o.objects.length > 0, `${o.name}: ${show(o.problems)}`);
   });
-  test("the card's exact command renders from kustomize/ and equals the render from the repository root", (t) => {
+  test("the README's exact command renders from kustomize/ and equals the render from the repository root", (t) => {
     if (!requireRenderer(t)) return;
     assert.deepEqual(report!.cardCommand, { command: renderer!.command('overlays/recreate').join(' '), cwd: 'kustomize/', ok: true, sameAsRootRender: true });
   });

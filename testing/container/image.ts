@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startCommand } from '../../scripts/lib/service-command.ts';
+import { imageCommand } from '../../scripts/lib/service-command.ts';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -182,7 +182,7 @@ describe('container image', { skip: unavailable && !mustRun ? `skipped: ${unavai
     console.log(`# image size: ${sizeMb.toFixed(1)} MB (${image})`);
 
     assert.equal(info.Config.User, '10001:10001');
-    assert.deepEqual(info.Config.Cmd, startCommand(), 'the image runs the service as `npm start` does');
+    assert.deepEqual(info.Config.Cmd, imageCommand(), 'the image runs the bundled entry with the flags of `npm start`');
     assert.ok(!info.Config.Entrypoint?.length, `no entrypoint script expected, got ${String(info.Config.Entrypoint)}`);
     assert.equal(info.Config.WorkingDir, '/app');
     assert.ok(info.Config.Env.includes('NODE_ENV=production'));
@@ -191,27 +191,25 @@ describe('container image', { skip: unavailable && !mustRun ? `skipped: ${unavai
     assert.equal(info.Config.Labels['org.opencontainers.image.title'], 'rollcall');
     assert.equal(info.Config.Labels['org.opencontainers.image.version'], 'container-test');
 
-    // Production dependencies are there, dev tooling (TypeScript, npm itself), tests and docs are not.
+    // The bundled entries are there; no node_modules, no TypeScript sources, no dev tooling, tests or docs.
     const present = JSON.parse(
       await nodeInImage(
         `const fs = require('node:fs');
-         const paths = ['/app/node_modules/hono', '/app/node_modules/zod', '/app/src/server.ts',
-           '/app/node_modules/typescript', '/app/node_modules/autocannon', '/usr/local/lib/node_modules/npm',
-           '/app/test', '/app/.git', '/app/docs', '/app/node_modules/.bin/tsc'];
+         const paths = ['/app/server.js', '/app/hooks/smoke.js', '/app/hooks/recreate-hook.js', '/app/node_modules',
+           '/app/src', '/usr/local/lib/node_modules/npm', '/app/test', '/app/.git', '/app/docs'];
          console.log(JSON.stringify(Object.fromEntries(paths.map((p) => [p, fs.existsSync(p)]))));`,
       ),
     ) as Record<string, boolean>;
     assert.deepEqual(present, {
-      '/app/node_modules/hono': true,
-      '/app/node_modules/zod': true,
-      '/app/src/server.ts': true,
-      '/app/node_modules/typescript': false,
-      '/app/node_modules/autocannon': false,
+      '/app/server.js': true,
+      '/app/hooks/smoke.js': true,
+      '/app/hooks/recreate-hook.js': true,
+      '/app/node_modules': false,
+      '/app/src': false,
       '/usr/local/lib/node_modules/npm': false,
       '/app/test': false,
       '/app/.git': false,
       '/app/docs': false,
-      '/app/node_modules/.bin/tsc': false,
     });
   });
 
@@ -264,14 +262,14 @@ describe('container image', { skip: unavailable && !mustRun ? `skipped: ${unavai
          const attempt = (file) => { try { fs.writeFileSync(file, 'x'); fs.rmSync(file); return 'written'; }
                                      catch (e) { return e.code; } };
          console.log(JSON.stringify(Object.fromEntries(
-           ['/probe', '/tmp/probe', '/app/probe', '/app/src/probe', '/app/data/probe'].map((f) => [f, attempt(f)]))));`,
+           ['/probe', '/tmp/probe', '/app/probe', '/app/hooks/probe', '/app/data/probe'].map((f) => [f, attempt(f)]))));`,
       ]),
     ) as Record<string, string>;
     assert.deepEqual(outcomes, {
       '/probe': 'EROFS',
       '/tmp/probe': 'EROFS',
       '/app/probe': 'EROFS',
-      '/app/src/probe': 'EROFS',
+      '/app/hooks/probe': 'EROFS',
       '/app/data/probe': 'written',
     });
   });
