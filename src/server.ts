@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   const server = createHttpServer(app.fetch, {
     isDraining: () => lifecycle.draining,
     onError: (error) => logger.error({ err: error }, 'request failed'),
+    observe: (route, method, status) => metrics.countRequest(route, method, status),
+    warn: (details, message) => logger.warn(details, message),
   });
 
   handleShutdownSignals({
