@@ -9,10 +9,14 @@ import type { FileSystem } from './file-system.ts';
 
 const TEMP_SUFFIX = '.tmp';
 
-/** Temp files are `<target>.<pid>.<seq>.tmp`: unique per process, recognisable for clean-up after a crash. */
+/**
+ * Temp files are `<target>.<pid>.<seq>.tmp`: unique per process, recognisable for clean-up after a crash. Only that
+ * exact shape (two runs of decimal digits) is ours; an operator's `visits.json.backup.tmp` is not.
+ */
 export function isTempFileOf(target: string, name: string): boolean {
   const base = path.basename(target);
-  return name.startsWith(`${base}.`) && name.endsWith(TEMP_SUFFIX) && name !== base;
+  if (!name.startsWith(`${base}.`) || !name.endsWith(TEMP_SUFFIX)) return false;
+  return /^[1-9]\d*\.[1-9]\d*$/.test(name.slice(base.length + 1, -TEMP_SUFFIX.length));
 }
 
 export class ShortWriteError extends Error {

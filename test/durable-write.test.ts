@@ -101,5 +101,11 @@ describe('DurableFile', () => {
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json'));
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.bak'));
     assert.ok(!isTempFileOf('/d/visits.json', 'other.json.1.1.tmp'));
+    // Only our exact shape: an operator's backup or anything else ending in .tmp is not ours to remove.
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.backup.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.1.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.1.2.3.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json..1.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.12.x.tmp'));
   });
 });
