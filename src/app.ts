@@ -14,6 +14,8 @@ export interface Counter {
   readonly value: number;
   /** False while the store cannot write. */
   readonly healthy: boolean;
+  /** Why it is unhealthy, when that is more than "the store cannot write right now" (e.g. 'counter-exhausted'). */
+  readonly problem?: string | undefined;
 }
 
 export interface Lifecycle {
@@ -88,7 +90,7 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', (c) => {
-    const reason = lifecycle.notReadyReason() ?? (counter.healthy ? undefined : 'store-unwritable');
+    const reason = lifecycle.notReadyReason() ?? (counter.healthy ? undefined : (counter.problem ?? 'store-unwritable'));
     if (reason) return c.json({ status: 'not ready', reason }, 503);
     return c.json({ status: 'ready' });
   });

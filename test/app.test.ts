@@ -12,6 +12,7 @@ import { tempDir } from '../testing/support/temp-dir.ts';
 class FakeCounter implements Counter {
   value = 0;
   healthy = true;
+  problem: string | undefined = undefined;
   failWith: string | undefined;
   async visit(): Promise<number> {
     if (this.failWith) throw Object.assign(new Error('injected'), { code: this.failWith });
@@ -199,6 +200,17 @@ describe('content negotiation on GET /', () => {
       assert.match(response.headers.get('content-type') ?? '', want === 'json' ? /application\/json/ : /text\/html/);
     });
   }
+});
+
+describe('GET /readyz when the counter is exhausted', () => {
+  test('answers 503 with the reason', async () => {
+    const { app, counter } = build();
+    counter.healthy = false;
+    counter.problem = 'counter-exhausted';
+    const response = await app.request('/readyz');
+    assert.equal(response.status, 503);
+    assert.deepEqual(await response.json(), { status: 'not ready', reason: 'counter-exhausted' });
+  });
 });
 
 describe('HEAD /', () => {
