@@ -79,7 +79,11 @@ export function lockDataDirectory(dir: string, identity: { pod: string; pid?: nu
   // Create it ourselves first: SQLite reports EACCES, EROFS and ENOENT all as "unable to open database file", and
   // on a read-only volume it would quietly open the file read-only. This fd is closed before SQLite locks anything
   // (closing an fd drops this process's POSIX locks on the file, so it must not outlive the lock's taking).
-  closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644));
+  try {
+    closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644));
+  } catch (error) {
+    throw asFileSystemError(error, file);
+  }
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(file, { timeout: 0 });
@@ -87,7 +91,9 @@ export function lockDataDirectory(dir: string, identity: { pod: string; pid?: nu
     throw asFileSystemError(error, file);
   }
   try {
-    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // journal_mode MEMORY: nothing is ever written, and in EXCLUSIVE mode SQLite would otherwise leave a -journal
+    // file beside the lock (OFF is not accepted on an empty database; MEMORY is).
+    db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
     // An empty exclusive transaction: takes the exclusive lock, writes nothing, and in EXCLUSIVE mode keeps it.
     db.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (error) {
