@@ -2,8 +2,9 @@
 // from node:, so it runs on any runtime with Request/Response; src/server.ts wires it to Node. Everything it
 // depends on (counter, clock, readiness, metrics) is passed in, so tests build it with fakes.
 import { Hono } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
+import { accepts } from 'hono/accepts';
 import type { AppMetrics } from './metrics.ts';
+import { securityHeaders } from './security-headers.ts';
 import { renderVisitPage } from './visit-page.ts';
 
 export interface Counter {
@@ -13,6 +14,8 @@ export interface Counter {
   readonly value: number;
   /** False while the store cannot write. */
   readonly healthy: boolean;
+  /** Why it is unhealthy, when that is more than "the store cannot write right now" (e.g. 'counter-exhausted'). */
+  readonly problem?: string | undefined;
 }
 
 export interface Lifecycle {
@@ -37,6 +40,12 @@ const ALLOWED: Record<string, string> = {
   '/metrics': 'GET, HEAD',
 };
 
+/**
+ * GET / answers HTML unless the client prefers JSON (curl -H 'Accept: application/json', tools): media ranges with
+ * q-values, case-insensitive, parsed by Hono's accepts helper. `*\/*`, no Accept, or nothing acceptable → HTML.
+ */
+const NEGOTIATION: Parameters<typeof accepts>[1] = { header: 'Accept', supports: ['text/html', 'application/json'], default: 'text/html' };
+
 export function createApp({ counter, lifecycle, clock, config, metrics }: AppDeps): Hono {
   const app = new Hono();
   const identity = { pod: config.podName, version: config.version };
@@ -50,31 +59,29 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
     });
   }
 
-  app.use(
-    secureHeaders({
-      // The page is self-contained: inline styles only, no scripts, no external resources.
-      contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] },
-    }),
-  );
+  app.use(securityHeaders());
+
+  const unavailable = (code: string) =>
+    [{ error: 'the visit could not be stored; it was not counted', code }, 503, { 'Retry-After': '1', 'Cache-Control': 'no-store' }] as const;
 
   app.get('/', async (c) => {
-    // HEAD must not count a visit: Hono would otherwise run this GET handler for it.
-    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Cache-Control': 'no-store' });
+    // HEAD must not count a visit (Hono would otherwise run this GET handler for it), but it must give the status a
+    // GET would get now: 503 while the store cannot write, so a HEAD probe never reports a visit page that is down.
+    if (c.req.method === 'HEAD') {
+      if (!counter.healthy) return c.body(null, 503, { 'Retry-After': '1', 'Cache-Control': 'no-store' });
+      return c.body(null, 200, { 'Cache-Control': 'no-store', Vary: 'Accept' });
+    }
     let visit: number;
     try {
       visit = await counter.visit();
     } catch (error) {
-      return c.json(
-        { error: 'the visit could not be stored; it was not counted', code: (error as { code?: string }).code ?? 'EUNKNOWN' },
-        503,
-        { 'Retry-After': '1', 'Cache-Control': 'no-store' },
-      );
+      return c.json(...unavailable((error as { code?: string }).code ?? 'EUNKNOWN'));
     }
     metrics?.countVisit();
     c.header('Cache-Control', 'no-store');
     c.header('Vary', 'Accept');
     const now = clock.now();
-    if (wantsJson(c.req.header('accept'))) return c.json({ visit, ...identity, time: now.toISOString() });
+    if (accepts(c, NEGOTIATION) === 'application/json') return c.json({ visit, ...identity, time: now.toISOString() });
     return c.html(renderVisitPage({ visit, now, timeZone: config.timeZone, ...identity }));
   });
 
@@ -83,7 +90,7 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', (c) => {
-    const reason = lifecycle.notReadyReason() ?? (counter.healthy ? undefined : 'store-unwritable');
+    const reason = lifecycle.notReadyReason() ?? (counter.healthy ? undefined : (counter.problem ?? 'store-unwritable'));
     if (reason) return c.json({ status: 'not ready', reason }, 503);
     return c.json({ status: 'ready' });
   });
@@ -102,10 +109,4 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404));
   app.onError((error, c) => c.json({ error: 'internal error', message: error.message }, 500));
   return app;
-}
-
-/** JSON when the client prefers it over HTML (curl -H 'Accept: application/json', tools). */
-function wantsJson(accept: string | undefined): boolean {
-  if (!accept) return false;
-  return accept.includes('application/json') && !accept.includes('text/html');
 }

@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at startup. A function of `env` (not process.env) so tests
 // pass their own. Every bad variable is reported at once, with the form it accepts.
+import { isIP } from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -14,18 +15,34 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/** An integer from a string; empty strings count as unset (a blank `PORT=` in a manifest means "default"). */
+/**
+ * An integer written as plain decimal digits; an empty string counts as unset (a blank `PORT=` in a manifest means
+ * "default"). Number() would also take ' ' (as 0), '0x1f90', '1e4' and '18090.0', so the text is checked first.
+ */
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(
     (value) => (value === '' ? undefined : value),
-    z.coerce.number().int().min(min).max(max).default(fallback),
+    z
+      .string()
+      .regex(/^[0-9]{1,15}$/, { message: 'not a plain decimal integer' })
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max))
+      .optional()
+      .transform((value) => value ?? fallback),
   );
+
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 each, 253 in all. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** An address to listen on: an IPv4 or IPv6 address, or a host name (resolved by src/server.ts before anything else). */
+export const isListenHost = (host: string): boolean => isIP(host) !== 0 || HOST_NAME.test(host);
 
 const text = (fallback: string) => z.preprocess((value) => (value === '' ? undefined : value), z.string().default(fallback));
 
 const schema = z.object({
   PORT: integer(0, 65535, 5000).describe('a TCP port, 0-65535'),
-  HOST: text('0.0.0.0').describe('an address to listen on, e.g. 0.0.0.0 or 127.0.0.1'),
+  HOST: text('0.0.0.0')
+    .refine(isListenHost, { message: 'not an IP address or a host name' })
+    .describe('an address to listen on, e.g. 0.0.0.0, ::, 127.0.0.1 or a host name'),
   DATA_DIR: text('./data').describe('a directory path'),
   TIME_ZONE: text('Europe/Moscow')
     .refine(isTimeZone, { message: 'not a known IANA time zone' })

@@ -3,16 +3,20 @@
 //   commit:  rename it over the target and fsync the directory, so the new directory entry survives a crash.
 // Written by hand because write-file-atomic neither fsyncs the directory nor notices a short write on a full disk
 // (see ../shared/NOTES.md, "Durable file writes"). Only Linux semantics are relied on.
-import { constants } from 'node:fs';
+import { constants, fstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FileSystem } from './file-system.ts';
 
 const TEMP_SUFFIX = '.tmp';
 
-/** Temp files are `<target>.<pid>.<seq>.tmp`: unique per process, recognisable for clean-up after a crash. */
+/**
+ * Temp files are `<target>.<pid>.<seq>.tmp`: unique per process, recognisable for clean-up after a crash. Only that
+ * exact shape (two runs of decimal digits) is ours; an operator's `visits.json.backup.tmp` is not.
+ */
 export function isTempFileOf(target: string, name: string): boolean {
   const base = path.basename(target);
-  return name.startsWith(`${base}.`) && name.endsWith(TEMP_SUFFIX) && name !== base;
+  if (!name.startsWith(`${base}.`) || !name.endsWith(TEMP_SUFFIX)) return false;
+  return /^[1-9]\d*\.[1-9]\d*$/.test(name.slice(base.length + 1, -TEMP_SUFFIX.length));
 }
 
 export class ShortWriteError extends Error {
@@ -28,8 +32,11 @@ export class DurableFile {
   /** Temp files whose removal failed (e.g. the volume went read-only): removed after the next successful commit. */
   readonly #stranded = new Set<string>();
 
-  constructor(fs: FileSystem, target: string) {
+  readonly #onDirectoryReplaced: ((dir: string) => void) | undefined;
+
+  constructor(fs: FileSystem, target: string, options: { onDirectoryReplaced?: (dir: string) => void } = {}) {
     this.#fs = fs;
+    this.#onDirectoryReplaced = options.onDirectoryReplaced;
     this.target = target;
     this.#dir = path.dirname(target);
   }
@@ -81,6 +88,17 @@ export class DurableFile {
     await this.#remove(temp);
   }
 
+  /**
+   * Proves the directory takes durable writes without changing anything: a temp file written, fsync'd and removed,
+   * then the directory fsync'd. Throws the file-system error (EACCES, EROFS, ENOSPC, EIO...) otherwise.
+   */
+  async probe(): Promise<void> {
+    const temp = await this.prepare(new Uint8Array(0));
+    await this.#fs.unlink(temp);
+    const dirFd = await this.#directoryFd();
+    await this.#fs.fsync(dirFd);
+  }
+
   /** prepare + commit: the whole durable replace in one call. */
   async replace(data: Uint8Array): Promise<void> {
     await this.commit(await this.prepare(data));
@@ -93,10 +111,31 @@ export class DurableFile {
   }
 
   // The directory stays open for the process lifetime: reopening it for every write would add an open and a close
-  // to each commit. If its fsync fails the descriptor is dropped and reopened next time.
+  // to each commit. If its fsync fails the descriptor is dropped and reopened next time. If the directory was
+  // replaced (deleted and recreated, or another volume mounted there), the open descriptor still names the old one
+  // and fsyncing it would make none of the new renames durable: a stat of the path against the descriptor (one
+  // system call per commit) catches that, and the new directory is opened instead.
   async #directoryFd(): Promise<number> {
+    if (this.#dirFd !== undefined && !this.#sameDirectory(this.#dirFd)) {
+      const stale = this.#dirFd;
+      this.#dirFd = undefined;
+      await this.#fs.close(stale).catch(() => {});
+      this.#onDirectoryReplaced?.(this.#dir);
+    }
     this.#dirFd ??= await this.#fs.open(this.#dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
     return this.#dirFd;
+  }
+
+  #sameDirectory(fd: number): boolean {
+    try {
+      const open = fstatSync(fd);
+      const now = statSync(this.#dir);
+      return open.ino === now.ino && open.dev === now.dev;
+    } catch {
+      // The path is gone (the rename just made it there, so this is a race with a removal): reopen and let the
+      // open fail with the real error.
+      return false;
+    }
   }
 
   /** Removes a temp file; if that fails too, remembers it for later instead of leaving it behind for good. */

@@ -1,8 +1,9 @@
 // The Node HTTP server the app runs on: its limits, the request guards and the Hono adapter. One function so the
 // service and the benchmark's comparison servers are the same stack by construction.
 import http from 'node:http';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import { guardRequests } from './http-guard.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 
 /** HTTP limits: headers over 16 KiB get 431; a client that is slow to send headers gets 408 within seconds. */
 const HTTP_LIMITS = {
@@ -14,11 +15,40 @@ const HTTP_LIMITS = {
   connectionsCheckingInterval: 1_000,
 } satisfies http.ServerOptions;
 
-export function createHttpServer(
-  fetch: (request: Request) => Response | Promise<Response>,
-  options: { isDraining(): boolean; onError?: (error: unknown) => void },
-): http.Server {
-  const { onError } = options;
-  const listener = getRequestListener(fetch, onError ? { errorHandler: (error) => onError(error) } : {});
-  return http.createServer(HTTP_LIMITS, guardRequests(listener, { isDraining: options.isDraining }));
+export interface HttpServerOptions {
+  isDraining(): boolean;
+  /** A request the app failed on (it has its own 500 handler, so this is a bug). */
+  onError?: (error: unknown) => void;
+  /** Answers given below the app (400 for a request that cannot be routed, 413, 503, closed abusers): route label, method, status. */
+  observe?: (route: string, method: string, status: number) => void;
+  /** One short line per request that could not be routed or socket closed for abuse; never a stack. */
+  warn?: (details: object, message: string) => void;
+}
+
+// The adapter turns each IncomingMessage into a Request; a request it cannot (no or invalid Host, `OPTIONS *`, a
+// backslash in the path, an invalid absolute URL) reaches its `errorHandler` as a RequestError before the app
+// runs. Returning nothing there leaves the socket open with no answer, so the answer is given here: 400, the
+// connection closed, no visit (the app never saw it), one short log line and a count under route "invalid".
+function badRequest(error: RequestError, options: HttpServerOptions): Response {
+  options.warn?.({ problem: error.message }, 'request cannot be routed: answered 400');
+  options.observe?.('invalid', 'unknown', 400);
+  return new Response(JSON.stringify({ error: `bad request: ${error.message}` }), {
+    status: 400,
+    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Connection: 'close' },
+  });
+}
+
+export function createHttpServer(fetch: (request: Request) => Response | Promise<Response>, options: HttpServerOptions): http.Server {
+  const listener = getRequestListener(fetch, {
+    errorHandler: (error) => {
+      if (error instanceof RequestError) return badRequest(error, options);
+      options.onError?.(error);
+      return new Response(JSON.stringify({ error: 'internal error' }), {
+        status: 500,
+        headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', Connection: 'close' },
+      });
+    },
+  });
+  const guardOptions = { isDraining: options.isDraining, ...(options.observe && { observe: options.observe }), ...(options.warn && { warn: options.warn }) };
+  return http.createServer(HTTP_LIMITS, guardRequests(listener, guardOptions));
 }

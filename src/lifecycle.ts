@@ -2,6 +2,9 @@
 // removes the endpoint at the same time as it signals, kubernetes#67592, so traffic keeps arriving for a moment),
 // the server keeps serving for `drainMs`, then stops accepting, lets in-flight requests finish and their writes
 // land, and exits 0. If that takes longer than `timeoutMs` it exits 1; a second signal exits at once with 130.
+//
+// Every other signal whose default action would end the process is decided here too (Node's defaults kill it at
+// once with no log line), see SIGNALS below.
 import type { Server } from 'node:http';
 
 type Phase = 'starting' | 'ready' | 'draining';
@@ -37,7 +40,25 @@ export interface ShutdownOptions {
   exit(code: number): void;
 }
 
-export function handleShutdownSignals(options: ShutdownOptions, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
+/**
+ * What each signal does. Graceful shutdown: SIGTERM (Kubernetes, docker stop), SIGINT (Ctrl-C), SIGQUIT (some
+ * supervisors and `docker stop` with STOPSIGNAL=SIGQUIT use it to ask for a graceful stop, as nginx reads it).
+ * Logged and ignored: SIGHUP (nothing to reload: configuration is read once; a lost terminal must not stop the
+ * service), SIGUSR2 (no meaning here), SIGUSR1 (Node opens the V8 inspector on 127.0.0.1:9229 on SIGUSR1, reachable
+ * from every container of the pod; a listener of our own replaces that handler, checked on Node 24, and the service
+ * command also passes --disable-sigusr1 where it can).
+ */
+export const SIGNALS = {
+  shutdown: ['SIGTERM', 'SIGINT', 'SIGQUIT'],
+  ignore: ['SIGHUP', 'SIGUSR1', 'SIGUSR2'],
+} as const satisfies Record<string, NodeJS.Signals[]>;
+
+/** Logs and ignores the signals in SIGNALS.ignore. Install as early as possible: SIGUSR1 before it is ours opens the inspector. */
+export function ignoreSignals(logger: { warn(details: object, message: string): void }, signals: readonly NodeJS.Signals[] = SIGNALS.ignore): void {
+  for (const signal of signals) process.on(signal, () => logger.warn({ signal }, `${signal} ignored`));
+}
+
+export function handleShutdownSignals(options: ShutdownOptions, signals: readonly NodeJS.Signals[] = SIGNALS.shutdown): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {

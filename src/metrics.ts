@@ -4,6 +4,8 @@ import type { CounterMetrics } from './visit-counter.ts';
 
 export interface AppMetrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** A request answered below the app (src/http-guard.ts, src/http-server.ts): counted, not timed. */
+  countRequest(route: string, method: string, status: number): void;
   countVisit(): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -55,6 +57,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): AppMe
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route, method }, seconds);
     },
+    countRequest: (route, method, status) => requests.inc({ route, method, status: String(status) }),
     countVisit: () => visits.inc(),
     observeWrite(seconds, size) {
       writeDuration.observe(seconds);

@@ -25,6 +25,9 @@ export function formatState(counter: number): string {
   return `{"counter": ${counter}}`;
 }
 
+/** The only accepted text, up to whitespace: `{"counter": N}`, N = 0 or decimal digits without a leading zero. */
+const EXACT_SHAPE = /^\s*\{\s*"counter"\s*:\s*(?:0|[1-9][0-9]*)\s*\}\s*$/;
+
 /** Parses the file's text; returns the counter or a description of what is wrong. */
 export function parseState(text: string): { counter: number } | { problem: string } {
   if (text.trim() === '') return { problem: 'file is empty' };
@@ -48,6 +51,12 @@ export function parseState(text: string): { counter: number } | { problem: strin
   if (!Number.isInteger(counter)) return { problem: `"counter" must be an integer, found ${counter}` };
   if (counter < 0) return { problem: `"counter" must not be negative, found ${counter}` };
   if (!Number.isSafeInteger(counter)) return { problem: `"counter" is above ${Number.MAX_SAFE_INTEGER} and cannot be counted exactly` };
+  // JSON.parse has already smoothed over what makes a file ambiguous: a repeated key (the last one wins), an escaped
+  // key, and numbers it rounds or normalises (4.9999999999999999, 9007199254740990.5, 5.0, 5e0, -0). So the text
+  // itself must be one "counter" key, written plainly, with a value in plain decimal digits.
+  if (!EXACT_SHAPE.test(text)) {
+    return { problem: 'must be exactly {"counter": N} with one plainly written "counter" key and N in plain decimal digits (no repeated or escaped key, fraction, exponent or sign)' };
+  }
   return { counter };
 }
 

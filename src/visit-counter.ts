@@ -77,6 +77,7 @@ export class VisitCounter {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #cutScheduled = false;
   #closed = false;
+  #exhausted = false;
 
   constructor(options: VisitCounterOptions) {
     this.#file = options.file;
@@ -92,9 +93,14 @@ export class VisitCounter {
     return this.#durable;
   }
 
-  /** False from a failed write until a later write succeeds. */
+  /** False from a failed write until a later write succeeds, and for good once the counter is exhausted. */
   get healthy(): boolean {
-    return this.#healthy;
+    return this.#healthy && !this.#exhausted;
+  }
+
+  /** Why visits are refused for good, for /readyz: 'counter-exhausted' at Number.MAX_SAFE_INTEGER. */
+  get problem(): string | undefined {
+    return this.#exhausted ? 'counter-exhausted' : undefined;
   }
 
   /** Counts one visit; resolves with its number once durable, rejects with StoreUnavailableError otherwise. */
@@ -134,7 +140,14 @@ export class VisitCounter {
     this.#pending = [];
     this.#recoveryWanted = false;
     if (this.#assigned + waiters.length > Number.MAX_SAFE_INTEGER) {
+      // No number above 2^53-1 can be counted exactly, so this never recovers: say so once in the log, count every
+      // refused batch as a failed write, and report not ready with the reason so nothing routes visits here.
       const error = new StoreUnavailableError('the counter reached Number.MAX_SAFE_INTEGER', 'EOVERFLOW');
+      if (!this.#exhausted) {
+        this.#exhausted = true;
+        this.#logger?.error({ counter: this.#assigned, code: 'EOVERFLOW' }, 'counter exhausted at Number.MAX_SAFE_INTEGER: every further visit is refused');
+      }
+      this.#metrics?.observeWriteFailure('EOVERFLOW');
       for (const waiter of waiters) waiter.reject(error);
       return;
     }

@@ -12,6 +12,7 @@ import { tempDir } from '../testing/support/temp-dir.ts';
 class FakeCounter implements Counter {
   value = 0;
   healthy = true;
+  problem: string | undefined = undefined;
   failWith: string | undefined;
   async visit(): Promise<number> {
     if (this.failWith) throw Object.assign(new Error('injected'), { code: this.failWith });
@@ -170,9 +171,56 @@ describe('errors and headers', () => {
     for (const path of ['/', '/visits', '/missing', '/readyz']) {
       const response = await app.request(path);
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff', path);
-      assert.equal(response.headers.get('x-frame-options'), 'SAMEORIGIN', path);
-      assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/, path);
+      // One framing rule: CSP frame-ancestors; X-Frame-Options: SAMEORIGIN used to contradict it.
+      assert.equal(response.headers.get('x-frame-options'), null, path);
+      assert.match(response.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, path);
+      // Plain HTTP: HSTS over it is ignored by browsers (RFC 6797 §7.2) and belongs to whatever terminates TLS.
+      assert.equal(response.headers.get('strict-transport-security'), null, path);
     }
+  });
+});
+
+describe('content negotiation on GET /', () => {
+  const cases: [string, 'json' | 'html'][] = [
+    ['application/json', 'json'],
+    ['APPLICATION/JSON', 'json'],
+    ['application/json;q=0', 'html'],
+    ['application/json;q=0, text/html', 'html'],
+    ['application/jsonp', 'html'],
+    ['text/html;q=0.5, application/json;q=0.9', 'json'],
+    ['text/html, application/json;q=0.9', 'html'],
+    ['*/*', 'html'],
+    ['application/*', 'json'],
+    ['', 'html'],
+  ];
+  for (const [accept, want] of cases) {
+    test(`Accept: ${JSON.stringify(accept)} → ${want}`, async () => {
+      const { app } = build();
+      const response = await app.request('/', { headers: { accept } });
+      assert.match(response.headers.get('content-type') ?? '', want === 'json' ? /application\/json/ : /text\/html/);
+    });
+  }
+});
+
+describe('GET /readyz when the counter is exhausted', () => {
+  test('answers 503 with the reason', async () => {
+    const { app, counter } = build();
+    counter.healthy = false;
+    counter.problem = 'counter-exhausted';
+    const response = await app.request('/readyz');
+    assert.equal(response.status, 503);
+    assert.deepEqual(await response.json(), { status: 'not ready', reason: 'counter-exhausted' });
+  });
+});
+
+describe('HEAD /', () => {
+  test('answers 503, like GET would, while the store cannot write; counts nothing', async () => {
+    const { app, counter } = build();
+    counter.healthy = false;
+    const response = await app.request('/', { method: 'HEAD' });
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('retry-after'), '1');
+    assert.equal(counter.value, 0);
   });
 });
 

@@ -65,4 +65,21 @@ describe('parseConfig', () => {
     assert.throws(() => parseConfig({ PORT: '70000' }), /PORT/);
     assert.throws(() => parseConfig({ PORT: '80.5' }), /PORT/);
   });
+
+  for (const value of [' ', '0x1f90', '1e4', '18090.0', '+80', '-0', ' 80', '80 ', '８０']) {
+    test(`PORT=${JSON.stringify(value)} is refused: only plain decimal digits`, () => {
+      assert.throws(() => parseConfig({ PORT: value }), (error: unknown) => error instanceof ConfigError && error.problems[0]?.variable === 'PORT');
+    });
+  }
+
+  test('SHUTDOWN_DRAIN_MS=" " is refused, not read as 0', () => {
+    assert.throws(() => parseConfig({ SHUTDOWN_DRAIN_MS: ' ' }), /SHUTDOWN_DRAIN_MS: not a plain decimal integer/);
+  });
+
+  test('HOST must be an IP address or a host name', () => {
+    for (const host of ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost', 'rollcall-0.rollcall.default.svc']) assert.equal(parseConfig({ HOST: host }).host, host);
+    for (const host of ['a b', 'x@y', '[::1', 'host:80', '-bad', 'bad-.x', 'a..b', ' ']) {
+      assert.throws(() => parseConfig({ HOST: host }), /HOST: not an IP address or a host name/, host);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { DurableFile, isTempFileOf } from '../src/durable-write.ts';
@@ -17,6 +17,34 @@ async function setup() {
 }
 
 describe('DurableFile', () => {
+  test('a directory replaced while running is noticed: the next commit fsyncs the new directory, not the old one', async () => {
+    const { dir, target, fs } = await setup();
+    const replaced: string[] = [];
+    const file = new DurableFile(fs, target, { onDirectoryReplaced: (d) => replaced.push(d) });
+    await file.replace(bytes('{"counter": 2}'));
+    // The operator moves the directory away and creates a new, empty one at the same path.
+    await rename(dir, `${dir}.old`);
+    await mkdir(dir);
+    fs.calls.length = 0;
+    await file.replace(bytes('{"counter": 3}'));
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 3}');
+    const ops = fs.calls.map((c) => `${c.op} ${typeof c.args[0] === 'string' ? path.basename(c.args[0]) : ''}`.trim());
+    assert.deepEqual(ops.slice(-3), ['close', `open ${path.basename(dir)}`, 'fsync'], 'the directory was reopened before its fsync');
+    assert.deepEqual(replaced, [dir]);
+    await file.close();
+    await rm(`${dir}.old`, { recursive: true, force: true });
+  });
+
+  test('probe() proves the directory takes durable writes and leaves nothing behind', async () => {
+    const { dir, fs, file } = await setup();
+    await file.probe();
+    assert.deepEqual(await readdir(dir), ['visits.json']);
+    assert.deepEqual(fs.calls.map((c) => c.op), ['open', 'fsync', 'close', 'unlink', 'open', 'fsync']);
+    fs.fail('open', 'EACCES', 1);
+    await assert.rejects(file.probe(), /EACCES/);
+    await file.close();
+  });
+
   test('replaces the file: temp write, fsync, rename, directory fsync, in that order', async () => {
     const { dir, target, fs, file } = await setup();
     await file.replace(bytes('{"counter": 2}'));
@@ -101,5 +129,11 @@ describe('DurableFile', () => {
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json'));
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.bak'));
     assert.ok(!isTempFileOf('/d/visits.json', 'other.json.1.1.tmp'));
+    // Only our exact shape: an operator's backup or anything else ending in .tmp is not ours to remove.
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.backup.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.1.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.1.2.3.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json..1.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.12.x.tmp'));
   });
 });

@@ -1,10 +1,12 @@
-// The Node-level guards on a real socket: body limit (declared and chunked) and Connection: close while draining.
+// The Node-level guards on a real socket: body limit (declared and chunked), nothing run behind a refusal, bounded
+// pipelining, security headers on the guard's own answers, and Connection: close while draining.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { BODY_LIMIT_BYTES, guardRequests } from '../src/http-guard.ts';
+import { BODY_LIMIT_BYTES, CLOSE_AT, guardRequests } from '../src/http-guard.ts';
+import { rawExchange, statuses } from '../testing/support/raw-http.ts';
 
 let draining = false;
 let handled = 0;
@@ -72,5 +74,58 @@ describe('guardRequests', () => {
     } finally {
       draining = false;
     }
+  });
+});
+
+describe('guardRequests and pipelining', () => {
+  test('nothing pipelined behind a refused request runs', async () => {
+    const before = handled;
+    const oversized = `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${BODY_LIMIT_BYTES + 1}\r\n\r\n${'a'.repeat(BODY_LIMIT_BYTES + 1)}`;
+    const result = await rawExchange(port, oversized + 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(100));
+    assert.deepEqual(statuses(result.response), [413]);
+    assert.equal(result.closed, true);
+    assert.equal(handled, before, 'requests behind the 413 reached the app');
+  });
+
+  test('the guard answers carry the security headers and are observed', async () => {
+    const observed: string[] = [];
+    const guarded = http.createServer(guardRequests(() => assert.fail('must not run'), { isDraining: () => false, observe: (route, _m, status) => observed.push(`${route} ${status}`) }));
+    guarded.listen(0, '127.0.0.1');
+    await once(guarded, 'listening');
+    try {
+      const result = await rawExchange((guarded.address() as AddressInfo).port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n`);
+      assert.deepEqual(statuses(result.response), [413]);
+      assert.match(result.response, /content-security-policy: default-src 'none'/i);
+      assert.match(result.response, /x-content-type-options: nosniff/i);
+      assert.deepEqual(observed, ['refused 413']);
+    } finally {
+      guarded.close();
+    }
+  });
+
+  test('a client that pipelines without reading is cut off at CLOSE_AT unanswered requests', async () => {
+    let started = 0;
+    const pending: ServerResponse[] = [];
+    const closed: string[] = [];
+    // Answers never finish on their own: the app is slow, the client never reads.
+    const slow = http.createServer(
+      guardRequests((_req, res) => { started++; pending.push(res); }, { isDraining: () => false, warn: (_d, message) => closed.push(message) }),
+    );
+    slow.listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    try {
+      const result = await rawExchange((slow.address() as AddressInfo).port, 'GET /visits HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2000), 5_000);
+      assert.equal(result.closed, true, 'the connection stayed open');
+      assert.ok(started <= CLOSE_AT, `${started} requests reached the app (at most ${CLOSE_AT} may)`);
+      assert.equal(closed.length, 1);
+    } finally {
+      for (const res of pending) res.destroy();
+      slow.close();
+    }
+  });
+
+  test('a client that pipelines 200 requests and reads gets every answer', async () => {
+    const result = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200) + 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 10_000);
+    assert.equal(statuses(result.response).filter((s) => s === 200).length, 201);
   });
 });

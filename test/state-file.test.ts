@@ -71,9 +71,10 @@ describe('removeStaleTempFiles', () => {
     await writeFile(path.join(dir, 'visits.json.99.42.tmp'), '');
     await writeFile(path.join(dir, 'notes.txt'), 'keep');
     await writeFile(path.join(dir, 'other.json.1.1.tmp'), 'keep');
+    await writeFile(path.join(dir, 'visits.json.backup.tmp'), 'an operator copy');
     const removed = await removeStaleTempFiles(file);
     assert.deepEqual(removed.sort(), ['visits.json.123.1.tmp', 'visits.json.99.42.tmp']);
-    assert.deepEqual((await readdir(dir)).sort(), ['notes.txt', 'other.json.1.1.tmp', 'visits.json']);
+    assert.deepEqual((await readdir(dir)).sort(), ['notes.txt', 'other.json.1.1.tmp', 'visits.json', 'visits.json.backup.tmp']);
     assert.equal(await readState(file), 5);
   });
 });

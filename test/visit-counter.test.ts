@@ -32,6 +32,30 @@ async function settleAll(visits: Promise<number>[]) {
 }
 
 describe('VisitCounter', () => {
+  test('at Number.MAX_SAFE_INTEGER it refuses with EOVERFLOW, reports unhealthy with a reason, logs once and counts failures', async () => {
+    const dir = await tempDir();
+    const target = path.join(dir, 'visits.json');
+    const failures: string[] = [];
+    const errors: string[] = [];
+    const counter = new VisitCounter({
+      file: new DurableFile(new FaultyFileSystem(), target),
+      initial: Number.MAX_SAFE_INTEGER - 1,
+      retryDelayMs: 10,
+      metrics: { observeWrite: () => {}, observeWriteFailure: (code) => failures.push(code) },
+      logger: { info: () => {}, error: (_d, message) => errors.push(message) },
+    });
+    assert.equal(await counter.visit(), Number.MAX_SAFE_INTEGER);
+    assert.equal(counter.healthy, true);
+    for (let i = 0; i < 3; i++) await assert.rejects(counter.visit(), (error: unknown) => error instanceof StoreUnavailableError && error.code === 'EOVERFLOW');
+    assert.equal(counter.healthy, false);
+    assert.equal(counter.problem, 'counter-exhausted');
+    assert.deepEqual(failures, ['EOVERFLOW', 'EOVERFLOW', 'EOVERFLOW']);
+    assert.equal(errors.length, 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(counter.healthy, false, 'no recovery from exhaustion');
+    await counter.close();
+  });
+
   test('1000 concurrent visits get the numbers 1..1000, each once, and the file says 1000', async () => {
     const { target, counter, batches } = await setup();
     const numbers = await Promise.all(Array.from({ length: 1000 }, () => counter.visit()));

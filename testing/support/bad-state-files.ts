@@ -15,6 +15,14 @@ export const BAD_STATE_FILES: { name: string; content: string | Buffer; problem:
   { name: 'above MAX_SAFE_INTEGER', content: '{"counter": 9007199254740993}', problem: /above 9007199254740991/ },
   { name: 'missing counter', content: '{}', problem: /missing "counter"/ },
   { name: 'unexpected key', content: '{"counter": 1, "extra": 2}', problem: /unexpected key/ },
+  // Ambiguous: JSON.parse would accept each of these as a plain integer.
+  { name: 'a repeated key', content: '{"counter": 5, "counter": 6}', problem: /exactly \{"counter": N\}/ },
+  { name: 'an escaped key', content: '{"\\u0063ounter": 5}', problem: /exactly \{"counter": N\}/ },
+  { name: '4.9999999999999999', content: '{"counter": 4.9999999999999999}', problem: /exactly \{"counter": N\}/ },
+  { name: '9007199254740990.5', content: '{"counter": 9007199254740990.5}', problem: /exactly \{"counter": N\}/ },
+  { name: '5.0', content: '{"counter": 5.0}', problem: /exactly \{"counter": N\}/ },
+  { name: '5e0', content: '{"counter": 5e0}', problem: /exactly \{"counter": N\}/ },
+  { name: '-0', content: '{"counter": -0}', problem: /exactly \{"counter": N\}/ },
   { name: 'over 1 MiB', content: `{"counter": 1${' '.repeat(1024 * 1024)}}`, problem: /over the 1048576-byte limit/ },
 ];
 

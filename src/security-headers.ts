@@ -1,0 +1,28 @@
+// The security headers every response carries, in one place: the app applies them with Hono's secureHeaders
+// middleware, and the Node-level answers that never reach the app (400 for requests that cannot be routed, 413 for
+// bodies over the limit) copy the same values, computed once from that middleware so the two cannot drift apart.
+// - No X-Frame-Options: CSP `frame-ancestors 'none'` is the one rule (X-Frame-Options: SAMEORIGIN said the
+//   opposite; browsers that know CSP ignore X-Frame-Options when frame-ancestors is present).
+// - No Strict-Transport-Security: the service speaks plain HTTP, and RFC 6797 §7.2 says HSTS sent over plain HTTP
+//   must be ignored; TLS, where there is any, ends in front of it, and that is where HSTS belongs.
+import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+
+export const securityHeaders = () =>
+  secureHeaders({
+    // The page is self-contained: inline styles only, no scripts, no external resources.
+    contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] },
+    xFrameOptions: false,
+    strictTransportSecurity: false,
+  });
+
+async function collect(): Promise<Record<string, string>> {
+  const probe = new Hono();
+  probe.use(securityHeaders());
+  probe.get('/', (c) => c.body(null, 204));
+  const response = await probe.request('/');
+  return Object.fromEntries(response.headers.entries());
+}
+
+/** The headers the middleware sets, as a plain record for node:http's writeHead. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(await collect());
