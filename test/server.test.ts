@@ -90,7 +90,8 @@ describe('server process', () => {
       }
     };
     const clients = Array.from({ length: 16 }, client);
-    await sleep(300);
+    // Under load, not after a fixed time: a busy machine may serve few visits in the first few hundred ms.
+    for (let waited = 0; acknowledged.length < 50 && waited < 20_000; waited += 20) await sleep(20);
     server.child.kill('SIGTERM');
     await sleep(50);
     const ready = await fetchWithAgent(`${server.url}/readyz`, new http.Agent());
@@ -101,7 +102,7 @@ describe('server process', () => {
     agent.destroy();
     assert.equal(exitCode, 0);
     assert.deepEqual(failures, []);
-    assert.ok(acknowledged.length > 50, `clients were acknowledged (${acknowledged.length})`);
+    assert.ok(acknowledged.length >= 50, `clients were acknowledged (${acknowledged.length})`);
     const counter = (JSON.parse(await readFile(path.join(dir, 'visits.json'), 'utf8')) as { counter: number }).counter;
     assert.equal(counter, acknowledged.length, 'every acknowledged visit is in the file, no more');
     assert.equal(Math.max(...acknowledged), counter);
