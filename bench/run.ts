@@ -5,7 +5,8 @@
 // round) so that all variants see the same machine state:
 //   ceiling  the no-op route: GET /healthz on the service's own stack (bench/servers/variant.ts, VARIANT=noop);
 //   memory   GET / on that stack with an in-memory counter: a visit without the disk (diagnostic);
-//   durable  GET / on the real service (node src/server.ts): the durable, group-committed visit;
+//   durable  GET / on the real service as `npm start` runs it (node src/server.ts): the durable, group-committed visit;
+//   built    GET / on the image's entry (scripts/build.ts bundle, node server.js), built into a temp dir first;
 //   naive    GET / with one durable atomic write per visit, no batching (VARIANT=naive).
 // Load comes from wrk when it is on PATH (one thread: it takes little CPU from the two cores the server runs on),
 // otherwise from autocannon used as a library in this process (bench/load.ts); --loader picks one. Each measurement
@@ -14,9 +15,11 @@
 // that the client received all of them (autocannon) or all but at most one per connection that wrk left in flight.
 // The throughput ratios of the targets are taken per round (durable and ceiling of the same round) and their
 // median reported, so that a slow moment of the shared machine does not land on one variant only.
-// Cold start: spawn → first 200 from /healthz, the service against a bare node:http server, median of several.
+// Cold start: spawn → first 200 from /healthz, median of several, and idle RSS (VmRSS 500 ms after that first 200),
+// for the sources (`npm start`'s command), the built entry (the image's) and the anchor: a bare node:http server in
+// plain JavaScript (bench/servers/bare.mjs), all alternating so they see the same machine state.
 //
-// Options: --duration S (5) --warmup S (1) --rounds N (3) --conns 1,16,64 --variants ceiling,memory,durable,naive
+// Options: --duration S (5) --warmup S (1) --rounds N (3) --conns 1,16,64 --variants ceiling,memory,durable,built,naive
 //          --cold N (9 repetitions; 0 skips) --loader auto|wrk|autocannon --json FILE (raw results)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +29,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pickLoader } from './load.ts';
-import { serviceNodeFlags } from '../scripts/lib/service-command.ts';
+import { build, warmCompileCache } from '../scripts/build.ts';
+import { IMAGE_ENTRY, serviceNodeFlags } from '../scripts/lib/service-command.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -35,7 +39,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
     conns: { type: 'string', default: '1,16,64' },
-    variants: { type: 'string', default: 'ceiling,memory,durable,naive' },
+    variants: { type: 'string', default: 'ceiling,memory,durable,built,naive' },
     cold: { type: 'string', default: '9' },
     json: { type: 'string' },
     loader: { type: 'string', default: 'auto' },
@@ -48,7 +52,7 @@ const CONNECTIONS = args.conns.split(',').map(Number);
 const COLD_REPS = Number(args.cold);
 const loader = await pickLoader(args.loader);
 
-type ServerKind = 'service' | 'noop' | 'naive' | 'bare';
+type ServerKind = 'service' | 'built' | 'noop' | 'naive' | 'bare';
 interface Variant {
   name: string;
   server: ServerKind;
@@ -60,6 +64,7 @@ const ALL_VARIANTS: Variant[] = [
   { name: 'ceiling', server: 'noop', path: '/healthz', durable: false },
   { name: 'memory', server: 'noop', path: '/', durable: false },
   { name: 'durable', server: 'service', path: '/', durable: true },
+  { name: 'built', server: 'built', path: '/', durable: true },
   { name: 'naive', server: 'naive', path: '/', durable: true },
 ];
 const VARIANTS = ALL_VARIANTS.filter((v) => args.variants.split(',').includes(v.name));
@@ -112,16 +117,26 @@ function freePort(): Promise<number> {
   });
 }
 
+// The image's entry, bundled once per run into a temp dir with no node_modules above it, with its compile cache
+// warmed as the Dockerfile does and used as the image uses it (NODE_COMPILE_CACHE).
+const builtDir = mkdtempSync(path.join(os.tmpdir(), 'rollcall-bench-built-'));
+process.on('exit', () => rmSync(builtDir, { recursive: true, force: true }));
+await build(builtDir);
+const builtCompileCache = await warmCompileCache(builtDir);
+
 function serverCommand(kind: ServerKind): { script: string; env: Record<string, string> } {
+  const serviceEnv = { LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '5000' };
   switch (kind) {
     case 'service':
-      return { script: 'src/server.ts', env: { LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '5000' } };
+      return { script: 'src/server.ts', env: serviceEnv };
+    case 'built':
+      return { script: path.join(builtDir, IMAGE_ENTRY), env: { ...serviceEnv, NODE_COMPILE_CACHE: builtCompileCache } };
     case 'noop':
       return { script: 'bench/servers/variant.ts', env: { VARIANT: 'noop' } };
     case 'naive':
       return { script: 'bench/servers/variant.ts', env: { VARIANT: 'naive' } };
     case 'bare':
-      return { script: 'bench/servers/bare.ts', env: {} };
+      return { script: 'bench/servers/bare.mjs', env: {} };
   }
 }
 
@@ -240,8 +255,8 @@ async function measure(variant: Variant, server: Server, connections: number, ro
 
   const before = variant.durable ? await settledVisits(server) : 0;
   const ackedBefore = variant.durable ? await acknowledgedByServer(server) : 0;
-  const batchesBefore = server.kind === 'service' ? await histogram(server, 'store_batch_size') : undefined;
-  const cyclesBefore = server.kind === 'service' ? await histogram(server, 'store_write_duration_seconds') : undefined;
+  const batchesBefore = server.kind === 'service' || server.kind === 'built' ? await histogram(server, 'store_batch_size') : undefined;
+  const cyclesBefore = server.kind === 'service' || server.kind === 'built' ? await histogram(server, 'store_write_duration_seconds') : undefined;
   const pid = server.child.pid ?? 0;
   let rss = rssMiB(pid);
   const sampler = setInterval(() => (rss = Math.max(rss, rssMiB(pid))), 200);
@@ -349,12 +364,19 @@ async function main(): Promise<void> {
   }
   for (const server of servers.values()) await stopServer(server);
 
-  // Cold start: alternate the bare server and the service so both see the same machine state.
-  const cold: Record<'bare' | 'service', number[]> = { bare: [], service: [] };
+  // Cold start and idle RSS: the anchor, the sources and the built entry in rotating order, so all see the same
+  // machine state.
+  const coldKinds = ['bare', 'service', 'built'] as const;
+  type ColdKind = (typeof coldKinds)[number];
+  const cold: Record<ColdKind, number[]> = { bare: [], service: [], built: [] };
+  const idle: Record<ColdKind, number[]> = { bare: [], service: [], built: [] };
   for (let i = 0; i < COLD_REPS; i++) {
-    for (const kind of i % 2 ? (['service', 'bare'] as const) : (['bare', 'service'] as const)) {
+    for (let k = 0; k < coldKinds.length; k++) {
+      const kind = coldKinds[(k + i) % coldKinds.length]!;
       const server = await startServer(kind);
       cold[kind].push(server.startMs);
+      await sleep(500);
+      idle[kind].push(rssMiB(server.child.pid ?? 0));
       await stopServer(server);
     }
   }
@@ -384,11 +406,16 @@ async function main(): Promise<void> {
 
   const top = Math.max(...CONNECTIONS);
   const durable = summary('durable', top);
+  const built = summary('built', top);
   const ceiling = summary('ceiling', top);
   const naive = summary('naive', top);
   // RSS: the service against the no-op server, each at its highest over the runs at the top connection count.
   const coldService = median(cold.service);
+  const coldBuilt = median(cold.built);
   const coldBare = median(cold.bare);
+  const idleService = median(idle.service);
+  const idleBuilt = median(idle.built);
+  const idleBare = median(idle.bare);
   // Throughput ratios per round (both variants measured within the same minute), then their median.
   const perRound = (a: string, b: string) =>
     Array.from({ length: ROUNDS }, (_, i) => {
@@ -396,27 +423,37 @@ async function main(): Promise<void> {
       return rps(a) / rps(b);
     });
   const overCeiling = perRound('durable', 'ceiling');
+  const builtOverCeiling = perRound('built', 'ceiling');
   const overNaive = perRound('durable', 'naive');
   const rounds = (ratios: number[]) => `rounds ${ratios.map((r) => fmt(r, 2)).join(' ')}`;
+  const ratio = (name: string, value: number, target: string, met: (v: number) => boolean, figure: string) => ({ name, value, target, met: met(value), figure });
+  const coldFigure = (ms: number) => `${fmt(ms, 1)} / ${fmt(coldBare, 1)} ms (median of ${COLD_REPS})`;
+  const idleFigure = (mib: number) => `${fmt(mib, 1)} / ${fmt(idleBare, 1)} MiB (median of ${COLD_REPS})`;
   const targets: { name: string; value: number; target: string; met: boolean; figure: string }[] = [
-    { name: `durable / ceiling req/s @${top}`, value: median(overCeiling), target: '>= 0.6', met: median(overCeiling) >= 0.6, figure: `${rounds(overCeiling)}; medians ${fmt(durable.rps)} / ${fmt(ceiling.rps)}` },
-    { name: `durable / naive req/s @${top}`, value: median(overNaive), target: '>= 20', met: median(overNaive) >= 20, figure: `${rounds(overNaive)}; medians ${fmt(durable.rps)} / ${fmt(naive.rps)}` },
-    { name: `durable p99 @${top} (ms)`, value: durable.p99, target: '<= 15', met: durable.p99 <= 15, figure: `${fmt(durable.p99, 2)} ms` },
-    { name: 'RSS service / no-op server', value: durable.rss / ceiling.rss, target: '<= 1.1', met: durable.rss / ceiling.rss <= 1.1, figure: `${fmt(durable.rss, 1)} / ${fmt(ceiling.rss, 1)} MiB` },
-    { name: 'cold start service / bare node:http', value: coldService / coldBare, target: '<= 1.5', met: coldService / coldBare <= 1.5, figure: `${fmt(coldService, 1)} / ${fmt(coldBare, 1)} ms (median of ${COLD_REPS})` },
-  ];
-  console.log(`\nTargets (issue 6)`);
+    ratio('cold start built entry / bare node:http', coldBuilt / coldBare, '<= 1.5', (v) => v <= 1.5, coldFigure(coldBuilt)),
+    ratio('cold start npm start (sources) / bare', coldService / coldBare, 'report', () => true, coldFigure(coldService)),
+    ratio('idle RSS built entry / bare node:http', idleBuilt / idleBare, '<= 1.3', (v) => v <= 1.3, idleFigure(idleBuilt)),
+    ratio('idle RSS npm start (sources) / bare', idleService / idleBare, 'report', () => true, idleFigure(idleService)),
+    ratio(`RSS after load built / no-op server`, built.rss / ceiling.rss, '<= 1.3', (v) => v <= 1.3, `${fmt(built.rss, 1)} / ${fmt(ceiling.rss, 1)} MiB`),
+    ratio(`RSS after load sources / no-op server`, durable.rss / ceiling.rss, '<= 1.3', (v) => v <= 1.3, `${fmt(durable.rss, 1)} / ${fmt(ceiling.rss, 1)} MiB`),
+    ratio(`built / ceiling req/s @${top}`, median(builtOverCeiling), '>= 0.6', (v) => v >= 0.6, `${rounds(builtOverCeiling)}; medians ${fmt(built.rps)} / ${fmt(ceiling.rps)}`),
+    ratio(`built p99 @${top} (ms)`, built.p99, '<= 15', (v) => v <= 15, `${fmt(built.p99, 2)} ms`),
+    ratio(`durable (sources) / ceiling req/s @${top}`, median(overCeiling), '>= 0.6', (v) => v >= 0.6, `${rounds(overCeiling)}; medians ${fmt(durable.rps)} / ${fmt(ceiling.rps)}`),
+    ratio(`durable (sources) p99 @${top} (ms)`, durable.p99, '<= 15', (v) => v <= 15, `${fmt(durable.p99, 2)} ms`),
+    ratio(`durable / naive req/s @${top}`, median(overNaive), '>= 20', (v) => v >= 20, `${rounds(overNaive)}; medians ${fmt(durable.rps)} / ${fmt(naive.rps)}`),
+  ].filter((t) => Number.isFinite(t.value) || t.target !== 'report');
+  console.log(`\nTargets (issues 6 and 10)`);
   console.log(
     table([
       ['ratio', 'value', 'target', 'result', 'figures'],
-      ...targets.map((t) => [t.name, fmt(t.value, 2), t.target, Number.isFinite(t.value) ? (t.met ? 'met' : 'MISSED') : 'n/a', t.figure]),
+      ...targets.map((t) => [t.name, fmt(t.value, 2), t.target, t.target === 'report' ? '' : Number.isFinite(t.value) ? (t.met ? 'met' : 'MISSED') : 'n/a', t.figure]),
     ]),
   );
-  console.log(`\ncold start samples (ms): service ${cold.service.map((x) => fmt(x, 0)).join(' ')}; bare ${cold.bare.map((x) => fmt(x, 0)).join(' ')}`);
+  for (const kind of coldKinds) console.log(`${kind}: cold start ms ${cold[kind].map((x) => fmt(x, 0)).join(' ')}; idle RSS MiB ${idle[kind].map((x) => fmt(x, 1)).join(' ')}`);
   if (failures.length > 0) console.log(`\nCHECK FAILURES:\n${failures.map((f) => `  ${f}`).join('\n')}`);
   else console.log(`\nchecks: every durable run's visits.json grew by exactly the visits the server acknowledged, and the client received them (${loader.name}); no errors, no non-2xx`);
   console.log(`bench took ${fmt((performance.now() - benchStarted) / 1000)} s`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ machine: describeMachine(), loader: loader.name, measurements, cold, targets, failures }, null, 2));
+  if (args.json) writeFileSync(args.json, JSON.stringify({ machine: describeMachine(), loader: loader.name, measurements, cold, idle, targets, failures }, null, 2));
   process.exitCode = failures.length > 0 ? 1 : 0;
 }
 

@@ -4,17 +4,24 @@
 //   <out>/server.js          src/server.ts with hono, @hono/node-server, pino, prom-client, zod inlined
 //   <out>/hooks/<name>.js    one file per hook entry in src/hooks/ (see hookEntries)
 //   <out>/package.json       {"type": "module"}: the bundles are ES modules (server.ts uses top-level await)
+//   <out>/.compile-cache/    with --compile-cache: V8's code cache for server.js, produced by starting the bundle
+//                            once (see warmCompileCache); the image sets NODE_COMPILE_CACHE to it
 //
 // Why bundle: Node 24 spends most of the service's start-up stripping types and resolving, reading and compiling
 // several hundred module files; one minified file with every dependency inlined is read and compiled once
 // (docs/benchmarks.md, "Cold start"). esbuild is the bundler: a single well-kept tool that reads TypeScript with
 // erasable syntax as is and needs no configuration file.
 //
-// Usage: node scripts/build.ts [--out DIR] (default dist/)
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Usage: node scripts/build.ts [--out DIR] (default dist/) [--compile-cache]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { followServerLog } from './lib/server-log.ts';
+import { IMAGE_ENTRY, serviceNodeFlags } from './lib/service-command.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const hooksDir = path.join(root, 'src', 'hooks');
@@ -85,9 +92,46 @@ export async function build(outDir: string): Promise<BuildResult> {
   return { outDir, files };
 }
 
+/** Where warmCompileCache puts the cache, relative to the build's directory. */
+export const COMPILE_CACHE_DIR = '.compile-cache';
+
+/**
+ * Fills <outDir>/.compile-cache with V8's code cache for the service bundle (Node's module compile cache,
+ * https://nodejs.org/api/module.html#module-compile-cache): starts `node <npm start's flags> server.js` with
+ * NODE_COMPILE_CACHE pointing there, sends it the requests a pod gets first (a visit, /visits, /readyz, /metrics,
+ * a 404) so the functions they compile are in the cache too, then stops it with SIGTERM; Node writes the cache at
+ * exit. The cache is keyed by Node version, V8 flags and the file's path and content, so it must be produced by the
+ * same Node binary, with the same flags, at the path where the file runs (the Dockerfile does it at /app). At run
+ * time a stale or missing entry only means compiling as usual: the directory can be read-only.
+ */
+export async function warmCompileCache(outDir: string): Promise<string> {
+  const cacheDir = path.join(outDir, COMPILE_CACHE_DIR);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rollcall-warm-'));
+  try {
+    const child = spawn(process.execPath, [...serviceNodeFlags(), path.join(outDir, IMAGE_ENTRY)], {
+      cwd: outDir,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: '0', LOG_LEVEL: 'info', NODE_COMPILE_CACHE: cacheDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'close').then(([code, signal]) => (code ?? signal) as number | string);
+    const { listening } = followServerLog(child.stdout!);
+    const port = await Promise.race([listening, exited.then((code) => Promise.reject(new Error(`${IMAGE_ENTRY} exited (${code}) before listening`)))]);
+    for (const [urlPath, accept] of [['/', 'application/json'], ['/', 'text/html'], ['/visits', '*/*'], ['/readyz', '*/*'], ['/metrics', '*/*'], ['/nope', '*/*']] as const) {
+      await (await fetch(`http://127.0.0.1:${port}${urlPath}`, { headers: { accept } })).arrayBuffer();
+    }
+    child.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) throw new Error(`${IMAGE_ENTRY} exited with ${code} after SIGTERM while warming the compile cache`);
+    return cacheDir;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[1] === import.meta.filename) {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: path.join(root, 'dist') } } });
+  const { values } = parseArgs({ options: { out: { type: 'string', default: path.join(root, 'dist') }, 'compile-cache': { type: 'boolean', default: false } } });
   const started = performance.now();
   const { outDir, files } = await build(path.resolve(values.out));
+  if (values['compile-cache']) files.push(`${path.relative(outDir, await warmCompileCache(outDir))}/`);
   console.log(`built ${files.join(', ')} in ${path.relative(process.cwd(), outDir) || '.'} (${Math.round(performance.now() - started)} ms)`);
 }
