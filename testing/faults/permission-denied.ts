@@ -87,7 +87,7 @@ async function expectRefusedStart(ctx: Context, runtime: Runtime, dataDir: strin
   for (let i = 0; i < RESTARTS; i++) {
     ctx.figures.runs++;
     const server = new ServerProcess({ dataDir, ...runtime });
-    const exit = await withTimeout(server.exited, 10_000, `${what}: server did not exit`).catch(async (error: Error) => {
+    const exit = await withTimeout(server.exited, 30_000, `${what}: server did not exit within 30 s`).catch(async (error: Error) => {
       ctx.check(false, error.message);
       return server.kill();
     });
