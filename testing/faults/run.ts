@@ -15,9 +15,12 @@ import { commandExists, killAllChildren, liveChildren, withTimeout } from './har
 import { httpAbuse } from './http-abuse.ts';
 import { canUseMountNamespaces } from './namespace.ts';
 import { permissionDenied } from './permission-denied.ts';
+import { pipeliningFlood } from './pipelining-flood.ts';
 import { readOnly } from './read-only.ts';
 import { Context, type Scenario } from './scenario.ts';
 import { shutdownUnderLoad } from './shutdown-under-load.ts';
+import { twoProcesses } from './two-processes.ts';
+import { unroutableRequests } from './unroutable-requests.ts';
 import { writeOrder } from './write-order.ts';
 
 const SCENARIOS: Scenario[] = [
@@ -31,6 +34,9 @@ const SCENARIOS: Scenario[] = [
   badStateFiles,
   httpAbuse,
   shutdownUnderLoad,
+  unroutableRequests,
+  twoProcesses,
+  pipeliningFlood,
 ];
 /** Per scenario; the whole suite takes a few minutes on 2 cores. */
 const SCENARIO_TIMEOUT_MS = 180_000;
