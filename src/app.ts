@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppMetrics } from './metrics.ts';
 import { renderVisitPage } from './visit-page.ts';
+import { WATCH_PATHS, watchRoutes } from './watch-page.ts';
 
 export interface Counter {
   /** Counts one visit; resolves with its number once durable, rejects (with a `code`) when it cannot be stored. */
@@ -35,6 +36,7 @@ const ALLOWED: Record<string, string> = {
   '/healthz': 'GET, HEAD',
   '/readyz': 'GET, HEAD',
   '/metrics': 'GET, HEAD',
+  ...WATCH_PATHS,
 };
 
 export function createApp({ counter, lifecycle, clock, config, metrics }: AppDeps): Hono {
@@ -52,8 +54,15 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
 
   app.use(
     secureHeaders({
-      // The page is self-contained: inline styles only, no scripts, no external resources.
-      contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] },
+      // Pages are self-contained: inline styles, no external resources. Scripts only from this origin (/watch.js,
+      // never inline), which may only call this origin (the live page asks /visits).
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
     }),
   );
 
@@ -79,6 +88,8 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   });
 
   app.get('/visits', (c) => c.json({ counter: counter.value, ...identity }, 200, { 'Cache-Control': 'no-store' }));
+
+  app.route('/', watchRoutes(identity));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
