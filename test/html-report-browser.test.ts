@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { writeHtmlReport } from '../rehearsal/report/html.ts';
-import { openBrowser, screenshotSpread } from '../testing/support/browser.ts';
+import { keepScreenshot, openBrowser, screenshotSpread } from '../testing/support/browser.ts';
 import { fixtureReport } from '../testing/support/report-fixture.ts';
 
 test('the report shows a lane per pod and the JSON failures, offline, and prints on A4', { timeout: 120_000 }, async (t) => {
@@ -55,6 +55,7 @@ test('the report shows a lane per pod and the JSON failures, offline, and prints
 
   const shot = path.join(dir, 'report.png');
   await page.screenshot({ path: shot, fullPage: true });
+  await keepScreenshot(shot);
   const { width, height, spread } = await screenshotSpread(context, shot);
   assert.ok(width >= 1000 && height > 1500, `screenshot ${width}×${height}`);
   assert.ok(spread > 20, `screenshot is not blank (luminance spread ${spread.toFixed(1)})`);

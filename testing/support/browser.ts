@@ -3,7 +3,7 @@
 // Chromium the test skips with the reason; under CI=true that is a failure, as the browser is part of the contract.
 import assert from 'node:assert/strict';
 import { accessSync, constants } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -71,4 +71,13 @@ export async function screenshotSpread(context: BrowserContext, file: string): P
   } finally {
     await page.close();
   }
+}
+
+/** Screenshots stay in the test's temp dir (removed after the test); with SCREENSHOT_DIR set they are also copied
+ * there, e.g. to refresh the README's pictures: SCREENSHOT_DIR=docs/img node --test test/*-browser.test.ts */
+export async function keepScreenshot(file: string): Promise<void> {
+  const dir = process.env['SCREENSHOT_DIR'];
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  await copyFile(file, path.join(dir, path.basename(file)));
 }
