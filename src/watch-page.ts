@@ -28,7 +28,7 @@ body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:60rem;padding
 h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.05rem;margin:1.2rem 0 .3rem}
 #status{color:#333}table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #bbb;padding:.2rem .5rem;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.failed td{color:#d62728;font-weight:600}
-svg{display:block}#squares{max-width:100%;height:auto}.row{display:flex;flex-wrap:wrap;gap:2rem}
+svg{display:block}td svg{display:inline;vertical-align:-1px}#squares{max-width:100%;height:auto}.row{display:flex;flex-wrap:wrap;gap:2rem}
 </style>
 <script src="/watch.js" defer></script></head>
 <body>
@@ -84,11 +84,21 @@ export const WATCH_SCRIPT = `'use strict';
     if (text !== undefined) node.textContent = String(text);
     return node;
   };
+  const swatch = (fill) => {
+    const svg = el('svg', undefined, true);
+    svg.setAttribute('width', '12'); svg.setAttribute('height', '12'); svg.setAttribute('aria-hidden', 'true');
+    const rect = el('rect', undefined, true);
+    rect.setAttribute('width', '12'); rect.setAttribute('height', '12'); rect.setAttribute('fill', fill);
+    svg.append(rect);
+    return svg;
+  };
   const row = (cells, attrs) => {
     const tr = el('tr');
     for (const [key, value] of Object.entries(attrs || {})) tr.setAttribute(key, value);
     for (const cell of cells) {
-      const td = el('td', cell.text);
+      const td = el('td');
+      if (cell.swatch) td.append(swatch(cell.swatch), ' ');
+      td.append(String(cell.text));
       if (cell.n) td.className = 'n';
       tr.append(td);
     }
@@ -135,8 +145,8 @@ export const WATCH_SCRIPT = `'use strict';
     }
     const share = (n) => recent.length ? (100 * n / recent.length).toFixed(0) + ' %' : '–';
     const shareRows = [...byVersion].sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }))
-      .map(([version, n]) => row([{ text: version }, { text: n, n: true }, { text: share(n), n: true }], { 'data-version': version }));
-    if (failed) shareRows.push(row([{ text: 'failed' }, { text: failed, n: true }, { text: share(failed), n: true }], { class: 'failed' }));
+      .map(([version, n]) => row([{ text: version, swatch: colourOf(version) }, { text: n, n: true }, { text: share(n), n: true }], { 'data-version': version }));
+    if (failed) shareRows.push(row([{ text: 'failed', swatch: 'url(#failed)' }, { text: failed, n: true }, { text: share(failed), n: true }], { class: 'failed' }));
     $('share').tBodies[0].replaceChildren(...shareRows);
 
     const bar = $('share-bar');
@@ -154,11 +164,11 @@ export const WATCH_SCRIPT = `'use strict';
     }));
 
     $('pods').tBodies[0].replaceChildren(...[...byPod.values()].sort((a, b) => a.pod.localeCompare(b.pod, 'en', { numeric: true }))
-      .map((p) => row([{ text: p.pod }, { text: p.version }, { text: p.n, n: true }], { 'data-pod': p.pod, 'data-version': p.version })));
+      .map((p) => row([{ text: p.pod }, { text: p.version, swatch: colourOf(p.version) }, { text: p.n, n: true }], { 'data-pod': p.pod, 'data-version': p.version })));
 
     const totalRows = [...totals].sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }))
-      .map(([version, n]) => row([{ text: version }, { text: n, n: true }], { 'data-version': version }));
-    totalRows.push(row([{ text: 'failed' }, { text: failedTotal, n: true }], { id: 'failed-total', class: failedTotal ? 'failed' : '' }));
+      .map(([version, n]) => row([{ text: version, swatch: colourOf(version) }, { text: n, n: true }], { 'data-version': version }));
+    totalRows.push(row([{ text: 'failed', swatch: 'url(#failed)' }, { text: failedTotal, n: true }], { id: 'failed-total', class: failedTotal ? 'failed' : '' }));
     $('totals').tBodies[0].replaceChildren(...totalRows);
 
     $('status').textContent = 'Asking GET ' + (counting ? '/ (counting a visit each time)' : '/visits (counting nothing)') + ' ' +

@@ -1,6 +1,7 @@
 // /watch in a real headless Chromium, against two real servers (v1 and v2) behind a proxy that plays the Service:
 // the page keeps asking while the proxy moves from v1 to v2, as a rollout moves the Service's endpoints; it must
-// show both versions, no failure, no script or CSP error, and count no visit unless asked (?count=1).
+// show both versions, no failure, no script or CSP error, and count no visit unless asked (?count=1); with no
+// backend left, it shows the failures.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -12,7 +13,7 @@ import { tempDir } from '../testing/support/temp-dir.ts';
 
 /** The "since the page opened" count of a version (or 'failed'), as the page shows it. */
 function totalOf(page: Page, version: string): Promise<number> {
-  const row = version === 'failed' ? '#failed-total' : `#totals tr[data-version="${version}"]`;
+  const row = version === 'failed' ? '#totals #failed-total' : `#totals tr[data-version="${version}"]`;
   return page.locator(`${row} td.n`).textContent({ timeout: 1000 }).then(Number, () => 0);
 }
 
@@ -70,10 +71,10 @@ test('/watch shows v1, then v2 after the switch, with no failure and no visit co
   assert.equal(await visitsCounted(v2.url), 0, 'watching counts no visit on v2');
 
   const shot = path.join(dir, 'watch.png');
-  await page.screenshot({ path: shot, fullPage: true });
+  await page.locator('body').screenshot({ path: shot });
   await keepScreenshot(shot);
   const { width, height, spread } = await screenshotSpread(context, shot);
-  assert.ok(width >= 800 && height > 300, `screenshot ${width}×${height}`);
+  assert.ok(width >= 700 && height > 300, `screenshot ${width}×${height}`);
   assert.ok(spread > 20, `screenshot is not blank (luminance spread ${spread.toFixed(1)})`);
 
   // Asked to, it counts: each answer is a visit on the server that gave it.
@@ -81,5 +82,16 @@ test('/watch shows v1, then v2 after the switch, with no failure and no visit co
   await waitForTotal(page, 'v2', 10);
   assert.ok((await visitsCounted(v2.url)) >= 10, 'with ?count=1 every request counts a visit');
   assert.deepEqual(problems, []);
+
+  // A Service with no live endpoint: the answers turn into failures, drawn in red and counted as such.
+  await page.goto(`${proxy.url}/watch?rate=20`);
+  await waitForTotal(page, 'v2', 5);
+  v1.child.kill('SIGKILL');
+  await v1.exited;
+  proxy.switchTo(v1.url);
+  await waitForTotal(page, 'failed', 5);
+  assert.ok((await page.locator('#squares rect.failed').count()) >= 5);
+  assert.equal(await page.locator('#share tr.failed').count(), 1, 'failures in the share of the last seconds');
+  assert.match((await page.locator('#squares rect.failed title').first().textContent()) ?? '', /failed: HTTP 502/);
   await page.close();
 });

@@ -23,7 +23,7 @@ th{background:#f0f0f0}td.num{text-align:right;white-space:nowrap}
 svg.timeline{display:block;font-size:11px;margin:.3rem 0}
 svg .pod-name,svg .axis-label,svg .tick{fill:#222}svg .axis-label{font-size:10px}
 svg .span-label{fill:#fff;font-weight:600;paint-order:stroke;stroke:#000;stroke-width:2px;stroke-opacity:.35}
-svg .span-label.dark{fill:#111;stroke:none}
+svg .span-label.dark{fill:#111;stroke:#fff;stroke-width:3px;stroke-opacity:.85}
 svg .grid{stroke:#ddd;stroke-width:1}svg .axis{stroke:#333}
 svg .marker-line{stroke:#333;stroke-width:1.2;stroke-dasharray:4 3}
 svg .badge{fill:#fff;stroke:#333}svg .badge-text{font-size:10px;font-weight:700;fill:#111}

@@ -65,7 +65,7 @@ export function renderTimeline(timeline: Timeline, opts: { id: string; title: st
     const overlay = pattern && !noProcess ? `<rect x="${x0}" y="${y}" width="${w}" height="${LANE_H}" fill="url(#${id}${pattern})"/>` : '';
     const outline = noProcess ? ' stroke="#888" stroke-dasharray="3 2"' : ' stroke="#fff" stroke-width="0.5"';
     const label = fitLabel([words, state, span.version ?? ''], w);
-    const text = label ? `<text class="span-label${noProcess || span.state === 'terminating' ? ' dark' : ''}" x="${x0 + 4}" y="${y + LANE_H / 2 + 4}">${escapeHtml(label)}</text>` : '';
+    const text = label ? `<text class="span-label${noProcess || span.state !== 'ready' ? ' dark' : ''}" x="${x0 + 4}" y="${y + LANE_H / 2 + 4}">${escapeHtml(label)}</text>` : '';
     return `<g class="span" data-state="${span.state}" data-version="${escapeHtml(span.version ?? '')}"><title>${escapeHtml(tip)}</title><rect x="${x0}" y="${y}" width="${w}" height="${LANE_H}" fill="${fill}"${outline}/>${overlay}${text}</g>`;
   };
 
