@@ -65,7 +65,11 @@ test('the report shows a lane per pod and the JSON failures, offline, and prints
   await keepScreenshot(timeline);
   assert.ok((await screenshotSpread(context, timeline)).spread > 20, 'the timeline screenshot is not blank');
 
+  // An A4 page less 12 mm margins each side is 186 mm = 703 CSS px wide: in print, nothing may stick out of it.
   await page.emulateMedia({ media: 'print' });
+  await page.setViewportSize({ width: 703, height: 1000 });
+  const [scrollWidth, clientWidth] = await page.locator('html').evaluate((html) => [html.scrollWidth, html.clientWidth]);
+  assert.ok(scrollWidth! <= clientWidth!, `printed, the report fits the A4 width (${scrollWidth} > ${clientWidth} px)`);
   const pdf = await page.pdf({ preferCSSPageSize: true, printBackground: true });
   const mediaBoxes = [...pdf.toString('latin1').matchAll(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g)];
   assert.ok(mediaBoxes.length >= 2, `printed on ${mediaBoxes.length} pages`);

@@ -30,7 +30,8 @@ svg .badge{fill:#fff;stroke:#333}svg .badge-text{font-size:10px;font-weight:700;
 ol.markers{font-size:.8rem;margin:.2rem 0 0;padding-left:1.6rem;columns:2}
 .figures{font-size:.85rem;margin:.2rem 0}
 @page{size:A4;margin:12mm}
-@media print{body{max-width:none;margin:0;padding:0}.table-wrap{overflow:visible}.settings{font-size:6pt}section.run{break-inside:avoid}table{font-size:7.5pt}
+@media print{body{max-width:none;margin:0;padding:0}.table-wrap{overflow:visible}.settings{font-size:6pt}
+  table{table-layout:fixed}th,td{overflow-wrap:anywhere;padding:2px 3px}th{font-size:6pt;hyphens:auto}td.num{white-space:normal}section.run{break-inside:avoid}table{font-size:7pt}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}ol.markers{font-size:8pt}}
 `;
 
@@ -39,7 +40,9 @@ function phase({ requests, failed }: PhaseCount): string {
 }
 
 function percent(share: number): string {
-  return `${(share * 100).toFixed(share > 0 && share < 0.01 ? 2 : 1)} %`;
+  // Enough digits that a small but real share never shows as 0, few enough that a column stays narrow.
+  const digits = share === 0 || share >= 0.1 ? 0 : share < 0.01 ? 2 : 1;
+  return `${(share * 100).toFixed(digits)}\u00a0%`;
 }
 
 function orDash(ms: number | null): string {
@@ -134,7 +137,8 @@ export function renderReport(report: ComparisonReport): string {
 <p class="meta">Generated ${escapeHtml(report.generatedAt)} on ${escapeHtml(String(m.cpus))} × ${escapeHtml(m.cpuModel)}, ${escapeHtml(String(m.memoryGiB))} GiB, Node ${escapeHtml(m.node)}, ${escapeHtml(m.platform)}.</p>
 <p class="meta">Time scale ${escapeHtml(String(report.timeScale))}: the manifests' timings (probes, minReadySeconds, drain, back-off) were multiplied by it; process start-up is real time. ${escapeHtml(String(report.connections))} concurrent clients. Times are from the first v1 pod's creation.</p>
 <div class="table-wrap"><table class="comparison">
-<thead><tr><th>Overlay, release</th><th>Settings</th><th>Launch to all ready</th><th>Failed / requests</th><th>Peak failed share (1 s)</th><th>Fewest ready / time below full</th><th>Downtime</th><th>Stopped by itself</th><th>Revert to recovered</th><th>Analysis detected</th><th>Two versions serving</th><th>Manual steps</th><th>Lost / duplicated visits</th></tr></thead>
+<colgroup>${[8, 18, 6, 10, 6, 6, 6, 6, 6, 6, 6, 11, 5].map((w) => `<col style="width:${w}%">`).join('')}</colgroup>
+<thead><tr><th>Overlay, release</th><th>Settings</th><th>Launch to all ready</th><th>Failed / requests</th><th>Peak failed share (1 s)</th><th>Fewest ready / time below full</th><th>Down&shy;time</th><th>Stopped by it&shy;self</th><th>Revert to re&shy;covered</th><th>Ana&shy;lysis de&shy;tected</th><th>Two ver&shy;sions serving</th><th>Manual steps</th><th>Visits lost / dupli&shy;cated</th></tr></thead>
 <tbody>
 ${report.runs.map(tableRow).join('\n')}
 </tbody>

@@ -18,7 +18,7 @@ const AXIS_H = 26;
 const CHAR_W = 6.2; // average width of a 11px sans-serif character, to decide whether a label fits its span
 
 export function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 1000).toFixed(1)}\u00a0s`; // no-break space: a figure never wraps away from its unit
 }
 
 function total(counts: Record<string, number>): number {
