@@ -18,6 +18,7 @@ describe('the HTML report', () => {
     assert.doesNotMatch(html, /\b(src|href)="(?!#)/, 'only in-page links');
     assert.doesNotMatch(html, /url\((?!#)/, 'only in-page url() references');
     assert.doesNotMatch(html, /@import|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    assert.doesNotMatch(html, /NaN|Infinity|undefined|\[object/);
   });
 
   test('escapes names, labels, settings and versions that come from the data', () => {
@@ -51,6 +52,23 @@ describe('the HTML report', () => {
     });
     // The fixture is meant to show failures: a test whose sum is 0 everywhere would prove nothing.
     assert.ok(failedIn(html) > 0);
+  });
+
+  test('renders a report without runs, and a run without pods, traffic or markers, without failing', () => {
+    const report = fixtureReport();
+    assert.match(renderReport({ ...report, runs: [] }), /<tbody>\n\n<\/tbody>/);
+    const run = report.runs[0]!;
+    run.timeline = { slotMs: 100, endMs: 0, pods: [], traffic: [], markers: [] };
+    const html = renderReport({ ...report, runs: [run] });
+    assert.match(html, /0 pods, 0.0\u00a0s; requests in this timeline: <span class="requests">0<\/span>/);
+    assert.match(html, /<p>No markers.<\/p>/);
+    assert.doesNotMatch(html, /NaN|Infinity|undefined/);
+  });
+
+  test('says which failures reached no pod', () => {
+    const report = fixtureReport();
+    const html = renderReport({ ...report, runs: [report.runs[1]!] });
+    assert.match(html, /<title>5.0\u00a0s: 12 failed \(no pod reached: 12\)<\/title>/);
   });
 
   test('gives each version one colour in every run, v1 first', () => {

@@ -90,7 +90,7 @@ export function renderTimeline(timeline: Timeline, opts: { id: string; title: st
     if (failed > 0) {
       top -= failed * scale;
       bars.push(`<rect class="failed" data-failed="${failed}" x="${x0}" y="${top}" width="${slotW}" height="${failed * scale}" fill="url(#${id}failed)"/>`);
-      parts.push(`${failed} failed (${Object.entries(s.failed).map(([version, n]) => `${escapeHtml(version)}: ${n}`).join(', ')})`);
+      parts.push(`${failed} failed (${Object.entries(s.failed).map(([version, n]) => `${version === 'none' ? 'no pod reached' : `on ${version}`}: ${n}`).join(', ')})`);
     }
     return `<g class="slot"><title>${escapeHtml(`${seconds(s.atMs)}: `)}${parts.map((p) => escapeHtml(p)).join(', ')}</title>${bars.join('')}</g>`;
   };

@@ -170,7 +170,7 @@ export function fixtureReport(): ComparisonReport {
       markers: [
         { atMs: 5000, kind: 'rollout-start', label: 'v2 applied to ordinals ≥ 2 (partition 2)' },
         { atMs: 5000, kind: 'pod-replaced', label: 'rollcall-2 deleted for v2', pod: 'rollcall-2' },
-        { atMs: 8600, kind: 'analysis', label: 'analysis failed: success rate 83% < 95% <script>alert(1)</script>' },
+        { atMs: 8600, kind: 'analysis', label: 'analysis failed: success rate 83% < 95%' },
         { atMs: 9000, kind: 'revert', label: 'git revert: v1 applied again' },
         { atMs: 10600, kind: 'done', label: 'every pod on v1 and Ready' },
       ],
