@@ -36,7 +36,8 @@ svg{display:block}td svg{display:inline;vertical-align:-1px}#squares{max-width:1
 <p>This page was served by <code>${escapeHtml(pod || '(no pod name)')}</code>, version ${escapeHtml(version || '(none)')}.
 Its script asks the Service at a steady rate from this browser and draws every answer.</p>
 <p id="status" role="status">Starting…</p>
-<p><a id="toggle" href="?count=1">Count visits too</a> (asks <code>GET /</code>, which counts one visit per request)</p>
+<p><a id="toggle" href="?count=1">Count visits too</a> (asks <code>GET /</code>, which counts one visit per request;
+a release that fails only visits, such as <code>BAD_RELEASE=errors</code>, shows its failures this way)</p>
 <h2>Last answers, oldest first (colour: version; red with a cross: failed)</h2>
 <svg id="squares" role="img" aria-label="The last answers, one square each" viewBox="0 0 640 80" width="640" height="80">
 <defs><pattern id="failed" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#d62728"/><path d="M0,0 l6,6 M6,0 l-6,6" stroke="#fff" stroke-width="1"/></pattern></defs>
@@ -65,7 +66,7 @@ export const WATCH_SCRIPT = `'use strict';
   const counting = params.get('count') === '1';
   const rate = Math.min(50, Math.max(1, Number(params.get('rate')) || 10));
   const WINDOW_MS = 5000;
-  const TIMEOUT_MS = 2000;
+  const TIMEOUT_MS = Math.min(30000, Math.max(500, Number(params.get('timeout')) || 2000));
   const COLS = 40, ROWS = 5, SIZE = 14, STEP = 16;
   const PALETTE = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#f0e442', '#8c6d31'];
   const SVG = 'http://www.w3.org/2000/svg';
@@ -129,7 +130,7 @@ export const WATCH_SCRIPT = `'use strict';
       rect.setAttribute('fill', answer.ok ? colourOf(answer.version) : 'url(#failed)');
       rect.setAttribute('class', answer.ok ? 'ok' : 'failed');
       rect.firstChild.textContent = new Date(answer.at).toISOString().slice(11, 23) + ' ' +
-        (answer.ok ? answer.pod + ' ' + answer.version : 'failed: ' + answer.detail) + ' (' + answer.ms + ' ms)';
+        (answer.ok ? answer.pod + ' ' + answer.version + (answer.bad ? ' (bad release: ' + answer.bad + ')' : '') : 'failed: ' + answer.detail) + ' (' + answer.ms + ' ms)';
     });
 
     const since = Date.now() - WINDOW_MS;
@@ -141,7 +142,7 @@ export const WATCH_SCRIPT = `'use strict';
       if (!a.ok) { failed++; continue; }
       byVersion.set(a.version, (byVersion.get(a.version) || 0) + 1);
       const key = a.pod + ' ' + a.version;
-      byPod.set(key, { pod: a.pod, version: a.version, n: ((byPod.get(key) || {}).n || 0) + 1 });
+      byPod.set(key, { pod: a.pod, version: a.version, bad: a.bad, n: ((byPod.get(key) || {}).n || 0) + 1 });
     }
     const share = (n) => recent.length ? (100 * n / recent.length).toFixed(0) + ' %' : '–';
     const shareRows = [...byVersion].sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }))
@@ -164,7 +165,7 @@ export const WATCH_SCRIPT = `'use strict';
     }));
 
     $('pods').tBodies[0].replaceChildren(...[...byPod.values()].sort((a, b) => a.pod.localeCompare(b.pod, 'en', { numeric: true }))
-      .map((p) => row([{ text: p.pod }, { text: p.version, swatch: colourOf(p.version) }, { text: p.n, n: true }], { 'data-pod': p.pod, 'data-version': p.version })));
+      .map((p) => row([{ text: p.pod }, { text: p.version + (p.bad ? ' (bad release: ' + p.bad + ')' : ''), swatch: colourOf(p.version) }, { text: p.n, n: true }], { 'data-pod': p.pod, 'data-version': p.version })));
 
     const totalRows = [...totals].sort((a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }))
       .map(([version, n]) => row([{ text: version, swatch: colourOf(version) }, { text: n, n: true }], { 'data-version': version }));
@@ -193,7 +194,7 @@ export const WATCH_SCRIPT = `'use strict';
       const response = await fetch(counting ? '/' : '/visits', { cache: 'no-store', headers: { accept: 'application/json' }, signal: controller.signal });
       const body = await response.json().catch(() => ({}));
       answer = response.ok && typeof body.version === 'string'
-        ? { ok: true, pod: String(body.pod || '(no pod name)'), version: body.version || '(none)' }
+        ? { ok: true, pod: String(body.pod || '(no pod name)'), version: body.version || '(none)', bad: body.badRelease ? String(body.badRelease) : '' }
         : { ok: false, detail: 'HTTP ' + response.status + (body.pod ? ' from ' + body.pod : '') };
     } catch (error) {
       answer = { ok: false, detail: error && error.name === 'AbortError' ? 'no answer in ' + TIMEOUT_MS / 1000 + ' s' : 'network error' };
