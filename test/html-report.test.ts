@@ -48,7 +48,7 @@ describe('the HTML report', () => {
       assert.deepEqual(lanes, run.timeline.pods.map((pod) => pod.name), run.overlay);
       const failed = run.timeline.traffic.reduce((n, slot) => n + Object.values(slot.failed).reduce((a, b) => a + b, 0), 0);
       assert.equal(failedIn(section), failed, run.overlay);
-      assert.equal(section.match(/<g class="marker"/g)?.length ?? 0, run.timeline.markers.length, run.overlay);
+      assert.equal(section.match(/<g class="marker /g)?.length ?? 0, run.timeline.markers.length, run.overlay);
     });
     // The fixture is meant to show failures: a test whose sum is 0 everywhere would prove nothing.
     assert.ok(failedIn(html) > 0);

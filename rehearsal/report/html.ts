@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { escapeHtml } from '../../src/visit-page.ts';
 import type { ComparisonReport, PhaseCount, RunResult } from '../result.ts';
-import { FAILED_COLOUR, STATE_LABELS, STATE_PATTERNS, patternDefs, versionColours } from './palette.ts';
+import { FAILED_COLOUR, MARKER_LABELS, STATE_LABELS, STATE_PATTERNS, patternDefs, versionColours } from './palette.ts';
 import { numberMarkers, renderTimeline, seconds } from './svg-timeline.ts';
 
 const STYLE = `
@@ -26,7 +26,7 @@ svg .span-label{fill:#fff;font-weight:600;paint-order:stroke;stroke:#000;stroke-
 svg .span-label.dark{fill:#111;stroke:#fff;stroke-width:3px;stroke-opacity:.85}
 svg .grid{stroke:#ddd;stroke-width:1}svg .axis{stroke:#333}
 svg .marker-line{stroke:#333;stroke-width:1.2;stroke-dasharray:4 3}
-svg .badge{fill:#fff;stroke:#333}svg .badge-text{font-size:10px;font-weight:700;fill:#111}
+svg .badge{fill:#fff;stroke:#333}svg .manual-step .badge{fill:#ffe08a;stroke-width:2}svg .badge-text{font-size:10px;font-weight:700;fill:#111}
 ol.markers{font-size:.8rem;margin:.2rem 0 0;padding-left:1.6rem;columns:2}
 .figures{font-size:.85rem;margin:.2rem 0}
 @page{size:A4;margin:12mm}
@@ -105,7 +105,7 @@ function runSection(run: RunResult, i: number, colours: Map<string, string>): st
   const failed = t.traffic.reduce((n, slot) => n + Object.values(slot.failed).reduce((a, b) => a + b, 0), 0);
   const requests = t.traffic.reduce((n, slot) => n + Object.values(slot.ok).reduce((a, b) => a + b, 0), 0) + failed;
   const markers = numberMarkers(t.markers).map(
-    (m) => `<li value="${m.n}"><strong>${seconds(m.atMs)}</strong> ${escapeHtml(m.kind)}: ${escapeHtml(m.label)}</li>`,
+    (m) => `<li value="${m.n}" data-kind="${escapeHtml(m.kind)}"><strong>${seconds(m.atMs)}</strong> ${escapeHtml(MARKER_LABELS[m.kind] ?? m.kind)}: ${escapeHtml(m.label)}</li>`,
   );
   const svg = renderTimeline(t, {
     id,

@@ -1,7 +1,7 @@
 // Colours and patterns the report uses, in one place so the legend and the charts cannot disagree. Versions take
 // the Okabe–Ito colour-blind-safe palette (red is kept for failures only); each pod state adds a pattern and a text
 // label, so a lane reads in greyscale print and without colour vision too.
-import type { PodState } from '../result.ts';
+import type { MarkerKind, PodState } from '../result.ts';
 
 const VERSION_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#f0e442', '#8c6d31'];
 export const FAILED_COLOUR = '#d62728';
@@ -45,3 +45,16 @@ export function patternDefs(prefix: string): string {
     pattern('failed', 6, `<rect width="6" height="6" fill="${FAILED_COLOUR}"/><path d="M0,0 l6,6 M6,0 l-6,6" stroke="#fff" stroke-opacity="0.6" stroke-width="1"/>`),
   ].join('')}</defs>`;
 }
+
+/** Marker kinds as a person reads them in the list under a chart. */
+export const MARKER_LABELS: Record<MarkerKind, string> = {
+  'rollout-start': 'rollout start',
+  'pod-replaced': 'pod replaced',
+  stalled: 'stalled',
+  detected: 'detected',
+  analysis: 'analysis verdict',
+  sync: 'sync',
+  revert: 'revert',
+  'manual-step': 'manual step',
+  done: 'done',
+};

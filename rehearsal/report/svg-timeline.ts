@@ -4,7 +4,7 @@
 // script to read and prints as it shows, and what it draws is rectangles on one axis.
 import { escapeHtml } from '../../src/visit-page.ts';
 import type { Marker, PodSpan, Timeline, TrafficSlot } from '../result.ts';
-import { NO_PROCESS_COLOUR, STATE_LABELS, STATE_PATTERNS, patternDefs } from './palette.ts';
+import { MARKER_LABELS, NO_PROCESS_COLOUR, STATE_LABELS, STATE_PATTERNS, patternDefs } from './palette.ts';
 
 const WIDTH = 960;
 const LABEL_W = 110;
@@ -106,8 +106,8 @@ export function renderTimeline(timeline: Timeline, opts: { id: string; title: st
     const mx = x(marker.atMs);
     const bx = Math.max(mx, lastBadge + 16);
     lastBadge = bx;
-    const tip = `${marker.n}. ${seconds(marker.atMs)} ${marker.kind}: ${marker.label}`;
-    return `<g class="marker" data-kind="${escapeHtml(marker.kind)}"><title>${escapeHtml(tip)}</title><line x1="${mx}" x2="${mx}" y1="${BADGE_H}" y2="${axisTop}" class="marker-line"/><rect x="${bx - 7}" y="1" width="14" height="${BADGE_H - 2}" rx="3" class="badge"/><text x="${bx}" y="${BADGE_H - 5}" text-anchor="middle" class="badge-text">${marker.n}</text></g>`;
+    const tip = `${marker.n}. ${seconds(marker.atMs)} ${MARKER_LABELS[marker.kind] ?? marker.kind}: ${marker.label}`;
+    return `<g class="marker ${escapeHtml(marker.kind)}" data-kind="${escapeHtml(marker.kind)}"><title>${escapeHtml(tip)}</title><line x1="${mx}" x2="${mx}" y1="${BADGE_H}" y2="${axisTop}" class="marker-line"/><rect x="${bx - 7}" y="1" width="14" height="${BADGE_H - 2}" rx="3" class="badge"/><text x="${bx}" y="${BADGE_H - 5}" text-anchor="middle" class="badge-text">${marker.n}</text></g>`;
   });
 
   return `<svg class="timeline" role="img" aria-labelledby="${id}title" viewBox="0 0 ${WIDTH} ${height}" width="100%" xmlns="http://www.w3.org/2000/svg">
