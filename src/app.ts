@@ -6,6 +6,7 @@ import { accepts } from 'hono/accepts';
 import type { AppMetrics } from './metrics.ts';
 import { securityHeaders } from './security-headers.ts';
 import { renderVisitPage } from './visit-page.ts';
+import { WATCH_PATHS, watchRoutes } from './watch-page.ts';
 
 export interface Counter {
   /** Counts one visit; resolves with its number once durable, rejects (with a `code`) when it cannot be stored. */
@@ -38,6 +39,7 @@ const ALLOWED: Record<string, string> = {
   '/healthz': 'GET, HEAD',
   '/readyz': 'GET, HEAD',
   '/metrics': 'GET, HEAD',
+  ...WATCH_PATHS,
 };
 
 /**
@@ -86,6 +88,8 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   });
 
   app.get('/visits', (c) => c.json({ counter: counter.value, ...identity }, 200, { 'Cache-Control': 'no-store' }));
+
+  app.route('/', watchRoutes(identity));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

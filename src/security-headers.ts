@@ -10,8 +10,15 @@ import { secureHeaders } from 'hono/secure-headers';
 
 export const securityHeaders = () =>
   secureHeaders({
-    // The page is self-contained: inline styles only, no scripts, no external resources.
-    contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"] },
+    // Pages are self-contained: inline styles, no external resources. Scripts only from this origin (/watch.js,
+    // never inline), which may only call this origin (the live page asks /visits).
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'unsafe-inline'"],
+      scriptSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
     xFrameOptions: false,
     strictTransportSecurity: false,
   });
