@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppMetrics } from './metrics.ts';
+import { RequestStats } from './request-stats.ts';
 import { renderVisitPage } from './visit-page.ts';
 
 export interface Counter {
@@ -26,6 +27,8 @@ export interface AppDeps {
   clock: { now(): Date };
   config: { podName: string; version: string; timeZone: string };
   metrics?: AppMetrics;
+  /** Counts of GET / over the last minute for GET /stats; a fresh 60 s window when not given. */
+  requestStats?: RequestStats;
 }
 
 /** Methods each path answers; anything else on a known path gets 405 with this list in `Allow`. */
@@ -35,11 +38,19 @@ const ALLOWED: Record<string, string> = {
   '/healthz': 'GET, HEAD',
   '/readyz': 'GET, HEAD',
   '/metrics': 'GET, HEAD',
+  '/stats': 'GET, HEAD',
 };
 
-export function createApp({ counter, lifecycle, clock, config, metrics }: AppDeps): Hono {
+export function createApp({ counter, lifecycle, clock, config, metrics, requestStats = new RequestStats() }: AppDeps): Hono {
   const app = new Hono();
   const identity = { pod: config.podName, version: config.version };
+
+  // GET / only (the visits users make; probes and scrapes would dilute the share): its status after every other
+  // handler and onError ran, so a 500 from any cause counts as an error (src/request-stats.ts).
+  app.use('/', async (c, next) => {
+    await next();
+    if (c.req.method === 'GET') requestStats.record(c.res.status, clock.now().getTime());
+  });
 
   if (metrics) {
     app.use(async (c, next) => {
@@ -79,6 +90,9 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   });
 
   app.get('/visits', (c) => c.json({ counter: counter.value, ...identity }, 200, { 'Cache-Control': 'no-store' }));
+
+  // The canary analysis reads error_share from here (kustomize/overlays/canary-analysis/analysistemplate.yaml).
+  app.get('/stats', (c) => c.json({ ...requestStats.snapshot(clock.now().getTime()), ...identity }, 200, { 'Cache-Control': 'no-store' }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
