@@ -47,8 +47,8 @@ describe('rendering with real kustomize', () => {
   test('a renderer is available (kustomize, else kubectl kustomize)', (t) => {
     if (requireRenderer(t)) assert.match(renderer!.version, /\S/);
   });
-  test('the four overlays exist', () => {
-    assert.deepEqual(overlayNames, ['canary', 'parallel', 'recreate', 'rolling']);
+  test('the overlays exist', () => {
+    assert.deepEqual(overlayNames, ['canary', 'canary-analysis', 'parallel', 'recreate', 'rolling']);
   });
   test('every overlay renders', (t) => {
     if (!requireRenderer(t)) return;
@@ -105,6 +105,7 @@ describe('the bundle as committed passes every check', () => {
     );
     assert.deepEqual(summary, {
       canary: ['OrderedReady', 'RollingUpdate', 2],
+      'canary-analysis': ['OrderedReady', 'RollingUpdate', 2],
       parallel: ['Parallel', 'RollingUpdate', undefined],
       recreate: ['Parallel', 'OnDelete', undefined],
       rolling: ['OrderedReady', 'RollingUpdate', 0],

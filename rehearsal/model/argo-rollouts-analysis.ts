@@ -15,6 +15,8 @@
 // - utils/analysis/helpers.go: analysisStatusOrder / IsWorse, IsTerminating.
 // - utils/defaults/defaults.go: DefaultConsecutiveErrorLimit = 4.
 // - pkg/apis/rollouts/v1alpha1/analysis_types.go: Metric.EffectiveCount (no count and no interval -> 1).
+// The latest release, v1.9.1, differs in one point the bundle cannot hit: it takes a body that is not JSON as
+// Successful without evaluating the conditions (GET /stats always answers JSON).
 // Anything else a manifest could say (other providers, consecutiveSuccessLimit, initialDelay, dryRun, expressions
 // beyond one comparison) is refused with AnalysisModelError rather than guessed.
 
