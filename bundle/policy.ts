@@ -3,6 +3,7 @@
 import type { K8sObject, Problem } from './types.ts';
 import { describe } from './schema.ts';
 import { checkAnalysis } from './policy-canary-analysis.ts';
+import { blueGreenOverlay, checkBlueGreen } from './policy-blue-green.ts';
 
 type Rec = Record<string, unknown>;
 export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
@@ -81,6 +82,12 @@ function envValue(container: Rec, name: string): Rec | undefined {
 }
 
 export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Problem[] {
+  // Two StatefulSets: every check below once per colour, plus blue-green's own (bundle/policy-blue-green.ts).
+  if (overlay === blueGreenOverlay) return checkBlueGreen(objects, checkSingleSet);
+  return checkSingleSet(overlay, objects);
+}
+
+function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem[] {
   const problems: Problem[] = [];
   const add = (obj: K8sObject | string, field: string, message: string) =>
     problems.push({ scope: overlay, object: typeof obj === 'string' ? obj : describe(obj), field, message });
@@ -387,6 +394,9 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       if (envValue(c, 'RECREATE_STATEFULSET')?.['value'] !== appName) add(recreateHook, 'spec.template.spec.containers[0].env[RECREATE_STATEFULSET]', `must be ${appName}`);
       break;
     }
+    case 'blue-green':
+      // Per colour nothing is fixed; the colours' rules are in bundle/policy-blue-green.ts.
+      break;
     default:
       add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/policy.ts`);
   }

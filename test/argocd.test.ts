@@ -29,6 +29,7 @@ describe('repository settings', () => {
 describe('git directory generator emulation', () => {
   test('kustomize/overlays/* expands to the overlay directories, sorted', () => {
     assert.deepEqual(expandDirectories(repoRoot, 'kustomize/overlays/*'), [
+      'kustomize/overlays/blue-green',
       'kustomize/overlays/canary',
       'kustomize/overlays/canary-analysis',
       'kustomize/overlays/parallel',
