@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import {
   AnalysisModelError, assessMetric, assessRun, evaluateCondition, mapWebUrl, measure, nextMeasurementAt, parseAnalysis,
-  parseCondition, parseDuration, parseJsonPath, phaseOfResult, type MeasurementPhase, type WebMetric,
+  parseCondition, parseDuration, parseJsonPath, phaseOfResult, dueMeasurements, recordMeasurement, runPhase, startRun,
+  type MeasurementPhase, type WebMetric,
 } from '../rehearsal/model/argo-rollouts-analysis.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -182,5 +183,30 @@ describe('analysis.go generateMetricTasks: when the next measurement is due', ()
     }
     assert.equal(assessRun([m!], [phases]), 'Failed');
     assert.deepEqual([phases.length, last?.finishedAtMs], [2, 10_000]);
+  });
+});
+
+describe('RunProgress: the helpers the rehearsal runner drives', () => {
+  test('a good canary: six measurements 10 s apart, then Successful and nothing more is due', () => {
+    const metrics = parseAnalysis(template, { namespace: 'ns' });
+    let run = startRun(metrics, 5000);
+    const times: number[] = [];
+    for (let due = dueMeasurements(metrics, run); due.length > 0; due = dueMeasurements(metrics, run)) {
+      const { metric, atMs } = due[0]!;
+      times.push(atMs);
+      run = recordMeasurement(run, metric, measure(metrics[metric]!, ok(0.01)), atMs + 50);
+    }
+    assert.deepEqual(times, [5000, 15_050, 25_100, 35_150, 45_200, 55_250]);
+    assert.equal(runPhase(metrics, run), 'Successful');
+  });
+  test('an unreachable canary: errors 10 s apart until consecutiveErrorLimit (2) is passed, then Error', () => {
+    const metrics = parseAnalysis(template, { namespace: 'ns' });
+    let run = startRun(metrics, 0);
+    let n = 0;
+    for (let due = dueMeasurements(metrics, run); due.length > 0; due = dueMeasurements(metrics, run), n++) {
+      run = recordMeasurement(run, 0, measure(metrics[0]!, { error: 'ECONNREFUSED' }), due[0]!.atMs);
+    }
+    assert.deepEqual([n, runPhase(metrics, run), run.measurements[0]!.at(-1)!.finishedAtMs], [3, 'Error', 20_000]);
+    assert.throws(() => recordMeasurement(run, 1, { phase: 'Successful', value: '0' }, 0), /no metric 1/);
   });
 });

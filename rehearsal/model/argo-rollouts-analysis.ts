@@ -311,3 +311,41 @@ export function nextMeasurementAt(metric: WebMetric, startedAtMs: number, last: 
   const wait = last.phase === 'Error' || metric.intervalMs === undefined ? errorRetryIntervalMs : metric.intervalMs;
   return last.finishedAtMs + wait;
 }
+
+// ---- A run in progress, for the rehearsal runner: which measurement is due, record it, read the run's phase ----
+
+export interface TakenMeasurement extends Measurement {
+  finishedAtMs: number;
+}
+
+/** The measurements taken so far, per metric (same order as the metrics). */
+export interface RunProgress {
+  startedAtMs: number;
+  measurements: TakenMeasurement[][];
+}
+
+export function startRun(metrics: readonly WebMetric[], startedAtMs: number): RunProgress {
+  return { startedAtMs, measurements: metrics.map(() => []) };
+}
+
+/** The metrics whose next measurement is due, with the time it is due; none once the run has ended. */
+export function dueMeasurements(metrics: readonly WebMetric[], run: RunProgress): { metric: number; atMs: number }[] {
+  if (runPhase(metrics, run) !== 'Running') return [];
+  return metrics.flatMap((m, i) => {
+    const taken = run.measurements[i] ?? [];
+    const last = taken.at(-1);
+    const at = nextMeasurementAt(m, run.startedAtMs, last && { finishedAtMs: last.finishedAtMs, phase: last.phase }, taken.map((x) => x.phase));
+    return at === undefined ? [] : [{ metric: i, atMs: at }];
+  });
+}
+
+/** A new RunProgress with one more measurement of metric `index`. */
+export function recordMeasurement(run: RunProgress, index: number, measurement: Measurement, finishedAtMs: number): RunProgress {
+  if (!run.measurements[index]) throw new AnalysisModelError(`no metric ${index}`);
+  return { ...run, measurements: run.measurements.map((list, i) => (i === index ? [...list, { ...measurement, finishedAtMs }] : list)) };
+}
+
+/** The run's phase now; Argo CD's hook health follows it (see kustomize/overlays/canary-analysis/README.md). */
+export function runPhase(metrics: readonly WebMetric[], run: RunProgress): AnalysisPhase {
+  return assessRun(metrics, run.measurements.map((list) => list.map((x) => x.phase)));
+}
