@@ -24,7 +24,7 @@ export interface BundleReport {
   skipped?: string;
   overlays: OverlayReport[];
   argocd: { entry: string; objects: K8sObject[]; problems: Problem[] }[];
-  /** Source-file and raw argocd/ / argo-rollouts/ file problems. */
+  /** Source-file and raw argocd/ file problems. */
   files: Problem[];
   /** The README's command: `kustomize build overlays/recreate` in kustomize/ (or the kubectl equivalent). */
   cardCommand?: { command: string; cwd: string; ok: boolean; sameAsRootRender: boolean };
@@ -38,9 +38,9 @@ const groupKind = (o: K8sObject) => {
 
 export async function validateBundle(root = repoRoot, renderer: Renderer | null = findRenderer()): Promise<BundleReport> {
   const files = checkSourceTree(root);
-  // Raw argocd/ and argo-rollouts/ files (not kustomizations): schema-checked as written, placeholders and all.
+  // Raw argocd/ files (not kustomizations): schema-checked as written, placeholders and all.
   const rawItems: StrictItem[] = [];
-  for (const file of [...listFiles(join(root, 'argocd'), isYaml), ...listFiles(join(root, 'argo-rollouts'), isYaml)]) {
+  for (const file of listFiles(join(root, 'argocd'), isYaml)) {
     if (/kustomization\.ya?ml$/.test(file)) continue;
     const rel = relative(root, file);
     try {

@@ -95,12 +95,12 @@ export function checkYamlStyle(where: string, text: string): Problem[] {
   return problems;
 }
 
-/** Static checks over kustomize/, argocd/ and argo-rollouts/ (all YAML files, kustomizations, READMEs). */
+/** Static checks over kustomize/ and argocd/ (all YAML files, kustomizations, READMEs). */
 export function checkSourceTree(root: string): Problem[] {
   const problems: Problem[] = [];
   const kdir = join(root, 'kustomize');
   const overlaysDir = join(kdir, 'overlays');
-  for (const file of [...listFiles(kdir, isYaml), ...listFiles(join(root, 'argocd'), isYaml), ...listFiles(join(root, 'argo-rollouts'), isYaml)]) {
+  for (const file of [...listFiles(kdir, isYaml), ...listFiles(join(root, 'argocd'), isYaml)]) {
     const rel = relative(root, file);
     const text = readFileSync(file, 'utf8');
     problems.push(...checkYamlStyle(rel, text));

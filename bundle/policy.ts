@@ -2,6 +2,8 @@
 // What is checked and why is in kustomize/README.md ("What `npm run validate` checks").
 import type { K8sObject, Problem } from './types.ts';
 import { describe } from './schema.ts';
+import { checkAnalysis } from './policy-canary-analysis.ts';
+import { blueGreenOverlay, checkBlueGreen } from './policy-blue-green.ts';
 
 type Rec = Record<string, unknown>;
 export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
@@ -22,7 +24,7 @@ export const expected = {
 } as const;
 
 /** Namespaced kinds this bundle may contain (the AppProject whitelist is checked against the same list). */
-export const allowedNamespacedKinds = new Set(['ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'Role', 'RoleBinding']);
+export const allowedNamespacedKinds = new Set(['ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'Role', 'RoleBinding', 'AnalysisTemplate', 'AnalysisRun']);
 
 /** The verbs a Role may grant, per apiGroup/resource: exactly what src/hooks/recreate-hook.ts calls. */
 export const allowedRbac: Record<string, readonly string[]> = {
@@ -80,6 +82,12 @@ function envValue(container: Rec, name: string): Rec | undefined {
 }
 
 export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Problem[] {
+  // Two StatefulSets: every check below once per colour, plus blue-green's own (bundle/policy-blue-green.ts).
+  if (overlay === blueGreenOverlay) return checkBlueGreen(objects, checkSingleSet);
+  return checkSingleSet(overlay, objects);
+}
+
+function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem[] {
   const problems: Problem[] = [];
   const add = (obj: K8sObject | string, field: string, message: string) =>
     problems.push({ scope: overlay, object: typeof obj === 'string' ? obj : describe(obj), field, message });
@@ -348,7 +356,8 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       need(rolling['maxUnavailable'] === 1, 'spec.updateStrategy.rollingUpdate.maxUnavailable', `must be 1 (one pod at a time), got ${JSON.stringify(rolling['maxUnavailable'])}`);
       need(typeof spec['minReadySeconds'] === 'number' && spec['minReadySeconds'] > 0, 'spec.minReadySeconds', 'must be > 0');
       break;
-    case 'canary': {
+    case 'canary':
+    case 'canary-analysis': {
       const partition = rolling['partition'];
       need(type === 'RollingUpdate', 'spec.updateStrategy.type', `must be RollingUpdate, got ${String(type)}`);
       need(typeof partition === 'number' && partition > 0 && partition < replicas, 'spec.updateStrategy.rollingUpdate.partition', `must be > 0 and < replicas (${replicas}), got ${JSON.stringify(partition)}`);
@@ -385,9 +394,14 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       if (envValue(c, 'RECREATE_STATEFULSET')?.['value'] !== appName) add(recreateHook, 'spec.template.spec.containers[0].env[RECREATE_STATEFULSET]', `must be ${appName}`);
       break;
     }
+    case 'blue-green':
+      // Per colour nothing is fixed; the colours' rules are in bundle/policy-blue-green.ts.
+      break;
     default:
       add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/policy.ts`);
   }
+  // Argo Rollouts analysis objects: only in canary-analysis, and checked there (bundle/policy-canary-analysis.ts).
+  problems.push(...checkAnalysis(overlay, objects));
   if (overlay !== 'recreate' && recreateHook) add(recreateHook, '', 'the recreate hook belongs only to the recreate overlay (with OnDelete)');
   if (overlay !== 'recreate' && type === 'OnDelete') add(sts, 'spec.updateStrategy.type', 'OnDelete without the recreate hook never updates pods');
   return problems;

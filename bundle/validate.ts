@@ -26,7 +26,7 @@ if (report.skipped) {
   }
   if (report.cardCommand) console.log(`${report.cardCommand.ok && report.cardCommand.sameAsRootRender ? 'ok  ' : 'FAIL'} documented command (in ${report.cardCommand.cwd}): ${report.cardCommand.command}`);
   const fileProblems = report.files.length;
-  console.log(`${fileProblems === 0 ? 'ok  ' : 'FAIL'} source files (kustomizations, YAML style, READMEs, raw argocd/ + argo-rollouts/ schemas)${fileProblems ? `: ${fileProblems} problem(s)` : ''}`);
+  console.log(`${fileProblems === 0 ? 'ok  ' : 'FAIL'} source files (kustomizations, YAML style, READMEs, raw argocd/ schemas)${fileProblems ? `: ${fileProblems} problem(s)` : ''}`);
   for (const p of report.problems) console.log(`  ${formatProblem(p)}`);
   console.log(report.problems.length === 0 ? `validate: all checks passed (${ms} ms)` : `validate: ${report.problems.length} problem(s) (${ms} ms)`);
   process.exitCode = report.problems.length === 0 ? 0 : 1;

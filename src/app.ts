@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { accepts } from 'hono/accepts';
 import type { AppMetrics } from './metrics.ts';
 import { securityHeaders } from './security-headers.ts';
+import { RequestStats } from './request-stats.ts';
 import { renderVisitPage } from './visit-page.ts';
 import { WATCH_PATHS, watchRoutes } from './watch-page.ts';
 
@@ -30,6 +31,8 @@ export interface AppDeps {
   clock: { now(): Date };
   config: { podName: string; version: string; timeZone: string };
   metrics?: AppMetrics;
+  /** Counts of GET / over the last minute for GET /stats; a fresh 60 s window when not given. */
+  requestStats?: RequestStats;
 }
 
 /** Methods each path answers; anything else on a known path gets 405 with this list in `Allow`. */
@@ -40,6 +43,7 @@ const ALLOWED: Record<string, string> = {
   '/readyz': 'GET, HEAD',
   '/metrics': 'GET, HEAD',
   ...WATCH_PATHS,
+  '/stats': 'GET, HEAD',
 };
 
 /**
@@ -48,9 +52,16 @@ const ALLOWED: Record<string, string> = {
  */
 const NEGOTIATION: Parameters<typeof accepts>[1] = { header: 'Accept', supports: ['text/html', 'application/json'], default: 'text/html' };
 
-export function createApp({ counter, lifecycle, clock, config, metrics }: AppDeps): Hono {
+export function createApp({ counter, lifecycle, clock, config, metrics, requestStats = new RequestStats() }: AppDeps): Hono {
   const app = new Hono();
   const identity = { pod: config.podName, version: config.version };
+
+  // GET / only (the visits users make; probes and scrapes would dilute the share): its status after every other
+  // handler and onError ran, so a 500 from any cause counts as an error (src/request-stats.ts).
+  app.use('/', async (c, next) => {
+    await next();
+    if (c.req.method === 'GET') requestStats.record(c.res.status, clock.now().getTime());
+  });
 
   if (metrics) {
     app.use(async (c, next) => {
@@ -90,6 +101,9 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   app.get('/visits', (c) => c.json({ counter: counter.value, ...identity }, 200, { 'Cache-Control': 'no-store' }));
 
   app.route('/', watchRoutes(identity));
+
+  // The canary analysis reads error_share from here (kustomize/overlays/canary-analysis/analysistemplate.yaml).
+  app.get('/stats', (c) => c.json({ ...requestStats.snapshot(clock.now().getTime()), ...identity }, 200, { 'Cache-Control': 'no-store' }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

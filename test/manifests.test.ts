@@ -47,8 +47,8 @@ describe('rendering with real kustomize', () => {
   test('a renderer is available (kustomize, else kubectl kustomize)', (t) => {
     if (requireRenderer(t)) assert.match(renderer!.version, /\S/);
   });
-  test('the four overlays exist', () => {
-    assert.deepEqual(overlayNames, ['canary', 'parallel', 'recreate', 'rolling']);
+  test('the overlays exist', () => {
+    assert.deepEqual(overlayNames, ['blue-green', 'canary', 'canary-analysis', 'parallel', 'recreate', 'rolling']);
   });
   test('every overlay renders', (t) => {
     if (!requireRenderer(t)) return;
@@ -97,14 +97,16 @@ describe('the bundle as committed passes every check', () => {
   });
   test('each overlay differs where it should', (t) => {
     if (!requireRenderer(t)) return;
+    // blue-green has two StatefulSets (rollcall-blue, rollcall-green): test/bundle-blue-green.test.ts.
     const summary = Object.fromEntries(
-      overlayNames.map((n) => {
+      overlayNames.filter((n) => n !== 'blue-green').map((n) => {
         const s = find(overlay(n), 'StatefulSet', 'rollcall')['spec'];
         return [n, [s.podManagementPolicy, s.updateStrategy.type, s.updateStrategy.rollingUpdate?.partition]];
       }),
     );
     assert.deepEqual(summary, {
       canary: ['OrderedReady', 'RollingUpdate', 2],
+      'canary-analysis': ['OrderedReady', 'RollingUpdate', 2],
       parallel: ['Parallel', 'RollingUpdate', undefined],
       recreate: ['Parallel', 'OnDelete', undefined],
       rolling: ['OrderedReady', 'RollingUpdate', 0],
@@ -320,7 +322,7 @@ describe('mutation checks: broken variants fail validation', () => {
     ['placeholder left in place', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.source.targetRevision = 'set-by-argocd-settings'), /spec\.template\.spec\.source\.targetRevision: still holds the placeholder/],
     ['no prune, no finalizer', 'argocd/application', (o) => { const a = find(o, 'Application'); a['spec'].syncPolicy.automated.prune = false; a['metadata'].finalizers = []; }, /automated\.prune: must be true[\s\S]*metadata\.finalizers: must include resources-finalizer/],
     ['no CreateNamespace', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.syncPolicy.syncOptions = []), /\(canary\) template\.spec\.syncPolicy\.syncOptions: must include CreateNamespace=true/],
-    ['generator over the wrong directory', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].generators[0].git.directories[0].path = 'kustomize/*'), /git\.directories: must generate exactly kustomize\/overlays\/canary/],
+    ['generator over the wrong directory', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].generators[0].git.directories[0].path = 'kustomize/*'), /git\.directories: must generate exactly kustomize\/overlays\/blue-green, kustomize\/overlays\/canary/],
     ['template namespace not per overlay', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.destination.namespace = 'rollcall'), /\(parallel\) template\.spec\.destination\.namespace: must be rollcall-parallel/],
     ['project without Job', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].namespaceResourceWhitelist = find(o, 'AppProject')['spec'].namespaceResourceWhitelist.filter((k: { kind: string }) => k.kind !== 'Job')), /overlay canary contains batch\/Job, which the project does not allow/],
     ['project allowing everything', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].clusterResourceWhitelist = [{ group: '*', kind: '*' }]), /clusterResourceWhitelist\[0\]: only Namespace may be cluster-scoped/],
@@ -365,7 +367,7 @@ describe('mutation checks: broken variants fail validation', () => {
       const all = show(broken!.problems);
       assert.match(all, /\[parallel\] StatefulSet\/rollcall spec\.podManagmentPolicy: .*podManagmentPolicy.* \(strict schema\)/);
       assert.match(all, /\[canary\] StatefulSet\/rollcall spec\.updateStrategy\.type: must be equal to one of the allowed values/);
-      for (const o of overlayNames) assert.match(all, new RegExp(`\\[${o}\\] StatefulSet/rollcall spec\\.template\\.spec\\.containers\\[rollcall\\]\\.livenessProbe: is missing`));
+      for (const o of overlayNames) assert.match(all, new RegExp(`\\[${o}\\] StatefulSet/rollcall(-blue|-green)? spec\\.template\\.spec\\.containers\\[rollcall\\]\\.livenessProbe: is missing`));
       assert.match(all, /\[kustomize\/overlays\/rolling\/kustomization\.yaml\] Kustomization commonLabels: deprecated/);
       assert.match(all, /\[argocd\/application\] Application\/rollcall-rolling spec\.source\.path: kustomize\/overlays\/rollin is not a kustomization/);
     });
