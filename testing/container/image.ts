@@ -162,7 +162,7 @@ describe('container image', { skip: unavailable && !mustRun ? `skipped: ${unavai
     await docker(['image', 'rm', '--force', image]).catch(() => undefined);
   });
 
-  test('is small, built from production dependencies only, with labels and a non-root numeric user', async (t) => {
+  test('holds only the bundled entries (no node_modules, no sources), with labels and a non-root numeric user', async (t) => {
     const inspected = JSON.parse(await docker(['image', 'inspect', image])) as Array<{
       Size: number;
       Config: {
