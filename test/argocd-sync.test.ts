@@ -144,7 +144,7 @@ describe('the new bundle: Sync-phase hooks in the StatefulSet\'s wave end the op
   });
   test('retry.refresh (Argo CD >= 3.2): the first retry after the revert landed syncs the revert', () => {
     const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2, refresh: true } };
-    const statefulSet = (now: number, rev: string) => (rev === 'revert' ? sts() : crashLooping()());
+    const statefulSet = (now: number, rev: string) => (rev === 'revert' ? sts() : crashLooping()(now, rev));
     const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet, hook: (n, rev, s, now) => (rev === 'revert' ? 'Succeeded' : hookUntil(360)(n, rev, s, now)) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 3600 });
     assert.equal(run.newerRevisionSyncStartedAt, 370);
     assert.equal(run.phase, 'Succeeded');
