@@ -1,7 +1,11 @@
 // Policy checks over one rendered overlay. Every finding names the overlay, the object (Kind/name) and the field.
 // What is checked and why is in kustomize/README.md ("What `npm run validate` checks").
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { K8sObject, Problem } from './types.ts';
-import { describe } from './schema.ts';
+import { describe, repoRoot } from './schema.ts';
+import { checkApiServerRules } from './apiserver.ts';
+import { isMultiStep, tasksFromObjects } from '../rehearsal/model/argocd-sync.ts';
 
 type Rec = Record<string, unknown>;
 export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
@@ -79,7 +83,15 @@ function envValue(container: Rec, name: string): Rec | undefined {
   return arr(container['env']).map(rec).find((e) => e['name'] === name);
 }
 
-export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Problem[] {
+/** The version in package.json: the version the image built from this tree reports, and so its tag. */
+export function readPackageVersion(root = repoRoot): string {
+  return String((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown }).version);
+}
+
+/** Hook phase the bundle's hooks run in, and why (see kustomize/components/smoke-test/smoke-job.yaml). */
+export const hookPhase = 'Sync';
+
+export function checkOverlay(overlay: string, objects: readonly K8sObject[], packageVersion: string = readPackageVersion()): Problem[] {
   const problems: Problem[] = [];
   const add = (obj: K8sObject | string, field: string, message: string) =>
     problems.push({ scope: overlay, object: typeof obj === 'string' ? obj : describe(obj), field, message });
@@ -114,6 +126,10 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
   if (!selectorMatches(spec['selector'], podLabels) || Object.keys(rec(rec(spec['selector'])['matchLabels'])).length === 0) {
     add(sts, 'spec.selector', 'must be non-empty and match spec.template.metadata.labels');
   }
+  // Claim templates carry no labels: a label there can never change again (forbidden StatefulSet update, kustomize#5389).
+  arr(spec['volumeClaimTemplates']).map(rec).forEach((v, i) => {
+    if (rec(v['metadata'])['labels'] !== undefined) add(sts, `spec.volumeClaimTemplates[${i}].metadata.labels`, 'must not be set: claim template labels are immutable (kustomize#5389: a label transformer with includeSelectors/includeTemplates writes here)');
+  });
 
   // serviceName -> headless Service
   const services = byKind('Service');
@@ -188,11 +204,12 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
     if (!mount || mount['mountPath'] !== dataDir) add(sts, `${cPath}.volumeMounts[${expected.pvcName}]`, `must mount the volume at DATA_DIR (${String(dataDir)})`);
     const portEnv = envValue(app, 'PORT')?.['value'];
     if (portEnv !== undefined && portEnv !== String(expected.port)) add(sts, `${cPath}.env[PORT]`, `must be "${expected.port}"`);
-    // APP_VERSION follows the image tag
+    // The version shown is the image's own (its package.json); an APP_VERSION here would go stale the moment Argo CD
+    // overrides the image (`kustomize edit set image` runs in the overlay, after the base).
     const image = str(app['image']) ?? '';
     const tag = /:([^:/@]+)$/.exec(image)?.[1];
-    const version = envValue(app, 'APP_VERSION')?.['value'];
-    if (version !== tag) add(sts, `${cPath}.env[APP_VERSION]`, `must equal the image tag ${JSON.stringify(tag)}, got ${JSON.stringify(version)}`);
+    if (envValue(app, 'APP_VERSION') !== undefined) add(sts, `${cPath}.env[APP_VERSION]`, 'must not be set: the app reports the version baked into its image, which equals the tag (scripts/release.ts)');
+    if (tag !== packageVersion) add(sts, `${cPath}.image`, `tag must equal package.json's version ${JSON.stringify(packageVersion)} (one release = one change: npm run release -- X.Y.Z), got ${JSON.stringify(tag)}`);
     // grace period vs the app's drain + shutdown timeout
     const ms = (name: string, fallback: number) => {
       const v = envValue(app, name)?.['value'];
@@ -254,6 +271,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
   for (const pdb of pdbs) {
     const p = rec(pdb['spec']);
     if (p['maxUnavailable'] !== 1) add(pdb, 'spec.maxUnavailable', `must be 1, got ${JSON.stringify(p['maxUnavailable'])}`);
+    if (p['unhealthyPodEvictionPolicy'] !== 'AlwaysAllow') add(pdb, 'spec.unhealthyPodEvictionPolicy', 'must be AlwaysAllow, so node drains can evict crash-looping or never-ready pods (KEP-3017)');
     if (Object.keys(rec(rec(p['selector'])['matchLabels'])).length === 0 || !selectorMatches(p['selector'], podLabels)) add(pdb, 'spec.selector', 'must be non-empty and select the StatefulSet pods');
   }
   const netpols = byKind('NetworkPolicy');
@@ -287,6 +305,10 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
           if (`${String(g)}/${String(r)}` === 'apps/statefulsets' && JSON.stringify(rule['resourceNames']) !== JSON.stringify([appName])) {
             add(role, `rules[${i}].resourceNames`, `must be [${appName}]`);
           }
+          const podNames = Array.from({ length: replicas }, (_, n) => `${appName}-${n}`);
+          if (`${String(g)}/${String(r)}` === '/pods' && arr(rule['verbs']).includes('delete') && JSON.stringify(rule['resourceNames']) !== JSON.stringify(podNames)) {
+            add(role, `rules[${i}].resourceNames`, `delete on pods must be limited to the set's pods ${JSON.stringify(podNames)}`);
+          }
         }
       }
     });
@@ -312,17 +334,34 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
     }
     const wave = ann['argocd.argoproj.io/sync-wave'];
     if (wave !== undefined && !/^-?\d+$/.test(wave)) add(job, 'metadata.annotations[argocd.argoproj.io/sync-wave]', `must be a quoted integer, got ${JSON.stringify(wave)}`);
+    if (ann['argocd.argoproj.io/hook'] !== undefined && ann['argocd.argoproj.io/hook'] !== hookPhase) {
+      add(job, 'metadata.annotations[argocd.argoproj.io/hook]', `must be ${hookPhase}: a PreSync, PostSync or SyncFail hook makes the sync wait for the StatefulSet's health, which a bad release never reaches (rehearsal/model/argocd-sync.ts)`);
+    }
+    // A hook's deadline must cover its own inner timeout, with no pod retry on top (it could never fit).
+    const jspec = rec(job['spec']);
+    const c0 = rec(arr(rec(rec(jspec['template'])['spec'])['containers'])[0]);
+    const inner = arr(c0['env']).map(rec).find((e) => /_TIMEOUT_MS$/.test(String(e['name'])) && e['name'] !== 'SMOKE_REQUEST_TIMEOUT_MS');
+    const deadline = jspec['activeDeadlineSeconds'];
+    if (typeof deadline !== 'number') add(job, 'spec.activeDeadlineSeconds', 'must be set: it is what ends a sync of a bad release');
+    else if (inner !== undefined && !(deadline >= Number(inner['value']) / 1000 + 30)) add(job, 'spec.activeDeadlineSeconds', `must be >= ${String(inner['name'])} / 1000 + 30 s (${Number(inner['value']) / 1000 + 30}), got ${deadline}`);
+    if (jspec['backoffLimit'] !== 0) add(job, 'spec.backoffLimit', `must be 0 (the hook retries inside its own timeout; a second pod cannot fit the deadline), got ${JSON.stringify(jspec['backoffLimit'])}`);
+  }
+  // One phase, one wave: the sync is single-step, so a failed or timed-out hook ends it (gitops-engine Sync: only
+  // running hooks are awaited) instead of the StatefulSet's health, which a crash-looping release never reaches.
+  if (isMultiStep(tasksFromObjects(objects))) {
+    const waves = [...new Set(objects.map((o) => `${o.metadata?.annotations?.['argocd.argoproj.io/hook'] ?? 'Sync'}/${o.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0'}`))];
+    add(sts, 'metadata.annotations[argocd.argoproj.io/sync-wave]', `every object and hook must share one phase and wave (a single-step sync); found ${waves.join(', ')} (rehearsal/model/argocd-sync.ts)`);
   }
   const smoke = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/hooks/smoke.ts')));
-  if (!smoke) add('Job/?', '', 'the PostSync smoke test Job (node src/hooks/smoke.ts) is missing (components/smoke-test)');
+  if (!smoke) add('Job/?', '', 'the smoke test Job (node src/hooks/smoke.ts) is missing (components/smoke-test)');
   else {
-    if (smoke.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(smoke, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
     const c = rec(arr(rec(rec(rec(smoke['spec'])['template'])['spec'])['containers'])[0]);
     const want: Record<string, string> = { SMOKE_REPLICAS: String(replicas), SMOKE_SERVICE: serviceName ?? '', SMOKE_STATEFULSET: appName, SMOKE_PORT: String(expected.port) };
     for (const [k, v] of Object.entries(want)) {
       const got = envValue(c, k)?.['value'];
       if (got !== v) add(smoke, `spec.template.spec.containers[0].env[${k}]`, `must be ${JSON.stringify(v)} to match the StatefulSet, got ${JSON.stringify(got)}`);
     }
+    if (envValue(c, 'SMOKE_EXPECTED_VERSION') !== undefined) add(smoke, 'spec.template.spec.containers[0].env[SMOKE_EXPECTED_VERSION]', 'must not be set: the check expects its own image\'s version, which follows any image override');
     if (rec(rec(envValue(c, 'SMOKE_NAMESPACE')?.['valueFrom'])['fieldRef'])['fieldPath'] !== 'metadata.namespace') {
       add(smoke, 'spec.template.spec.containers[0].env[SMOKE_NAMESPACE]', 'must come from fieldRef metadata.namespace');
     }
@@ -359,12 +398,9 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
       need(type === 'OnDelete', 'spec.updateStrategy.type', `must be OnDelete, got ${String(type)}`);
       need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel (pods come back together), got ${String(pmp)}`);
       if (!recreateHook) {
-        add('Job/?', '', 'the recreate PostSync hook Job (node src/hooks/recreate-hook.ts) is missing');
+        add('Job/?', '', 'the recreate hook Job (node src/hooks/recreate-hook.ts) is missing');
         break;
       }
-      if (recreateHook.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(recreateHook, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
-      const waveOf = (j: K8sObject | undefined) => Number(j?.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
-      if (smoke && !(waveOf(recreateHook) < waveOf(smoke))) add(recreateHook, 'metadata.annotations[argocd.argoproj.io/sync-wave]', 'must be lower than the smoke test wave (recreate first, then check)');
       const hookSpec = rec(rec(rec(recreateHook['spec'])['template'])['spec']);
       const hookSa = str(hookSpec['serviceAccountName']);
       if (!hookSa || hookSa === saName || hookSa === 'default') add(recreateHook, 'spec.template.spec.serviceAccountName', 'must be a dedicated ServiceAccount for the hook');
@@ -390,6 +426,7 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Pr
   }
   if (overlay !== 'recreate' && recreateHook) add(recreateHook, '', 'the recreate hook belongs only to the recreate overlay (with OnDelete)');
   if (overlay !== 'recreate' && type === 'OnDelete') add(sts, 'spec.updateStrategy.type', 'OnDelete without the recreate hook never updates pods');
+  problems.push(...checkApiServerRules(overlay, objects));
   return problems;
 }
 

@@ -1,7 +1,8 @@
-// Tests of src/smoke.ts, the PostSync smoke check, against stand-in replicas on 127.0.0.1 (port 0).
+// Tests of src/hooks/smoke.ts, the Sync-phase smoke check, against stand-in replicas on 127.0.0.1 (port 0).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import {
   ConfigError,
   formatReport,
   optionsFromEnv,
+  ownPackageVersion,
   parseVisits,
   runSmoke,
   targetsFromConfig,
@@ -99,6 +101,23 @@ describe('targetsFromConfig', () => {
     assert.throws(() => targetsFromConfig({}, ['ftp://x']), /not an http/);
     assert.throws(() => targetsFromConfig({}, ['not a url']), /not a URL/);
     assert.throws(() => optionsFromEnv({ SMOKE_TIMEOUT_MS: '-1' }), /SMOKE_TIMEOUT_MS/);
+  });
+});
+
+describe('version check: every replica must report the version of the image being synced', () => {
+  test('the expected version defaults to the package.json next to the check (the image\'s), SMOKE_EXPECTED_VERSION wins', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(ownPackageVersion(), pkg.version);
+    assert.equal(optionsFromEnv({}).expectedVersion, pkg.version);
+    assert.equal(optionsFromEnv({ SMOKE_EXPECTED_VERSION: '9.9.9' }).expectedVersion, '9.9.9');
+    assert.throws(() => optionsFromEnv({}, null), /SMOKE_EXPECTED_VERSION/);
+  });
+  test('fails a replica that reports another version (old release still running, or tag and version apart)', async () => {
+    replicas.set('old', healthy('rollcall-2'));
+    const r = await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/old` }, { ...fast, expectedVersion: '1.1.0' });
+    assert.equal(r.ok, false);
+    assert.match(r.message, /reports version "1\.0\.0", want "1\.1\.0"/);
+    assert.equal((await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/old` }, { ...fast, expectedVersion: '1.0.0' })).ok, true);
   });
 });
 

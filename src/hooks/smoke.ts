@@ -1,8 +1,13 @@
-// PostSync smoke test: `node src/smoke.ts [baseUrl ...]`.
-// Run by the Argo CD hook Job in kustomize/components/smoke-test from the app image, so it uses only Node
+// Smoke test: `node src/hooks/smoke.ts [baseUrl ...]`.
+// Run by the Argo CD Sync-phase hook Job in kustomize/components/smoke-test from the app image, so it uses only Node
 // built-ins (global fetch). It checks every replica of the StatefulSet through its stable DNS name on the headless
 // Service (rollcall-<i>.rollcall-headless.<ns>.svc.cluster.local:5000): GET /readyz must answer 200 and GET /visits
-// must answer {"counter":N,"pod":"...","version":"..."}. Exit 0 when all pass, 1 otherwise (one line per replica).
+// must answer {"counter":N,"pod":"...","version":"..."} with `version` equal to the expected version: SMOKE_EXPECTED_VERSION,
+// else the version of the package.json in the image this check runs from, which is the image being synced (the Job
+// copies the StatefulSet's image). So a replica still on the old release, or an image whose tag and version differ,
+// keeps failing until the deadline. Exit 0 when all pass, 1 otherwise (one line per replica), 2 on bad configuration.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface SmokeTarget {
@@ -35,6 +40,8 @@ export interface SmokeOptions {
   intervalMs: number;
   /** Per HTTP request. */
   requestTimeoutMs: number;
+  /** Every replica's /visits must report this version; undefined = any non-empty version. */
+  expectedVersion?: string;
   fetch?: typeof fetch;
 }
 
@@ -83,11 +90,28 @@ export function targetsFromConfig(env: Record<string, string | undefined>, args:
   });
 }
 
-export function optionsFromEnv(env: Record<string, string | undefined>): SmokeOptions {
+/**
+ * The version of the rollcall package.json nearest to this module (the image's /app/package.json in the cluster,
+ * the checkout's in development): what the app in the same image reports when APP_VERSION is not set.
+ */
+export function ownPackageVersion(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  for (let dir = from, i = 0; i < 4; i++, dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+    if (pkg.name === 'rollcall' && typeof pkg.version === 'string') return pkg.version;
+  }
+  return undefined;
+}
+
+export function optionsFromEnv(env: Record<string, string | undefined>, packageVersion: string | null = ownPackageVersion() ?? null): SmokeOptions {
+  const expectedVersion = env['SMOKE_EXPECTED_VERSION'] || packageVersion || undefined;
+  if (expectedVersion === undefined) throw new ConfigError('no expected version: set SMOKE_EXPECTED_VERSION (no rollcall package.json found next to the check)');
   return {
     timeoutMs: positiveInt(env, 'SMOKE_TIMEOUT_MS', defaultOptions.timeoutMs, 0),
     intervalMs: positiveInt(env, 'SMOKE_INTERVAL_MS', defaultOptions.intervalMs, 0),
     requestTimeoutMs: positiveInt(env, 'SMOKE_REQUEST_TIMEOUT_MS', defaultOptions.requestTimeoutMs),
+    expectedVersion,
   };
 }
 
@@ -121,7 +145,7 @@ function describeError(err: unknown): string {
 }
 
 /** One attempt against one replica. Never throws. */
-export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch'>): Promise<Omit<ReplicaResult, 'attempts'>> {
+export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch' | 'expectedVersion'>): Promise<Omit<ReplicaResult, 'attempts'>> {
   const doFetch = opts.fetch ?? fetch;
   const get = (path: string) =>
     doFetch(url(target.baseUrl, path), {
@@ -156,6 +180,9 @@ export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions,
   if (typeof visits === 'string') return fail(`GET /visits malformed: ${visits}`);
   if (target.expectedPod !== undefined && visits.pod !== target.expectedPod) {
     return fail(`GET /visits reports pod ${JSON.stringify(visits.pod)}, want ${JSON.stringify(target.expectedPod)}`);
+  }
+  if (opts.expectedVersion !== undefined && visits.version !== opts.expectedVersion) {
+    return fail(`GET /visits reports version ${JSON.stringify(visits.version)}, want ${JSON.stringify(opts.expectedVersion)} (the image being synced)`);
   }
   return { name: target.name, ok: true, message: `ready, counter ${visits.counter}, version ${visits.version}`, visits };
 }
