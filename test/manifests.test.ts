@@ -335,6 +335,9 @@ describe('mutation checks: broken variants fail validation', () => {
     ['template namespace not per overlay', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.destination.namespace = 'rollcall'), /\(parallel\) template\.spec\.destination\.namespace: must be rollcall-parallel/],
     ['project without Job', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].namespaceResourceWhitelist = find(o, 'AppProject')['spec'].namespaceResourceWhitelist.filter((k: { kind: string }) => k.kind !== 'Job')), /overlay canary contains batch\/Job, which the project does not allow/],
     ['project allowing everything', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].clusterResourceWhitelist = [{ group: '*', kind: '*' }]), /clusterResourceWhitelist\[0\]: only Namespace may be cluster-scoped/],
+    ['root pointing at an overlay instead of an entry point', 'argocd/root', (o) => (find(o, 'Application')['spec'].source.path = 'kustomize/overlays/rolling'), /\[argocd\/root\] Application\/rollcall-root spec\.source\.path: must be another entry point of argocd\//],
+    ['root deploying outside Argo CD\'s namespace', 'argocd/root', (o) => (find(o, 'Application')['spec'].destination.namespace = 'default'), /Application\/rollcall-root spec\.destination\.namespace: must be Argo CD's namespace argocd/],
+    ['object outside Argo CD\'s namespace', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['metadata'].namespace = 'argo'), /ApplicationSet\/rollcall-overlays metadata\.namespace: Argo CD objects live in Argo CD's namespace argocd/],
     ['destination outside the project', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].destinations[0].namespace = 'other-*'), /spec\.destination: .* is not a destination of AppProject rollcall/],
   ];
   for (const [label, entry, mutate, want] of argoCases) {
