@@ -356,7 +356,15 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[], pac
   if (!smoke) add('Job/?', '', 'the smoke test Job (node src/hooks/smoke.ts) is missing (components/smoke-test)');
   else {
     const c = rec(arr(rec(rec(rec(smoke['spec'])['template'])['spec'])['containers'])[0]);
-    const want: Record<string, string> = { SMOKE_REPLICAS: String(replicas), SMOKE_SERVICE: serviceName ?? '', SMOKE_STATEFULSET: appName, SMOKE_PORT: String(expected.port) };
+    const partitionOf = rec(rec(spec['updateStrategy'])['rollingUpdate'])['partition'];
+    const want: Record<string, string> = {
+      SMOKE_REPLICAS: String(replicas),
+      SMOKE_SERVICE: serviceName ?? '',
+      SMOKE_STATEFULSET: appName,
+      SMOKE_PORT: String(expected.port),
+      // Ordinals below the partition keep the previous release by design; the check must know where it starts.
+      SMOKE_PARTITION: String(typeof partitionOf === 'number' ? partitionOf : 0),
+    };
     for (const [k, v] of Object.entries(want)) {
       const got = envValue(c, k)?.['value'];
       if (got !== v) add(smoke, `spec.template.spec.containers[0].env[${k}]`, `must be ${JSON.stringify(v)} to match the StatefulSet, got ${JSON.stringify(got)}`);

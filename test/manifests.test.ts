@@ -277,6 +277,7 @@ describe('mutation checks: broken variants fail validation', () => {
     ['hook with pod retries', 'rolling', (o) => (find(o, 'Job', 'rollcall-smoke')['spec'].backoffLimit = 2), /Job\/rollcall-smoke spec\.backoffLimit: must be 0/],
     ['hook without a deadline', 'rolling', (o) => delete find(o, 'Job', 'rollcall-smoke')['spec'].activeDeadlineSeconds, /Job\/rollcall-smoke spec\.activeDeadlineSeconds: must be set/],
     ['smoke with a fixed expected version', 'rolling', (o) => find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.containers[0].env.push({ name: 'SMOKE_EXPECTED_VERSION', value: '1.0.0' }), /env\[SMOKE_EXPECTED_VERSION\]: must not be set/],
+    ['canary partition not passed to the smoke check (it would fail every canary release)', 'canary', (o) => (find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.containers[0].env.find((e: { name: string }) => e.name === 'SMOKE_PARTITION').value = '0'), /\[canary\] Job\/rollcall-smoke spec\.template\.spec\.containers\[0\]\.env\[SMOKE_PARTITION\]: must be "2"/],
     ['PDB blocks drains of unhealthy pods', 'rolling', (o) => delete find(o, 'PodDisruptionBudget')['spec'].unhealthyPodEvictionPolicy, /\[rolling\] PodDisruptionBudget\/rollcall spec\.unhealthyPodEvictionPolicy: must be AlwaysAllow/],
     ['labels in a claim template', 'rolling', (o) => (find(o, 'StatefulSet')['spec'].volumeClaimTemplates[0].metadata.labels = { 'app.kubernetes.io/part-of': 'rollcall' }), /spec\.volumeClaimTemplates\[0\]\.metadata\.labels: must not be set/],
   ];

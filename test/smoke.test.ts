@@ -119,6 +119,14 @@ describe('version check: every replica must report the version of the image bein
     assert.match(r.message, /reports version "1\.0\.0", want "1\.1\.0"/);
     assert.equal((await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/old` }, { ...fast, expectedVersion: '1.0.0' })).ok, true);
   });
+  test('a partitioned canary: ordinals below SMOKE_PARTITION may keep the previous version, the canary may not', async () => {
+    replicas.set('p0', healthy('rollcall-0'));
+    const opts = { ...fast, expectedVersion: '1.1.0', ...optionsFromEnv({ SMOKE_PARTITION: '2', SMOKE_EXPECTED_VERSION: '1.1.0' }) };
+    assert.equal(opts.partition, 2);
+    assert.equal((await checkReplica({ name: 'rollcall-0', baseUrl: `${base}/r/p0`, ordinal: 0 }, { ...fast, expectedVersion: '1.1.0', partition: 2 })).ok, true);
+    assert.equal((await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/p0`, ordinal: 2 }, { ...fast, expectedVersion: '1.1.0', partition: 2 })).ok, false);
+    assert.deepEqual(targetsFromConfig({ SMOKE_NAMESPACE: 'n' }).map((t) => t.ordinal), [0, 1, 2]);
+  });
 });
 
 describe('checkReplica', () => {

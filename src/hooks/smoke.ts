@@ -17,6 +17,8 @@ export interface SmokeTarget {
   baseUrl: string;
   /** When known (DNS targets), the pod name /visits must report: catches a name that resolves to the wrong pod. */
   expectedPod?: string;
+  /** The StatefulSet ordinal (DNS targets): below SmokeOptions.partition the previous release is expected to stay. */
+  ordinal?: number;
 }
 
 export interface Visits {
@@ -42,6 +44,8 @@ export interface SmokeOptions {
   requestTimeoutMs: number;
   /** Every replica's /visits must report this version; undefined = any non-empty version. */
   expectedVersion?: string;
+  /** Replicas with an ordinal below this keep the previous release (a partitioned rolling update): no version check. */
+  partition?: number;
   fetch?: typeof fetch;
 }
 
@@ -86,7 +90,7 @@ export function targetsFromConfig(env: Record<string, string | undefined>, args:
   const domain = env['SMOKE_CLUSTER_DOMAIN'] || 'cluster.local';
   return Array.from({ length: replicas }, (_, i) => {
     const pod = `${sts}-${i}`;
-    return { name: pod, baseUrl: `http://${pod}.${svc}.${ns}.svc.${domain}:${port}`, expectedPod: pod };
+    return { name: pod, baseUrl: `http://${pod}.${svc}.${ns}.svc.${domain}:${port}`, expectedPod: pod, ordinal: i };
   });
 }
 
@@ -112,6 +116,7 @@ export function optionsFromEnv(env: Record<string, string | undefined>, packageV
     intervalMs: positiveInt(env, 'SMOKE_INTERVAL_MS', defaultOptions.intervalMs, 0),
     requestTimeoutMs: positiveInt(env, 'SMOKE_REQUEST_TIMEOUT_MS', defaultOptions.requestTimeoutMs),
     expectedVersion,
+    partition: positiveInt(env, 'SMOKE_PARTITION', 0, 0),
   };
 }
 
@@ -145,7 +150,7 @@ function describeError(err: unknown): string {
 }
 
 /** One attempt against one replica. Never throws. */
-export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch' | 'expectedVersion'>): Promise<Omit<ReplicaResult, 'attempts'>> {
+export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch' | 'expectedVersion' | 'partition'>): Promise<Omit<ReplicaResult, 'attempts'>> {
   const doFetch = opts.fetch ?? fetch;
   const get = (path: string) =>
     doFetch(url(target.baseUrl, path), {
@@ -181,7 +186,8 @@ export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions,
   if (target.expectedPod !== undefined && visits.pod !== target.expectedPod) {
     return fail(`GET /visits reports pod ${JSON.stringify(visits.pod)}, want ${JSON.stringify(target.expectedPod)}`);
   }
-  if (opts.expectedVersion !== undefined && visits.version !== opts.expectedVersion) {
+  const updated = target.ordinal === undefined || target.ordinal >= (opts.partition ?? 0);
+  if (updated && opts.expectedVersion !== undefined && visits.version !== opts.expectedVersion) {
     return fail(`GET /visits reports version ${JSON.stringify(visits.version)}, want ${JSON.stringify(opts.expectedVersion)} (the image being synced)`);
   }
   return { name: target.name, ok: true, message: `ready, counter ${visits.counter}, version ${visits.version}`, visits };
