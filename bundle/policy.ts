@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import type { K8sObject, Problem } from './types.ts';
 import { describe, repoRoot } from './schema.ts';
 import { checkApiServerRules } from './apiserver.ts';
+import { overlayRules } from './overlay-rules.ts';
 import { isMultiStep, tasksFromObjects } from '../rehearsal/model/argocd-sync.ts';
 
 type Rec = Record<string, unknown>;
 export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export const appName = 'rollcall';
 /** Expected values shared with the app contract (src/config.ts) and the issue. */
@@ -79,7 +80,7 @@ function mapSelectorMatches(selector: Record<string, unknown>, labels: Record<st
 
 const clusterScopedKinds = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'PriorityClass']);
 
-function envValue(container: Rec, name: string): Rec | undefined {
+export function envValue(container: Rec, name: string): Rec | undefined {
   return arr(container['env']).map(rec).find((e) => e['name'] === name);
 }
 
@@ -375,70 +376,20 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[], pac
     }
   }
 
-  // --- what distinguishes each overlay ---
+  // --- what distinguishes each overlay (bundle/overlay-rules.ts: one entry per overlay) ---
   const strategy = rec(spec['updateStrategy']);
-  const rolling = rec(strategy['rollingUpdate']);
-  const pmp = spec['podManagementPolicy'] ?? 'OrderedReady';
   const type = strategy['type'] ?? 'RollingUpdate';
-  const need = (cond: boolean, field: string, message: string) => {
-    if (!cond) add(sts, field, message);
-  };
   const recreateHook = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('src/hooks/recreate-hook.ts')));
-  switch (overlay) {
-    case 'parallel':
-      need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel, got ${String(pmp)}`);
-      break;
-    case 'rolling':
-      need(pmp === 'OrderedReady', 'spec.podManagementPolicy', `must be OrderedReady, got ${String(pmp)}`);
-      need(type === 'RollingUpdate', 'spec.updateStrategy.type', `must be RollingUpdate, got ${String(type)}`);
-      need(rolling['partition'] === 0, 'spec.updateStrategy.rollingUpdate.partition', `must be 0 (every ordinal updates), got ${JSON.stringify(rolling['partition'])}`);
-      need(rolling['maxUnavailable'] === 1, 'spec.updateStrategy.rollingUpdate.maxUnavailable', `must be 1 (one pod at a time), got ${JSON.stringify(rolling['maxUnavailable'])}`);
-      need(typeof spec['minReadySeconds'] === 'number' && spec['minReadySeconds'] > 0, 'spec.minReadySeconds', 'must be > 0');
-      break;
-    case 'canary': {
-      const partition = rolling['partition'];
-      need(type === 'RollingUpdate', 'spec.updateStrategy.type', `must be RollingUpdate, got ${String(type)}`);
-      need(typeof partition === 'number' && partition > 0 && partition < replicas, 'spec.updateStrategy.rollingUpdate.partition', `must be > 0 and < replicas (${replicas}), got ${JSON.stringify(partition)}`);
-      need(typeof spec['minReadySeconds'] === 'number' && spec['minReadySeconds'] > 0, 'spec.minReadySeconds', 'must be > 0');
-      break;
-    }
-    case 'recreate': {
-      need(type === 'OnDelete', 'spec.updateStrategy.type', `must be OnDelete, got ${String(type)}`);
-      need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel (pods come back together), got ${String(pmp)}`);
-      if (!recreateHook) {
-        add('Job/?', '', 'the recreate hook Job (node src/hooks/recreate-hook.ts) is missing');
-        break;
-      }
-      const hookSpec = rec(rec(rec(recreateHook['spec'])['template'])['spec']);
-      const hookSa = str(hookSpec['serviceAccountName']);
-      if (!hookSa || hookSa === saName || hookSa === 'default') add(recreateHook, 'spec.template.spec.serviceAccountName', 'must be a dedicated ServiceAccount for the hook');
-      if (hookSpec['automountServiceAccountToken'] !== true) add(recreateHook, 'spec.template.spec.automountServiceAccountToken', 'must be true (the hook calls the API)');
-      // Needed verbs, granted to the hook's ServiceAccount through a RoleBinding.
-      const granted = new Set<string>();
-      for (const rb of byKind('RoleBinding')) {
-        if (!arr(rb['subjects']).map(rec).some((s) => s['kind'] === 'ServiceAccount' && s['name'] === hookSa)) continue;
-        const role = byKind('Role').find((r) => r.metadata?.name === rec(rb['roleRef'])['name']);
-        for (const rule of arr(role?.['rules']).map(rec)) {
-          for (const g of arr(rule['apiGroups'])) for (const r of arr(rule['resources'])) for (const v of arr(rule['verbs'])) granted.add(`${String(g)}/${String(r)}:${String(v)}`);
-        }
-      }
-      for (const [gr, verbs] of Object.entries(allowedRbac)) {
-        for (const v of verbs) if (!granted.has(`${gr}:${v}`)) add(recreateHook, 'spec.template.spec.serviceAccountName', `ServiceAccount ${String(hookSa)} lacks ${v} on ${gr}`);
-      }
-      const c = rec(arr(hookSpec['containers'])[0]);
-      if (envValue(c, 'RECREATE_STATEFULSET')?.['value'] !== appName) add(recreateHook, 'spec.template.spec.containers[0].env[RECREATE_STATEFULSET]', `must be ${appName}`);
-      break;
-    }
-    default:
-      add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/policy.ts`);
-  }
+  const rule = overlayRules[overlay];
+  if (!rule) add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/overlay-rules.ts`);
+  else rule({ sts, spec, replicas, objects, recreateHook, appServiceAccount: saName, add });
   if (overlay !== 'recreate' && recreateHook) add(recreateHook, '', 'the recreate hook belongs only to the recreate overlay (with OnDelete)');
   if (overlay !== 'recreate' && type === 'OnDelete') add(sts, 'spec.updateStrategy.type', 'OnDelete without the recreate hook never updates pods');
   problems.push(...checkApiServerRules(overlay, objects));
   return problems;
 }
 
-type Add = (obj: K8sObject | string, field: string, message: string) => void;
+export type Add = (obj: K8sObject | string, field: string, message: string) => void;
 
 /** Pod Security Standards "restricted" plus this project's uid/gid rule, for one pod template. */
 export function checkPodSecurity(t: PodTemplateRef, add: Add): void {
