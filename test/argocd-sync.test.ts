@@ -4,7 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  hookJobs,
   isMultiStep,
+  jobOutcome,
   runSync,
   settingsFromApplication,
   sortTasks,
@@ -186,4 +188,45 @@ test('sortTasks is stable for equal keys and does not mutate its input', () => {
   const input: SyncTask[] = [{ kind: 'Job', name: 'b', phase: 'Sync', wave: 0, hook: true }, { kind: 'Job', name: 'a', phase: 'Sync', wave: 0, hook: true }];
   assert.deepEqual(sortTasks(input).map((t) => t.name), ['a', 'b']);
   assert.deepEqual(input.map((t) => t.name), ['b', 'a']);
+});
+
+test('hook Jobs from rendered objects, and their outcome by deadline (what the rehearsal plugs in)', () => {
+  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'rollcall-smoke', annotations: { 'argocd.argoproj.io/hook': 'Sync' } }, spec: { activeDeadlineSeconds: 360, backoffLimit: 0 } };
+  const jobs = hookJobs([job, obj('StatefulSet', 'rollcall'), { ...job, metadata: { name: 'plain' } }]);
+  assert.deepEqual(jobs, { 'rollcall-smoke': { deadlineSeconds: 360, backoffLimit: 0 } });
+  const smoke = jobs['rollcall-smoke']!;
+  assert.equal(jobOutcome(smoke, 0, 100, 90), 'Succeeded');
+  assert.equal(jobOutcome(smoke, 0, 100, undefined), 'Running');
+  assert.equal(jobOutcome(smoke, 0, 360, undefined), 'Failed');
+  assert.equal(jobOutcome(smoke, 0, 500, 400), 'Failed', 'passing after the deadline is too late');
+  assert.equal(jobOutcome({ deadlineSeconds: undefined, backoffLimit: 6 }, 0, 1e6, undefined), 'Running', 'no deadline: forever');
+});
+
+test('the bundle as rendered: every overlay\'s sync of a crash-looping release ends by itself and the revert starts', async (t) => {
+  const { renderer, requireRenderer } = await import('../testing/support/renderer.ts');
+  if (!requireRenderer(t)) return;
+  const { render } = await import('../bundle/render.ts');
+  const { repoRoot } = await import('../bundle/schema.ts');
+  const { listOverlays } = await import('../bundle/files.ts');
+  const app = (await render(renderer!, 'argocd/application', repoRoot)).objects.find((o) => o.kind === 'Application')!;
+  // The bundle's own settings only: no controller sync timeout.
+  const settings = settingsFromApplication(app, 0);
+  for (const name of listOverlays(repoRoot)) {
+    const objects = (await render(renderer!, `kustomize/overlays/${name}`, repoRoot)).objects;
+    const tasks = tasksFromObjects(objects);
+    const jobs = hookJobs(objects);
+    assert.equal(isMultiStep(tasks), false, `${name}: single-step`);
+    const onDelete = name === 'recreate';
+    const run = runSync({
+      tasks,
+      settings,
+      revision: 'bad',
+      newerRevision: { revision: 'revert', at: 60 },
+      horizonSeconds: 24 * 3600,
+      cluster: { statefulSet: crashLooping(onDelete ? 'OnDelete' : 'RollingUpdate'), hook: (n, _rev, startedAt, now) => jobOutcome(jobs[n]!, startedAt, now, undefined) },
+    });
+    assert.equal(run.phase, 'Failed', `${name}: ${run.message}`);
+    assert.ok(run.endedAt! <= (settings.retry.limit + 1) * 400, `${name}: ended at ${run.endedAt}`);
+    assert.equal(run.newerRevisionSyncStartedAt, run.endedAt, `${name}: the revert syncs as soon as the operation ends`);
+  }
 });

@@ -29,6 +29,18 @@
 //  - Automated sync: controller/appcontroller.go, autoSync: "Skipping auto-sync: another operation is in progress"
 //    while app.Operation is set (argo-cd#17314), i.e. while Running, retries included; a newer revision than the one
 //    last attempted then syncs.
+//
+// API for the rehearsal's delivery seam (a sketch of the wiring, nothing here runs processes):
+//   const tasks = tasksFromObjects(renderedOverlay);                 // phases, waves, kinds of the overlay
+//   const settings = settingsFromApplication(application, 900);      // retry of the Application + controller timeout
+//   const hooks = hookJobs(renderedOverlay);                         // each hook Job's deadline and retries
+//   const run = runSync({ tasks, settings, revision: 'v2', newerRevision: { revision: 'v1', at: revertAt },
+//     horizonSeconds, cluster: {
+//       statefulSet: (now, rev) => statusFromTheRehearsedPods(now, rev),          // the rehearsal's StatefulSet status
+//       hook: (name, rev, startedAt, now) => jobOutcome(hooks[name]!, startedAt, now, passedAt(name, rev)),
+//     } });
+//   run.phase / run.endedAt / run.newerRevisionSyncStartedAt / run.events  -> when the revert starts, or a hang.
+// All times are seconds from the start of the operation; the model never reads a clock.
 import type { K8sObject } from '../../bundle/types.ts';
 
 export type SyncPhase = 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail';
@@ -74,6 +86,37 @@ export function isMultiStep(tasks: readonly SyncTask[]): boolean {
   const first = sorted[0];
   const last = sorted[sorted.length - 1];
   return first !== undefined && last !== undefined && (first.phase !== last.phase || first.wave !== last.wave);
+}
+
+/** A hook Job's limits, as rendered: how long it may run and how often its pod is retried. */
+export interface HookJob {
+  deadlineSeconds: number | undefined;
+  backoffLimit: number;
+}
+
+/** The hook Jobs of an overlay by name (activeDeadlineSeconds; backoffLimit defaults to 6 as in batch/v1). */
+export function hookJobs(objects: readonly K8sObject[]): Record<string, HookJob> {
+  const out: Record<string, HookJob> = {};
+  for (const o of objects) {
+    if (o.kind !== 'Job' || o.metadata?.annotations?.['argocd.argoproj.io/hook'] === undefined) continue;
+    const spec = (o['spec'] ?? {}) as { activeDeadlineSeconds?: unknown; backoffLimit?: unknown };
+    out[o.metadata.name ?? ''] = {
+      deadlineSeconds: typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined,
+      backoffLimit: typeof spec.backoffLimit === 'number' ? spec.backoffLimit : 6,
+    };
+  }
+  return out;
+}
+
+/**
+ * A Job that passes when its check first passes (`passesAt`, seconds from the operation's start, undefined = never)
+ * and otherwise fails at its activeDeadlineSeconds (a Job past its deadline is Failed, reason DeadlineExceeded;
+ * Argo CD reads a hook Job's outcome from its status). No deadline and never passing = Running forever.
+ */
+export function jobOutcome(job: HookJob, startedAt: number, now: number, passesAt: number | undefined): JobOutcome {
+  if (passesAt !== undefined && now >= Math.max(startedAt, passesAt) && (job.deadlineSeconds === undefined || Math.max(startedAt, passesAt) - startedAt < job.deadlineSeconds)) return 'Succeeded';
+  if (job.deadlineSeconds !== undefined && now - startedAt >= job.deadlineSeconds) return 'Failed';
+  return 'Running';
 }
 
 /** The StatefulSet as Argo CD's health check reads it (spec and status fields it looks at). */
