@@ -129,6 +129,14 @@ describe('version check: every replica must report the version of the image bein
   });
 });
 
+test('a failed report names the commands that show why, for the failing replicas only', () => {
+  const report = formatReport([{ name: 'rollcall-0', ok: true, message: 'ready', attempts: 1 }, { name: 'rollcall-2', ok: false, message: 'GET /readyz failed', attempts: 9 }], 'rollcall-rolling');
+  assert.match(report, /^diagnose: kubectl -n rollcall-rolling get pods -L controller-revision-hash$/m);
+  assert.match(report, /^diagnose: kubectl -n rollcall-rolling describe pod rollcall-2; kubectl -n rollcall-rolling logs rollcall-2 --previous$/m);
+  assert.doesNotMatch(report, /describe pod rollcall-0/);
+  assert.doesNotMatch(formatReport([{ name: 'x', ok: false, message: 'm', attempts: 1 }]), /diagnose/);
+});
+
 describe('checkReplica', () => {
   test('passes a ready replica with well-formed /visits', async () => {
     replicas.set('ok', healthy('rollcall-0', 12));

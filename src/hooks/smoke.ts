@@ -212,10 +212,19 @@ export async function runSmoke(targets: readonly SmokeTarget[], opts: SmokeOptio
   return Promise.all(targets.map((t) => checkReplicaUntil(t, opts)));
 }
 
-export function formatReport(results: readonly ReplicaResult[]): string {
+/**
+ * One line per replica and the verdict. With `namespace` (in-cluster runs), a failure also names the commands that
+ * show why: this log is what a failed sync leaves behind (the Job is kept on failure; the bundle has no SyncFail
+ * hook, see argocd/README.md).
+ */
+export function formatReport(results: readonly ReplicaResult[], namespace?: string): string {
   const lines = results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.message}${r.ok ? '' : ` (after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`}`);
-  const failed = results.filter((r) => !r.ok).length;
-  lines.push(failed === 0 ? `smoke test passed: ${results.length} replica(s) ready` : `smoke test FAILED: ${failed} of ${results.length} replica(s)`);
+  const failing = results.filter((r) => !r.ok);
+  lines.push(failing.length === 0 ? `smoke test passed: ${results.length} replica(s) ready` : `smoke test FAILED: ${failing.length} of ${results.length} replica(s)`);
+  if (failing.length > 0 && namespace !== undefined) {
+    lines.push(`diagnose: kubectl -n ${namespace} get pods -L controller-revision-hash`);
+    for (const r of failing) lines.push(`diagnose: kubectl -n ${namespace} describe pod ${r.name}; kubectl -n ${namespace} logs ${r.name} --previous`);
+  }
   return lines.join('\n');
 }
 
@@ -233,7 +242,7 @@ export async function main(env: Record<string, string | undefined>, args: readon
     throw err;
   }
   const results = await runSmoke(targets, opts);
-  const report = formatReport(results);
+  const report = formatReport(results, args.length === 0 && !env['SMOKE_URLS'] ? env['SMOKE_NAMESPACE'] : undefined);
   (results.every((r) => r.ok) ? console.log : console.error)(report);
   return results.every((r) => r.ok) ? 0 : 1;
 }
