@@ -9,12 +9,15 @@ import type { K8sObject, Problem } from './types.ts';
 
 export const settingsFile = 'argocd/settings/source.yaml';
 export const placeholder = 'set-by-';
-export const entryPoints = ['argocd/application', 'argocd/applicationset'];
+export const entryPoints = ['argocd/application', 'argocd/applicationset', 'argocd/root'];
+/** The app-of-apps entry point: an Application whose source is another entry point, not an overlay. */
+export const rootEntry = 'argocd/root';
 const finalizer = 'resources-finalizer.argocd.argoproj.io';
 
 export interface Settings {
   repoURL: string;
   targetRevision: string;
+  argocdNamespace: string;
 }
 
 export function readSettings(root: string): Settings {
@@ -22,8 +25,11 @@ export function readSettings(root: string): Settings {
   const data = rec(cm?.['data']);
   const repoURL = data['repoURL'];
   const targetRevision = data['targetRevision'];
-  if (typeof repoURL !== 'string' || typeof targetRevision !== 'string') throw new Error(`${settingsFile}: data.repoURL and data.targetRevision must be strings`);
-  return { repoURL, targetRevision };
+  const argocdNamespace = data['argocdNamespace'];
+  if (typeof repoURL !== 'string' || typeof targetRevision !== 'string' || typeof argocdNamespace !== 'string') {
+    throw new Error(`${settingsFile}: data.repoURL, data.targetRevision and data.argocdNamespace must be strings`);
+  }
+  return { repoURL, targetRevision, argocdNamespace };
 }
 
 /** What the validator knows about each overlay, to compare Argo CD's view with. */
@@ -82,8 +88,9 @@ export function checkArgoCd(root: string, scope: string, objects: readonly K8sOb
     const left: string[] = [];
     findPlaceholders(o, '', left);
     for (const f of left) add(o, f, `still holds the placeholder; is ${settingsFile} wired by argocd/settings/kustomization.yaml?`);
-    if (o.metadata?.namespace !== 'argocd') add(o, 'metadata.namespace', 'Argo CD objects live in the argocd namespace');
+    if (o.metadata?.namespace !== settings.argocdNamespace) add(o, 'metadata.namespace', `Argo CD objects live in Argo CD's namespace ${settings.argocdNamespace} (from ${settingsFile})`);
   }
+  if (scope === rootEntry) return [...problems, ...checkRoot(root, objects, settings)];
   const projects = objects.filter((o) => o.kind === 'AppProject');
   const project = projects[0];
   if (!project || projects.length !== 1) {
@@ -160,5 +167,29 @@ export function checkArgoCd(root: string, scope: string, objects: readonly K8sOb
     }
   }
   if (!objects.some((o) => o.kind === 'Application' || o.kind === 'ApplicationSet')) add('Application/?', '', 'no Application or ApplicationSet');
+  return problems;
+}
+
+/** The app-of-apps: one Application in the default project whose source is another entry point of argocd/. */
+function checkRoot(root: string, objects: readonly K8sObject[], settings: Settings): Problem[] {
+  const problems: Problem[] = [];
+  const add = (obj: K8sObject | string, field: string, message: string) => problems.push({ scope: rootEntry, object: typeof obj === 'string' ? obj : describe(obj), field, message });
+  const apps = objects.filter((o) => o.kind === 'Application');
+  const app = apps[0];
+  if (!app || objects.length !== 1) {
+    add('Application/?', '', 'the root entry point holds exactly one Application');
+    return problems;
+  }
+  const spec = rec(app['spec']);
+  const src = rec(spec['source']);
+  const dest = rec(spec['destination']);
+  if (src['repoURL'] !== settings.repoURL) add(app, 'spec.source.repoURL', `must be ${settings.repoURL} (from ${settingsFile})`);
+  if (src['targetRevision'] !== settings.targetRevision) add(app, 'spec.source.targetRevision', `must be ${settings.targetRevision} (from ${settingsFile})`);
+  const path = String(src['path'] ?? '');
+  if (!entryPoints.includes(path) || path === rootEntry || !existsSync(join(root, path, 'kustomization.yaml'))) add(app, 'spec.source.path', `must be another entry point of argocd/ (${entryPoints.filter((e) => e !== rootEntry).join(', ')}), got ${JSON.stringify(path)}`);
+  if (dest['namespace'] !== settings.argocdNamespace) add(app, 'spec.destination.namespace', `must be Argo CD's namespace ${settings.argocdNamespace}`);
+  const auto = rec(rec(spec['syncPolicy'])['automated']);
+  if (auto['prune'] !== true || auto['selfHeal'] !== true) add(app, 'spec.syncPolicy.automated', 'prune and selfHeal must be true');
+  if (!arr(rec(app.metadata)['finalizers']).includes(finalizer)) add(app, 'metadata.finalizers', `must include ${finalizer}`);
   return problems;
 }

@@ -1,14 +1,19 @@
 // Policy checks over one rendered overlay. Every finding names the overlay, the object (Kind/name) and the field.
 // What is checked and why is in kustomize/README.md ("What `npm run validate` checks").
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { K8sObject, Problem } from './types.ts';
-import { describe } from './schema.ts';
+import { describe, repoRoot } from './schema.ts';
+import { checkApiServerRules } from './apiserver.ts';
+import { overlayRules } from './overlay-rules.ts';
 import { checkAnalysis } from './policy-canary-analysis.ts';
 import { blueGreenOverlay, checkBlueGreen } from './policy-blue-green.ts';
+import { isMultiStep, tasksFromObjects } from '../rehearsal/model/argocd-sync.ts';
 
 type Rec = Record<string, unknown>;
 export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export const appName = 'rollcall';
 /** Expected values shared with the app contract (src/config.ts) and the issue. */
@@ -77,17 +82,25 @@ function mapSelectorMatches(selector: Record<string, unknown>, labels: Record<st
 
 const clusterScopedKinds = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'PriorityClass']);
 
-function envValue(container: Rec, name: string): Rec | undefined {
+export function envValue(container: Rec, name: string): Rec | undefined {
   return arr(container['env']).map(rec).find((e) => e['name'] === name);
 }
 
-export function checkOverlay(overlay: string, objects: readonly K8sObject[]): Problem[] {
-  // Two StatefulSets: every check below once per colour, plus blue-green's own (bundle/policy-blue-green.ts).
-  if (overlay === blueGreenOverlay) return checkBlueGreen(objects, checkSingleSet);
-  return checkSingleSet(overlay, objects);
+/** The version in package.json: the version the image built from this tree reports, and so its tag. */
+export function readPackageVersion(root = repoRoot): string {
+  return String((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown }).version);
 }
 
-function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem[] {
+/** Hook phase the bundle's hooks run in, and why (see kustomize/components/smoke-test/smoke-job.yaml). */
+export const hookPhase = 'Sync';
+
+export function checkOverlay(overlay: string, objects: readonly K8sObject[], packageVersion: string = readPackageVersion()): Problem[] {
+  // Two StatefulSets: every check below once per colour, plus blue-green's own (bundle/policy-blue-green.ts).
+  if (overlay === blueGreenOverlay) return checkBlueGreen(objects, (name, objs) => checkSingleSet(name, objs, packageVersion));
+  return checkSingleSet(overlay, objects, packageVersion);
+}
+
+function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageVersion: string): Problem[] {
   const problems: Problem[] = [];
   const add = (obj: K8sObject | string, field: string, message: string) =>
     problems.push({ scope: overlay, object: typeof obj === 'string' ? obj : describe(obj), field, message });
@@ -122,6 +135,10 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem
   if (!selectorMatches(spec['selector'], podLabels) || Object.keys(rec(rec(spec['selector'])['matchLabels'])).length === 0) {
     add(sts, 'spec.selector', 'must be non-empty and match spec.template.metadata.labels');
   }
+  // Claim templates carry no labels: a label there can never change again (forbidden StatefulSet update, kustomize#5389).
+  arr(spec['volumeClaimTemplates']).map(rec).forEach((v, i) => {
+    if (rec(v['metadata'])['labels'] !== undefined) add(sts, `spec.volumeClaimTemplates[${i}].metadata.labels`, 'must not be set: claim template labels are immutable (kustomize#5389: a label transformer with includeSelectors/includeTemplates writes here)');
+  });
 
   // serviceName -> headless Service
   const services = byKind('Service');
@@ -196,11 +213,12 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem
     if (!mount || mount['mountPath'] !== dataDir) add(sts, `${cPath}.volumeMounts[${expected.pvcName}]`, `must mount the volume at DATA_DIR (${String(dataDir)})`);
     const portEnv = envValue(app, 'PORT')?.['value'];
     if (portEnv !== undefined && portEnv !== String(expected.port)) add(sts, `${cPath}.env[PORT]`, `must be "${expected.port}"`);
-    // APP_VERSION follows the image tag
+    // The version shown is the image's own (its package.json); an APP_VERSION here would go stale the moment Argo CD
+    // overrides the image (`kustomize edit set image` runs in the overlay, after the base).
     const image = str(app['image']) ?? '';
     const tag = /:([^:/@]+)$/.exec(image)?.[1];
-    const version = envValue(app, 'APP_VERSION')?.['value'];
-    if (version !== tag) add(sts, `${cPath}.env[APP_VERSION]`, `must equal the image tag ${JSON.stringify(tag)}, got ${JSON.stringify(version)}`);
+    if (envValue(app, 'APP_VERSION') !== undefined) add(sts, `${cPath}.env[APP_VERSION]`, 'must not be set: the app reports the version baked into its image, which equals the tag (scripts/release.ts)');
+    if (tag !== packageVersion) add(sts, `${cPath}.image`, `tag must equal package.json's version ${JSON.stringify(packageVersion)} (one release = one change: npm run release -- X.Y.Z), got ${JSON.stringify(tag)}`);
     // grace period vs the app's drain + shutdown timeout
     const ms = (name: string, fallback: number) => {
       const v = envValue(app, name)?.['value'];
@@ -262,6 +280,7 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem
   for (const pdb of pdbs) {
     const p = rec(pdb['spec']);
     if (p['maxUnavailable'] !== 1) add(pdb, 'spec.maxUnavailable', `must be 1, got ${JSON.stringify(p['maxUnavailable'])}`);
+    if (p['unhealthyPodEvictionPolicy'] !== 'AlwaysAllow') add(pdb, 'spec.unhealthyPodEvictionPolicy', 'must be AlwaysAllow, so node drains can evict crash-looping or never-ready pods (KEP-3017)');
     if (Object.keys(rec(rec(p['selector'])['matchLabels'])).length === 0 || !selectorMatches(p['selector'], podLabels)) add(pdb, 'spec.selector', 'must be non-empty and select the StatefulSet pods');
   }
   const netpols = byKind('NetworkPolicy');
@@ -295,6 +314,10 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem
           if (`${String(g)}/${String(r)}` === 'apps/statefulsets' && JSON.stringify(rule['resourceNames']) !== JSON.stringify([appName])) {
             add(role, `rules[${i}].resourceNames`, `must be [${appName}]`);
           }
+          const podNames = Array.from({ length: replicas }, (_, n) => `${appName}-${n}`);
+          if (`${String(g)}/${String(r)}` === '/pods' && arr(rule['verbs']).includes('delete') && JSON.stringify(rule['resourceNames']) !== JSON.stringify(podNames)) {
+            add(role, `rules[${i}].resourceNames`, `delete on pods must be limited to the set's pods ${JSON.stringify(podNames)}`);
+          }
         }
       }
     });
@@ -320,94 +343,63 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[]): Problem
     }
     const wave = ann['argocd.argoproj.io/sync-wave'];
     if (wave !== undefined && !/^-?\d+$/.test(wave)) add(job, 'metadata.annotations[argocd.argoproj.io/sync-wave]', `must be a quoted integer, got ${JSON.stringify(wave)}`);
+    if (ann['argocd.argoproj.io/hook'] !== undefined && ann['argocd.argoproj.io/hook'] !== hookPhase) {
+      add(job, 'metadata.annotations[argocd.argoproj.io/hook]', `must be ${hookPhase}: a PreSync, PostSync or SyncFail hook makes the sync wait for the StatefulSet's health, which a bad release never reaches (rehearsal/model/argocd-sync.ts)`);
+    }
+    // A hook's deadline must cover its own inner timeout, with no pod retry on top (it could never fit).
+    const jspec = rec(job['spec']);
+    const c0 = rec(arr(rec(rec(jspec['template'])['spec'])['containers'])[0]);
+    const inner = arr(c0['env']).map(rec).find((e) => /_TIMEOUT_MS$/.test(String(e['name'])) && e['name'] !== 'SMOKE_REQUEST_TIMEOUT_MS');
+    const deadline = jspec['activeDeadlineSeconds'];
+    if (typeof deadline !== 'number') add(job, 'spec.activeDeadlineSeconds', 'must be set: it is what ends a sync of a bad release');
+    else if (inner !== undefined && !(deadline >= Number(inner['value']) / 1000 + 30)) add(job, 'spec.activeDeadlineSeconds', `must be >= ${String(inner['name'])} / 1000 + 30 s (${Number(inner['value']) / 1000 + 30}), got ${deadline}`);
+    if (jspec['backoffLimit'] !== 0) add(job, 'spec.backoffLimit', `must be 0 (the hook retries inside its own timeout; a second pod cannot fit the deadline), got ${JSON.stringify(jspec['backoffLimit'])}`);
+  }
+  // One phase, one wave: the sync is single-step, so a failed or timed-out hook ends it (gitops-engine Sync: only
+  // running hooks are awaited) instead of the StatefulSet's health, which a crash-looping release never reaches.
+  if (isMultiStep(tasksFromObjects(objects))) {
+    const waves = [...new Set(objects.map((o) => `${o.metadata?.annotations?.['argocd.argoproj.io/hook'] ?? 'Sync'}/${o.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0'}`))];
+    add(sts, 'metadata.annotations[argocd.argoproj.io/sync-wave]', `every object and hook must share one phase and wave (a single-step sync); found ${waves.join(', ')} (rehearsal/model/argocd-sync.ts)`);
   }
   const smoke = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('/app/hooks/smoke.js')));
-  if (!smoke) add('Job/?', '', 'the PostSync smoke test Job (node /app/hooks/smoke.js) is missing (components/smoke-test)');
+  if (!smoke) add('Job/?', '', 'the smoke test Job (node /app/hooks/smoke.js) is missing (components/smoke-test)');
   else {
-    if (smoke.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(smoke, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
     const c = rec(arr(rec(rec(rec(smoke['spec'])['template'])['spec'])['containers'])[0]);
-    const want: Record<string, string> = { SMOKE_REPLICAS: String(replicas), SMOKE_SERVICE: serviceName ?? '', SMOKE_STATEFULSET: appName, SMOKE_PORT: String(expected.port) };
+    const partitionOf = rec(rec(spec['updateStrategy'])['rollingUpdate'])['partition'];
+    const want: Record<string, string> = {
+      SMOKE_REPLICAS: String(replicas),
+      SMOKE_SERVICE: serviceName ?? '',
+      SMOKE_STATEFULSET: appName,
+      SMOKE_PORT: String(expected.port),
+      // Ordinals below the partition keep the previous release by design; the check must know where it starts.
+      SMOKE_PARTITION: String(typeof partitionOf === 'number' ? partitionOf : 0),
+    };
     for (const [k, v] of Object.entries(want)) {
       const got = envValue(c, k)?.['value'];
       if (got !== v) add(smoke, `spec.template.spec.containers[0].env[${k}]`, `must be ${JSON.stringify(v)} to match the StatefulSet, got ${JSON.stringify(got)}`);
     }
+    if (envValue(c, 'SMOKE_EXPECTED_VERSION') !== undefined) add(smoke, 'spec.template.spec.containers[0].env[SMOKE_EXPECTED_VERSION]', 'must not be set: the check expects its own image\'s version, which follows any image override');
     if (rec(rec(envValue(c, 'SMOKE_NAMESPACE')?.['valueFrom'])['fieldRef'])['fieldPath'] !== 'metadata.namespace') {
       add(smoke, 'spec.template.spec.containers[0].env[SMOKE_NAMESPACE]', 'must come from fieldRef metadata.namespace');
     }
   }
 
-  // --- what distinguishes each overlay ---
+  // --- what distinguishes each overlay (bundle/overlay-rules.ts: one entry per overlay) ---
   const strategy = rec(spec['updateStrategy']);
-  const rolling = rec(strategy['rollingUpdate']);
-  const pmp = spec['podManagementPolicy'] ?? 'OrderedReady';
   const type = strategy['type'] ?? 'RollingUpdate';
-  const need = (cond: boolean, field: string, message: string) => {
-    if (!cond) add(sts, field, message);
-  };
   const recreateHook = jobs.find((j) => arr(rec(rec(rec(j['spec'])['template'])['spec'])['containers']).map(rec).some((c) => arr(c['command']).includes('/app/hooks/recreate-hook.js')));
-  switch (overlay) {
-    case 'parallel':
-      need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel, got ${String(pmp)}`);
-      break;
-    case 'rolling':
-      need(pmp === 'OrderedReady', 'spec.podManagementPolicy', `must be OrderedReady, got ${String(pmp)}`);
-      need(type === 'RollingUpdate', 'spec.updateStrategy.type', `must be RollingUpdate, got ${String(type)}`);
-      need(rolling['partition'] === 0, 'spec.updateStrategy.rollingUpdate.partition', `must be 0 (every ordinal updates), got ${JSON.stringify(rolling['partition'])}`);
-      need(rolling['maxUnavailable'] === 1, 'spec.updateStrategy.rollingUpdate.maxUnavailable', `must be 1 (one pod at a time), got ${JSON.stringify(rolling['maxUnavailable'])}`);
-      need(typeof spec['minReadySeconds'] === 'number' && spec['minReadySeconds'] > 0, 'spec.minReadySeconds', 'must be > 0');
-      break;
-    case 'canary':
-    case 'canary-analysis': {
-      const partition = rolling['partition'];
-      need(type === 'RollingUpdate', 'spec.updateStrategy.type', `must be RollingUpdate, got ${String(type)}`);
-      need(typeof partition === 'number' && partition > 0 && partition < replicas, 'spec.updateStrategy.rollingUpdate.partition', `must be > 0 and < replicas (${replicas}), got ${JSON.stringify(partition)}`);
-      need(typeof spec['minReadySeconds'] === 'number' && spec['minReadySeconds'] > 0, 'spec.minReadySeconds', 'must be > 0');
-      break;
-    }
-    case 'recreate': {
-      need(type === 'OnDelete', 'spec.updateStrategy.type', `must be OnDelete, got ${String(type)}`);
-      need(pmp === 'Parallel', 'spec.podManagementPolicy', `must be Parallel (pods come back together), got ${String(pmp)}`);
-      if (!recreateHook) {
-        add('Job/?', '', 'the recreate PostSync hook Job (node /app/hooks/recreate-hook.js) is missing');
-        break;
-      }
-      if (recreateHook.metadata?.annotations?.['argocd.argoproj.io/hook'] !== 'PostSync') add(recreateHook, 'metadata.annotations[argocd.argoproj.io/hook]', 'must be PostSync');
-      const waveOf = (j: K8sObject | undefined) => Number(j?.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
-      if (smoke && !(waveOf(recreateHook) < waveOf(smoke))) add(recreateHook, 'metadata.annotations[argocd.argoproj.io/sync-wave]', 'must be lower than the smoke test wave (recreate first, then check)');
-      const hookSpec = rec(rec(rec(recreateHook['spec'])['template'])['spec']);
-      const hookSa = str(hookSpec['serviceAccountName']);
-      if (!hookSa || hookSa === saName || hookSa === 'default') add(recreateHook, 'spec.template.spec.serviceAccountName', 'must be a dedicated ServiceAccount for the hook');
-      if (hookSpec['automountServiceAccountToken'] !== true) add(recreateHook, 'spec.template.spec.automountServiceAccountToken', 'must be true (the hook calls the API)');
-      // Needed verbs, granted to the hook's ServiceAccount through a RoleBinding.
-      const granted = new Set<string>();
-      for (const rb of byKind('RoleBinding')) {
-        if (!arr(rb['subjects']).map(rec).some((s) => s['kind'] === 'ServiceAccount' && s['name'] === hookSa)) continue;
-        const role = byKind('Role').find((r) => r.metadata?.name === rec(rb['roleRef'])['name']);
-        for (const rule of arr(role?.['rules']).map(rec)) {
-          for (const g of arr(rule['apiGroups'])) for (const r of arr(rule['resources'])) for (const v of arr(rule['verbs'])) granted.add(`${String(g)}/${String(r)}:${String(v)}`);
-        }
-      }
-      for (const [gr, verbs] of Object.entries(allowedRbac)) {
-        for (const v of verbs) if (!granted.has(`${gr}:${v}`)) add(recreateHook, 'spec.template.spec.serviceAccountName', `ServiceAccount ${String(hookSa)} lacks ${v} on ${gr}`);
-      }
-      const c = rec(arr(hookSpec['containers'])[0]);
-      if (envValue(c, 'RECREATE_STATEFULSET')?.['value'] !== appName) add(recreateHook, 'spec.template.spec.containers[0].env[RECREATE_STATEFULSET]', `must be ${appName}`);
-      break;
-    }
-    case 'blue-green':
-      // Per colour nothing is fixed; the colours' rules are in bundle/policy-blue-green.ts.
-      break;
-    default:
-      add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/policy.ts`);
-  }
+  const rule = overlayRules[overlay];
+  if (!rule) add(sts, '', `no policy for overlay "${overlay}": add its distinguishing fields to bundle/overlay-rules.ts`);
+  else rule({ sts, spec, replicas, objects, recreateHook, appServiceAccount: saName, add });
   // Argo Rollouts analysis objects: only in canary-analysis, and checked there (bundle/policy-canary-analysis.ts).
   problems.push(...checkAnalysis(overlay, objects));
   if (overlay !== 'recreate' && recreateHook) add(recreateHook, '', 'the recreate hook belongs only to the recreate overlay (with OnDelete)');
   if (overlay !== 'recreate' && type === 'OnDelete') add(sts, 'spec.updateStrategy.type', 'OnDelete without the recreate hook never updates pods');
+  problems.push(...checkApiServerRules(overlay, objects));
   return problems;
 }
 
-type Add = (obj: K8sObject | string, field: string, message: string) => void;
+export type Add = (obj: K8sObject | string, field: string, message: string) => void;
 
 /** Pod Security Standards "restricted" plus this project's uid/gid rule, for one pod template. */
 export function checkPodSecurity(t: PodTemplateRef, add: Add): void {

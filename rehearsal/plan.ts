@@ -5,7 +5,7 @@ import type { K8sObject } from '../bundle/types.ts';
 
 export type UpdatePlan =
   | { type: 'RollingUpdate'; partition: number; maxUnavailable: number }
-  /** OnDelete: nothing happens unless someone deletes pods; `deleteAll` when a PostSync hook deletes them all. */
+  /** OnDelete: nothing happens unless someone deletes pods; `deleteAll` when the recreate hook deletes them all. */
   | { type: 'OnDelete'; deleteAll: boolean };
 
 export interface RolloutPlan {
@@ -44,9 +44,9 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
   }
   const strategy = rec(spec['updateStrategy']);
   const rolling = rec(strategy['rollingUpdate']);
-  // The recreate emulation: OnDelete plus a PostSync hook Job running the project's recreate-hook command.
+  // The recreate emulation: OnDelete plus an Argo CD hook Job (Sync phase since issue 13) running the recreate-hook command.
   const hasRecreateHook = objects.some(
-    (o) => o.kind === 'Job' && o.metadata?.annotations?.['argocd.argoproj.io/hook'] === 'PostSync' && JSON.stringify(o).includes('recreate-hook'),
+    (o) => o.kind === 'Job' && o.metadata?.annotations?.['argocd.argoproj.io/hook'] !== undefined && JSON.stringify(o).includes('recreate-hook'),
   );
   const update: UpdatePlan =
     strategy['type'] === 'OnDelete'

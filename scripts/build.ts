@@ -3,7 +3,8 @@
 //
 //   <out>/server.js          src/server.ts with hono, @hono/node-server, pino, prom-client, zod inlined
 //   <out>/hooks/<name>.js    one file per hook entry in src/hooks/ (see hookEntries)
-//   <out>/package.json       {"type": "module"}: the bundles are ES modules (server.ts uses top-level await)
+//   <out>/package.json       name, version and {"type": "module"}: the bundles are ES modules (server.ts uses
+//                            top-level await); the smoke hook reads the image's version from it
 //   <out>/.compile-cache/    with --compile-cache: V8's code cache for server.js, produced by starting the bundle
 //                            once (see warmCompileCache); the image sets NODE_COMPILE_CACHE to it
 //
@@ -87,7 +88,10 @@ export async function build(outDir: string): Promise<BuildResult> {
       `${unbundled.map((f) => path.relative(root, f)).join(', ')}: neither a hook entry (no \`if (process.argv[1] === fileURLToPath(import.meta.url))\` main guard) nor imported by one`,
     );
   }
-  writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`);
+  // name and version too: the smoke hook expects every replica to report the version of the image it runs in, and
+  // reads it from the rollcall package.json beside it (src/hooks/smoke.ts, ownPackageVersion).
+  const { name, version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify({ name, version, type: 'module', private: true }, null, 2)}\n`);
   const files = [...Object.keys(result.metafile.outputs).map((file) => path.relative(outDir, path.resolve(root, file))), 'package.json'].sort();
   return { outDir, files };
 }

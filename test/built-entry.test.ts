@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -85,6 +85,10 @@ describe('built entry (scripts/build.ts)', () => {
     const sources = new Set(readdirSync(path.join(root, 'src', 'hooks')).map((name) => name.replace(/\.ts$/, '')));
     for (const file of files.filter((f) => f.startsWith('hooks/'))) assert.ok(sources.has(path.basename(file, '.js')), `${file} comes from src/hooks/`);
     assert.ok(!files.includes('hooks/k8s-client.js'), 'a library module of the hooks is not an entry');
+    // The smoke hook compares every replica's version with the image's own, read from this file.
+    const own = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+    const shipped = JSON.parse(readFileSync(path.join(outDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual({ name: shipped['name'], version: shipped['version'], type: shipped['type'] }, { name: own.name, version: own.version, type: 'module' });
   });
 
   test('answers exactly like the sources: visit, /visits, /readyz, 404, /metrics', async () => {

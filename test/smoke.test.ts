@@ -1,7 +1,8 @@
-// Tests of src/smoke.ts, the PostSync smoke check, against stand-in replicas on 127.0.0.1 (port 0).
+// Tests of src/hooks/smoke.ts, the Sync-phase smoke check, against stand-in replicas on 127.0.0.1 (port 0).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import {
   ConfigError,
   formatReport,
   optionsFromEnv,
+  ownPackageVersion,
   parseVisits,
   runSmoke,
   targetsFromConfig,
@@ -100,6 +102,39 @@ describe('targetsFromConfig', () => {
     assert.throws(() => targetsFromConfig({}, ['not a url']), /not a URL/);
     assert.throws(() => optionsFromEnv({ SMOKE_TIMEOUT_MS: '-1' }), /SMOKE_TIMEOUT_MS/);
   });
+});
+
+describe('version check: every replica must report the version of the image being synced', () => {
+  test('the expected version defaults to the package.json next to the check (the image\'s), SMOKE_EXPECTED_VERSION wins', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(ownPackageVersion(), pkg.version);
+    assert.equal(optionsFromEnv({}).expectedVersion, pkg.version);
+    assert.equal(optionsFromEnv({ SMOKE_EXPECTED_VERSION: '9.9.9' }).expectedVersion, '9.9.9');
+    assert.throws(() => optionsFromEnv({}, null), /SMOKE_EXPECTED_VERSION/);
+  });
+  test('fails a replica that reports another version (old release still running, or tag and version apart)', async () => {
+    replicas.set('old', healthy('rollcall-2'));
+    const r = await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/old` }, { ...fast, expectedVersion: '1.1.0' });
+    assert.equal(r.ok, false);
+    assert.match(r.message, /reports version "1\.0\.0", want "1\.1\.0"/);
+    assert.equal((await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/old` }, { ...fast, expectedVersion: '1.0.0' })).ok, true);
+  });
+  test('a partitioned canary: ordinals below SMOKE_PARTITION may keep the previous version, the canary may not', async () => {
+    replicas.set('p0', healthy('rollcall-0'));
+    const opts = { ...fast, expectedVersion: '1.1.0', ...optionsFromEnv({ SMOKE_PARTITION: '2', SMOKE_EXPECTED_VERSION: '1.1.0' }) };
+    assert.equal(opts.partition, 2);
+    assert.equal((await checkReplica({ name: 'rollcall-0', baseUrl: `${base}/r/p0`, ordinal: 0 }, { ...fast, expectedVersion: '1.1.0', partition: 2 })).ok, true);
+    assert.equal((await checkReplica({ name: 'rollcall-2', baseUrl: `${base}/r/p0`, ordinal: 2 }, { ...fast, expectedVersion: '1.1.0', partition: 2 })).ok, false);
+    assert.deepEqual(targetsFromConfig({ SMOKE_NAMESPACE: 'n' }).map((t) => t.ordinal), [0, 1, 2]);
+  });
+});
+
+test('a failed report names the commands that show why, for the failing replicas only', () => {
+  const report = formatReport([{ name: 'rollcall-0', ok: true, message: 'ready', attempts: 1 }, { name: 'rollcall-2', ok: false, message: 'GET /readyz failed', attempts: 9 }], 'rollcall-rolling');
+  assert.match(report, /^diagnose: kubectl -n rollcall-rolling get pods -L controller-revision-hash$/m);
+  assert.match(report, /^diagnose: kubectl -n rollcall-rolling describe pod rollcall-2; kubectl -n rollcall-rolling logs rollcall-2 --previous$/m);
+  assert.doesNotMatch(report, /describe pod rollcall-0/);
+  assert.doesNotMatch(formatReport([{ name: 'x', ok: false, message: 'm', attempts: 1 }]), /diagnose/);
 });
 
 describe('checkReplica', () => {

@@ -1,4 +1,5 @@
-// Recreate for a StatefulSet: `node src/recreate-hook.ts`, the PostSync hook of kustomize/overlays/recreate.
+// Recreate for a StatefulSet: `node src/hooks/recreate-hook.ts`, the Sync-phase hook of kustomize/overlays/recreate
+// (Sync, not PostSync, so it also runs when the set is unhealthy: that is how a revert replaces crash-looping pods).
 // The StatefulSet there uses `updateStrategy: OnDelete`, so a sync only records a new status.updateRevision.
 // This command then deletes, all at once, every pod of the set whose `controller-revision-hash` label is not that
 // updateRevision, and waits until every replica is Ready on it (podManagementPolicy Parallel brings them back

@@ -1,8 +1,13 @@
-// PostSync smoke test: `node src/smoke.ts [baseUrl ...]`.
-// Run by the Argo CD hook Job in kustomize/components/smoke-test from the app image, so it uses only Node
+// Smoke test: `node src/hooks/smoke.ts [baseUrl ...]`.
+// Run by the Argo CD Sync-phase hook Job in kustomize/components/smoke-test from the app image, so it uses only Node
 // built-ins (global fetch). It checks every replica of the StatefulSet through its stable DNS name on the headless
 // Service (rollcall-<i>.rollcall-headless.<ns>.svc.cluster.local:5000): GET /readyz must answer 200 and GET /visits
-// must answer {"counter":N,"pod":"...","version":"..."}. Exit 0 when all pass, 1 otherwise (one line per replica).
+// must answer {"counter":N,"pod":"...","version":"..."} with `version` equal to the expected version: SMOKE_EXPECTED_VERSION,
+// else the version of the package.json in the image this check runs from, which is the image being synced (the Job
+// copies the StatefulSet's image). So a replica still on the old release, or an image whose tag and version differ,
+// keeps failing until the deadline. Exit 0 when all pass, 1 otherwise (one line per replica), 2 on bad configuration.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface SmokeTarget {
@@ -12,6 +17,8 @@ export interface SmokeTarget {
   baseUrl: string;
   /** When known (DNS targets), the pod name /visits must report: catches a name that resolves to the wrong pod. */
   expectedPod?: string;
+  /** The StatefulSet ordinal (DNS targets): below SmokeOptions.partition the previous release is expected to stay. */
+  ordinal?: number;
 }
 
 export interface Visits {
@@ -35,6 +42,10 @@ export interface SmokeOptions {
   intervalMs: number;
   /** Per HTTP request. */
   requestTimeoutMs: number;
+  /** Every replica's /visits must report this version; undefined = any non-empty version. */
+  expectedVersion?: string;
+  /** Replicas with an ordinal below this keep the previous release (a partitioned rolling update): no version check. */
+  partition?: number;
   fetch?: typeof fetch;
 }
 
@@ -79,15 +90,33 @@ export function targetsFromConfig(env: Record<string, string | undefined>, args:
   const domain = env['SMOKE_CLUSTER_DOMAIN'] || 'cluster.local';
   return Array.from({ length: replicas }, (_, i) => {
     const pod = `${sts}-${i}`;
-    return { name: pod, baseUrl: `http://${pod}.${svc}.${ns}.svc.${domain}:${port}`, expectedPod: pod };
+    return { name: pod, baseUrl: `http://${pod}.${svc}.${ns}.svc.${domain}:${port}`, expectedPod: pod, ordinal: i };
   });
 }
 
-export function optionsFromEnv(env: Record<string, string | undefined>): SmokeOptions {
+/**
+ * The version of the rollcall package.json nearest to this module (the image's /app/package.json in the cluster,
+ * the checkout's in development): what the app in the same image reports when APP_VERSION is not set.
+ */
+export function ownPackageVersion(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  for (let dir = from, i = 0; i < 4; i++, dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+    if (pkg.name === 'rollcall' && typeof pkg.version === 'string') return pkg.version;
+  }
+  return undefined;
+}
+
+export function optionsFromEnv(env: Record<string, string | undefined>, packageVersion: string | null = ownPackageVersion() ?? null): SmokeOptions {
+  const expectedVersion = env['SMOKE_EXPECTED_VERSION'] || packageVersion || undefined;
+  if (expectedVersion === undefined) throw new ConfigError('no expected version: set SMOKE_EXPECTED_VERSION (no rollcall package.json found next to the check)');
   return {
     timeoutMs: positiveInt(env, 'SMOKE_TIMEOUT_MS', defaultOptions.timeoutMs, 0),
     intervalMs: positiveInt(env, 'SMOKE_INTERVAL_MS', defaultOptions.intervalMs, 0),
     requestTimeoutMs: positiveInt(env, 'SMOKE_REQUEST_TIMEOUT_MS', defaultOptions.requestTimeoutMs),
+    expectedVersion,
+    partition: positiveInt(env, 'SMOKE_PARTITION', 0, 0),
   };
 }
 
@@ -121,7 +150,7 @@ function describeError(err: unknown): string {
 }
 
 /** One attempt against one replica. Never throws. */
-export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch'>): Promise<Omit<ReplicaResult, 'attempts'>> {
+export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions, 'requestTimeoutMs' | 'fetch' | 'expectedVersion' | 'partition'>): Promise<Omit<ReplicaResult, 'attempts'>> {
   const doFetch = opts.fetch ?? fetch;
   const get = (path: string) =>
     doFetch(url(target.baseUrl, path), {
@@ -157,6 +186,10 @@ export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions,
   if (target.expectedPod !== undefined && visits.pod !== target.expectedPod) {
     return fail(`GET /visits reports pod ${JSON.stringify(visits.pod)}, want ${JSON.stringify(target.expectedPod)}`);
   }
+  const updated = target.ordinal === undefined || target.ordinal >= (opts.partition ?? 0);
+  if (updated && opts.expectedVersion !== undefined && visits.version !== opts.expectedVersion) {
+    return fail(`GET /visits reports version ${JSON.stringify(visits.version)}, want ${JSON.stringify(opts.expectedVersion)} (the image being synced)`);
+  }
   return { name: target.name, ok: true, message: `ready, counter ${visits.counter}, version ${visits.version}`, visits };
 }
 
@@ -179,10 +212,19 @@ export async function runSmoke(targets: readonly SmokeTarget[], opts: SmokeOptio
   return Promise.all(targets.map((t) => checkReplicaUntil(t, opts)));
 }
 
-export function formatReport(results: readonly ReplicaResult[]): string {
+/**
+ * One line per replica and the verdict. With `namespace` (in-cluster runs), a failure also names the commands that
+ * show why: this log is what a failed sync leaves behind (the Job is kept on failure; the bundle has no SyncFail
+ * hook, see argocd/README.md).
+ */
+export function formatReport(results: readonly ReplicaResult[], namespace?: string): string {
   const lines = results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.message}${r.ok ? '' : ` (after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`}`);
-  const failed = results.filter((r) => !r.ok).length;
-  lines.push(failed === 0 ? `smoke test passed: ${results.length} replica(s) ready` : `smoke test FAILED: ${failed} of ${results.length} replica(s)`);
+  const failing = results.filter((r) => !r.ok);
+  lines.push(failing.length === 0 ? `smoke test passed: ${results.length} replica(s) ready` : `smoke test FAILED: ${failing.length} of ${results.length} replica(s)`);
+  if (failing.length > 0 && namespace !== undefined) {
+    lines.push(`diagnose: kubectl -n ${namespace} get pods -L controller-revision-hash`);
+    for (const r of failing) lines.push(`diagnose: kubectl -n ${namespace} describe pod ${r.name}; kubectl -n ${namespace} logs ${r.name} --previous`);
+  }
   return lines.join('\n');
 }
 
@@ -200,7 +242,7 @@ export async function main(env: Record<string, string | undefined>, args: readon
     throw err;
   }
   const results = await runSmoke(targets, opts);
-  const report = formatReport(results);
+  const report = formatReport(results, args.length === 0 && !env['SMOKE_URLS'] ? env['SMOKE_NAMESPACE'] : undefined);
   (results.every((r) => r.ok) ? console.log : console.error)(report);
   return results.every((r) => r.ok) ? 0 : 1;
 }

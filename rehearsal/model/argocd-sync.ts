@@ -1,0 +1,329 @@
+// What Argo CD does with one sync operation of an overlay, as a pure model: no processes, no clock. The caller says
+// what the cluster shows over time (StatefulSet status, hook Job outcomes); the model says what Argo CD does next:
+// which phase and wave runs, when each hook starts, whether the operation is Running, Succeeded or Failed (and why),
+// and from when an automated sync of a newer commit (the revert) can start.
+//
+// Rules and where they come from (argoproj/argo-cd at 3.6.0-dev, gitops-engine vendored under gitops-engine/;
+// the same logic in argoproj/gitops-engine v0.7 used by Argo CD 2.14-3.1):
+//  - Task order: phase (PreSync < Sync < PostSync < SyncFail), then wave, then kind (StatefulSet before Job), then
+//    name: gitops-engine/pkg/sync/sync_tasks.go, syncPhaseOrder, kindOrder, syncTasks.Less.
+//  - One reconcile = one call of syncContext.Sync (gitops-engine/pkg/sync/sync_context.go):
+//      1. running hooks take their Job's outcome; running resources take their health: Healthy -> Succeeded,
+//         Degraded -> Failed, anything else stays Running;
+//      2. "if (a) we are multi-step and we have any running tasks, or (b) there are any running hooks, then wait";
+//         multiStep = first task's phase/wave differs from the last one's (syncTasks.multiStep), computed BEFORE the
+//         SyncFail tasks are split off, so a SyncFail hook alone makes a sync multi-step;
+//      3. any completed-but-failed task (SyncFail hooks aside): run the SyncFail hooks, then Failed;
+//      4. no pending task left: Succeeded; else run the first pending phase/wave. When that was the last phase/wave
+//         and it holds no hook, its resources succeed at once "EVEN if those objects subsequently degrade"
+//         (argo-cd PR #1727); otherwise every task of the wave is Running (resources wait for health).
+//  - StatefulSet health: gitops-engine/pkg/health/health_statefulset.go, getAppsv1StatefulSetHealth (never Degraded,
+//    argo-cd#6527). Encoded in statefulSetHealth below.
+//  - Sync timeout: controller/appcontroller.go, processRequestedAppOperation: once now > startedAt + timeout the
+//    operation goes Terminating, hooks are deleted, phase Failed "Operation terminated"; no retry after a
+//    termination. startedAt is not reset by retries, so the timeout bounds retries too. Setting:
+//    `controller.sync.timeout.seconds` in argocd-cmd-params-cm (Argo CD >= 2.14; default 0 = none).
+//  - Retry: same function. A Failed attempt with retries left becomes Running again with FinishedAt set and is retried
+//    at NextRetryAt (backoff duration x factor^count, capped at maxDuration: pkg/apis/application/v1alpha1/types.go,
+//    RetryStrategy.NextRetryAt). `retry.refresh` (Argo CD >= 3.2) retries with the latest revision.
+//  - Automated sync: controller/appcontroller.go, autoSync: "Skipping auto-sync: another operation is in progress"
+//    while app.Operation is set (argo-cd#17314), i.e. while Running, retries included; a newer revision than the one
+//    last attempted then syncs.
+//
+// API for the rehearsal's delivery seam (a sketch of the wiring, nothing here runs processes):
+//   const tasks = tasksFromObjects(renderedOverlay);                 // phases, waves, kinds of the overlay
+//   const settings = settingsFromApplication(application, 900);      // retry of the Application + controller timeout
+//   const hooks = hookJobs(renderedOverlay);                         // each hook Job's deadline and retries
+//   const run = runSync({ tasks, settings, revision: 'v2', newerRevision: { revision: 'v1', at: revertAt },
+//     horizonSeconds, cluster: {
+//       statefulSet: (now, rev) => statusFromTheRehearsedPods(now, rev),          // the rehearsal's StatefulSet status
+//       hook: (name, rev, startedAt, now) => jobOutcome(hooks[name]!, startedAt, now, passedAt(name, rev)),
+//     } });
+//   run.phase / run.endedAt / run.newerRevisionSyncStartedAt / run.events  -> when the revert starts, or a hang.
+// All times are seconds from the start of the operation; the model never reads a clock.
+import type { K8sObject } from '../../bundle/types.ts';
+
+export type SyncPhase = 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail';
+export type OperationPhase = 'Running' | 'Succeeded' | 'Failed';
+export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';
+export type JobOutcome = 'Running' | 'Succeeded' | 'Failed';
+
+const phaseOrder: Record<SyncPhase, number> = { PreSync: -1, Sync: 0, PostSync: 1, SyncFail: 2 };
+// The part of gitops-engine's kindOrder this bundle uses (lower applies first within a wave); unknown kinds last.
+const kindOrder = ['Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'ServiceAccount', 'ConfigMap', 'Role', 'RoleBinding', 'Service', 'StatefulSet', 'Job'];
+
+/** One thing the sync applies: a resource (phase Sync) or a hook (one task per hook phase it names). */
+export interface SyncTask {
+  kind: string;
+  name: string;
+  phase: SyncPhase;
+  wave: number;
+  hook: boolean;
+}
+
+/** Reads the tasks of a sync from rendered objects (argocd.argoproj.io/hook, /sync-wave; hook "Skip" is left out). */
+export function tasksFromObjects(objects: readonly K8sObject[]): SyncTask[] {
+  const tasks: SyncTask[] = [];
+  for (const o of objects) {
+    const ann = o.metadata?.annotations ?? {};
+    const wave = Number(ann['argocd.argoproj.io/sync-wave'] ?? '0');
+    const base = { kind: String(o.kind), name: o.metadata?.name ?? '', wave: Number.isFinite(wave) ? wave : 0 };
+    const hook = ann['argocd.argoproj.io/hook'];
+    if (hook === undefined) tasks.push({ ...base, phase: 'Sync', hook: false });
+    else for (const p of hook.split(',').map((s) => s.trim())) if (p in phaseOrder) tasks.push({ ...base, phase: p as SyncPhase, hook: true });
+  }
+  return sortTasks(tasks);
+}
+
+export function sortTasks(tasks: readonly SyncTask[]): SyncTask[] {
+  const k = (kind: string) => (kindOrder.includes(kind) ? kindOrder.indexOf(kind) - kindOrder.length : 0);
+  return [...tasks].sort((a, b) => phaseOrder[a.phase] - phaseOrder[b.phase] || a.wave - b.wave || k(a.kind) - k(b.kind) || a.name.localeCompare(b.name));
+}
+
+/** gitops-engine syncTasks.multiStep over every task, SyncFail hooks included. */
+export function isMultiStep(tasks: readonly SyncTask[]): boolean {
+  const sorted = sortTasks(tasks);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  return first !== undefined && last !== undefined && (first.phase !== last.phase || first.wave !== last.wave);
+}
+
+/** A hook Job's limits, as rendered: how long it may run and how often its pod is retried. */
+export interface HookJob {
+  deadlineSeconds: number | undefined;
+  backoffLimit: number;
+}
+
+/** The hook Jobs of an overlay by name (activeDeadlineSeconds; backoffLimit defaults to 6 as in batch/v1). */
+export function hookJobs(objects: readonly K8sObject[]): Record<string, HookJob> {
+  const out: Record<string, HookJob> = {};
+  for (const o of objects) {
+    if (o.kind !== 'Job' || o.metadata?.annotations?.['argocd.argoproj.io/hook'] === undefined) continue;
+    const spec = (o['spec'] ?? {}) as { activeDeadlineSeconds?: unknown; backoffLimit?: unknown };
+    out[o.metadata.name ?? ''] = {
+      deadlineSeconds: typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined,
+      backoffLimit: typeof spec.backoffLimit === 'number' ? spec.backoffLimit : 6,
+    };
+  }
+  return out;
+}
+
+/**
+ * A Job that passes when its check first passes (`passesAt`, seconds from the operation's start, undefined = never)
+ * and otherwise fails at its activeDeadlineSeconds (a Job past its deadline is Failed, reason DeadlineExceeded;
+ * Argo CD reads a hook Job's outcome from its status). No deadline and never passing = Running forever.
+ */
+export function jobOutcome(job: HookJob, startedAt: number, now: number, passesAt: number | undefined): JobOutcome {
+  if (passesAt !== undefined && now >= Math.max(startedAt, passesAt) && (job.deadlineSeconds === undefined || Math.max(startedAt, passesAt) - startedAt < job.deadlineSeconds)) return 'Succeeded';
+  if (job.deadlineSeconds !== undefined && now - startedAt >= job.deadlineSeconds) return 'Failed';
+  return 'Running';
+}
+
+/** The StatefulSet as Argo CD's health check reads it (spec and status fields it looks at). */
+export interface StatefulSetStatus {
+  generation: number;
+  observedGeneration: number;
+  replicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  currentRevision: string;
+  updateRevision: string;
+  updateStrategy: 'RollingUpdate' | 'OnDelete';
+  /** spec.updateStrategy.rollingUpdate present (with or without a partition). */
+  rollingUpdateSet?: boolean;
+  partition?: number;
+}
+
+/** gitops-engine pkg/health/health_statefulset.go, getAppsv1StatefulSetHealth, rule by rule. Never Degraded. */
+export function statefulSetHealth(s: StatefulSetStatus): { status: HealthStatus; message: string } {
+  if (s.observedGeneration === 0 || s.generation > s.observedGeneration) return { status: 'Progressing', message: 'Waiting for statefulset spec update to be observed...' };
+  if (s.readyReplicas < s.replicas) return { status: 'Progressing', message: `Waiting for ${s.replicas - s.readyReplicas} pods to be ready...` };
+  if (s.updateStrategy === 'RollingUpdate' && (s.rollingUpdateSet === true || s.partition !== undefined)) {
+    if (s.partition !== undefined && s.updatedReplicas < s.replicas - s.partition) return { status: 'Progressing', message: 'Waiting for partitioned roll out to finish' };
+    return { status: 'Healthy', message: 'partitioned roll out complete' };
+  }
+  // OnDelete: Healthy once every replica is ready, whatever revision it runs (gitops-engine#136).
+  if (s.updateStrategy === 'OnDelete') return { status: 'Healthy', message: `statefulset has ${s.readyReplicas} ready pods` };
+  if (s.updateRevision !== s.currentRevision) return { status: 'Progressing', message: 'waiting for statefulset rolling update to complete' };
+  return { status: 'Healthy', message: 'statefulset rolling update complete' };
+}
+
+/** The Application's settings that decide how a sync ends, plus the controller-wide sync timeout. */
+export interface SyncSettings {
+  /** controller.sync.timeout.seconds; 0 = no timeout (Argo CD's default). */
+  syncTimeoutSeconds: number;
+  retry: { limit: number; durationSeconds: number; factor: number; maxDurationSeconds: number; refresh: boolean };
+  automated: boolean;
+}
+
+/** syncPolicy of an Application (or ApplicationSet template) as rendered; durations like 10s, 3m. */
+export function settingsFromApplication(app: K8sObject | Record<string, unknown>, syncTimeoutSeconds: number): SyncSettings {
+  const spec = (app as { spec?: { syncPolicy?: Record<string, any> } }).spec ?? {};
+  const sp = spec.syncPolicy ?? {};
+  const seconds = (d: unknown, fallback: number) => {
+    const m = /^(\d+)(s|m|h)?$/.exec(String(d ?? ''));
+    return m ? Number(m[1]) * (m[2] === 'm' ? 60 : m[2] === 'h' ? 3600 : 1) : fallback;
+  };
+  const r = sp['retry'] ?? {};
+  return {
+    syncTimeoutSeconds,
+    automated: sp['automated'] !== undefined,
+    retry: {
+      // Automated syncs without a retry block still retry 5 times (autoSync: Retry{Limit: 5}).
+      limit: typeof r.limit === 'number' ? r.limit : 5,
+      durationSeconds: seconds(r.backoff?.duration, 5),
+      factor: typeof r.backoff?.factor === 'number' ? r.backoff.factor : 2,
+      maxDurationSeconds: seconds(r.backoff?.maxDuration, 180),
+      refresh: r.refresh === true,
+    },
+  };
+}
+
+/** What the cluster shows at a moment; `revision` is the Git revision the running attempt applied. */
+export interface ClusterView {
+  statefulSet(now: number, revision: string): StatefulSetStatus;
+  /** Outcome of hook `name` of `revision`, started at `startedAt` (its Job's activeDeadlineSeconds is the caller's). */
+  hook(name: string, revision: string, startedAt: number, now: number): JobOutcome;
+}
+
+export interface SyncEvent {
+  at: number;
+  what: 'wave-started' | 'hook-started' | 'operation-failed' | 'operation-succeeded' | 'retry-scheduled' | 'retry-started' | 'terminated' | 'auto-sync-started';
+  detail: string;
+}
+
+export interface SyncRun {
+  /** Phase of the operation at the horizon, or when it ended. */
+  phase: OperationPhase;
+  endedAt: number | null;
+  message: string;
+  /** When an automated sync of `newerRevision` started (null: never within the horizon). */
+  newerRevisionSyncStartedAt: number | null;
+  events: SyncEvent[];
+}
+
+export interface RunInput {
+  tasks: readonly SyncTask[];
+  settings: SyncSettings;
+  cluster: ClusterView;
+  revision: string;
+  /** A newer commit (the revert) lands at `at`; the model reports when Argo CD starts syncing it. */
+  newerRevision?: { revision: string; at: number };
+  /** Seconds between reconciles of the operation (the controller requeues in-progress operations; 5 s is fine). */
+  stepSeconds?: number;
+  horizonSeconds: number;
+}
+
+type TaskState = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+
+/**
+ * Runs one sync operation (and its retries) reconcile by reconcile until it ends, or until the horizon when it never
+ * does. A newer revision starts syncing when the operation is over (automated sync) or at a retry with refresh.
+ */
+export function runSync(input: RunInput): SyncRun {
+  const step = input.stepSeconds ?? 5;
+  const tasks = sortTasks(input.tasks);
+  const multiStep = isMultiStep(tasks);
+  const events: SyncEvent[] = [];
+  const log = (at: number, what: SyncEvent['what'], detail: string) => events.push({ at, what, detail });
+  let revision = input.revision;
+  let state: TaskState[] = tasks.map(() => 'Pending');
+  let hookStart: (number | undefined)[] = tasks.map(() => undefined);
+  let retryCount = 0;
+  let retryAt: number | undefined;
+  let newerStartedAt: number | null = null;
+  const timeout = input.settings.syncTimeoutSeconds;
+  const newer = input.newerRevision;
+  const end = (now: number, phase: OperationPhase, message: string): SyncRun => {
+    let newerAt = newerStartedAt;
+    if (newerAt === null && newer && input.settings.automated) {
+      newerAt = Math.max(now, newer.at);
+      log(newerAt, 'auto-sync-started', newer.revision);
+    }
+    return { phase, endedAt: now, message, newerRevisionSyncStartedAt: newerAt, events };
+  };
+  const label = (t: SyncTask) => `${t.phase}/${t.wave} ${t.kind}/${t.name}`;
+
+  for (let now = 0; now <= input.horizonSeconds; now += step) {
+    if (timeout > 0 && now > timeout) {
+      log(now, 'terminated', `controller sync timeout (${timeout} s): running hooks deleted`);
+      return end(now, 'Failed', 'Operation terminated, triggered by controller sync timeout');
+    }
+    if (retryAt !== undefined) {
+      if (now < retryAt) continue;
+      retryAt = undefined;
+      if (input.settings.retry.refresh && newer && now >= newer.at && revision !== newer.revision) {
+        // retry.refresh: the retry drops the operation's revision and takes the latest one (same operation, same
+        // startedAt, so the sync timeout still counts from the first attempt).
+        revision = newer.revision;
+        newerStartedAt = now;
+        log(now, 'retry-started', `attempt #${retryCount} with latest revision ${revision}`);
+      } else log(now, 'retry-started', `attempt #${retryCount} of ${revision}`);
+      state = tasks.map(() => 'Pending');
+      hookStart = tasks.map(() => undefined);
+    }
+    // 1. running tasks take their outcome (hooks) or health (resources).
+    tasks.forEach((t, i) => {
+      if (state[i] !== 'Running') return;
+      if (t.hook) {
+        const o = input.cluster.hook(t.name, revision, hookStart[i]!, now);
+        if (o !== 'Running') state[i] = o;
+      } else if (t.kind === 'StatefulSet') {
+        const h = statefulSetHealth(input.cluster.statefulSet(now, revision)).status;
+        if (h === 'Healthy') state[i] = 'Succeeded';
+        else if (h === 'Degraded') state[i] = 'Failed';
+      } else state[i] = 'Succeeded'; // Services, RBAC, PDB, NetworkPolicy: healthy once applied.
+    });
+    // 2. wait while any hook runs, or any task runs in a multi-step sync.
+    if (tasks.some((t, i) => state[i] === 'Running' && (multiStep || t.hook))) continue;
+    // 3. a completed task failed: SyncFail hooks, then Failed (and maybe a retry).
+    const regular = tasks.map((t, i) => ({ t, i })).filter(({ t }) => t.phase !== 'SyncFail');
+    const failed = regular.filter(({ i }) => state[i] === 'Failed');
+    if (failed.length > 0) {
+      const failHooks = tasks.map((t, i) => ({ t, i })).filter(({ t }) => t.phase === 'SyncFail');
+      const pendingFail = failHooks.filter(({ i }) => state[i] === 'Pending');
+      if (pendingFail.length > 0) {
+        for (const { t, i } of pendingFail) {
+          state[i] = 'Running';
+          hookStart[i] = now;
+          log(now, 'hook-started', label(t));
+        }
+        continue;
+      }
+      const why = failed.map(({ t }) => label(t)).join(', ');
+      if (retryCount < input.settings.retry.limit) {
+        const r = input.settings.retry;
+        const delay = Math.min(r.durationSeconds * r.factor ** retryCount, r.maxDurationSeconds);
+        retryCount++;
+        retryAt = now + delay;
+        log(now, 'retry-scheduled', `failed (${why}); retry #${retryCount} in ${delay} s; the operation stays Running`);
+        continue;
+      }
+      log(now, 'operation-failed', why);
+      return end(now, 'Failed', `one or more synchronization tasks completed unsuccessfully: ${why}`);
+    }
+    // 4. run the next phase/wave, or succeed.
+    const pending = regular.filter(({ i }) => state[i] === 'Pending');
+    const next = pending[0];
+    if (!next) {
+      log(now, 'operation-succeeded', 'no more tasks');
+      return end(now, 'Succeeded', 'successfully synced (no more tasks)');
+    }
+    const group = pending.filter(({ t }) => t.phase === next.t.phase && t.wave === next.t.wave);
+    const remaining = pending.length - group.length;
+    log(now, 'wave-started', `${next.t.phase} wave ${next.t.wave}`);
+    for (const { t, i } of group) {
+      state[i] = 'Running';
+      if (t.hook) {
+        hookStart[i] = now;
+        log(now, 'hook-started', label(t));
+      }
+    }
+    if (remaining === 0 && !group.some(({ t }) => t.hook)) {
+      for (const { i } of group) state[i] = 'Succeeded';
+      log(now, 'operation-succeeded', 'all tasks run (last wave, no hook: health not awaited)');
+      return end(now, 'Succeeded', 'successfully synced (all tasks run)');
+    }
+  }
+  return { phase: 'Running', endedAt: null, message: 'one or more tasks are running', newerRevisionSyncStartedAt: newerStartedAt, events };
+}
