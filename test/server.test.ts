@@ -71,7 +71,8 @@ describe('server process', () => {
 
   test('SIGTERM under load: readyz fails at once, in-flight visits finish, the count is kept, exit 0', async () => {
     const dir = await tempDir();
-    const server = await startServer({ DATA_DIR: dir, SHUTDOWN_DRAIN_MS: '400', SHUTDOWN_TIMEOUT_MS: '5000' });
+    // A drain long enough that a stalled machine still asks /readyz before the listener closes.
+    const server = await startServer({ DATA_DIR: dir, SHUTDOWN_DRAIN_MS: '2000', SHUTDOWN_TIMEOUT_MS: '5000' });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     let stop = false;
     const acknowledged: number[] = [];
