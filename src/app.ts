@@ -26,6 +26,8 @@ export interface AppDeps {
   clock: { now(): Date };
   config: { podName: string; version: string; timeZone: string };
   metrics?: AppMetrics;
+  /** A bad release on purpose (BAD_RELEASE, src/bad-release.ts): its label, and whether this visit fails. */
+  badRelease?: { label: string; failsVisit(): boolean };
 }
 
 /** Methods each path answers; anything else on a known path gets 405 with this list in `Allow`. */
@@ -37,9 +39,9 @@ const ALLOWED: Record<string, string> = {
   '/metrics': 'GET, HEAD',
 };
 
-export function createApp({ counter, lifecycle, clock, config, metrics }: AppDeps): Hono {
+export function createApp({ counter, lifecycle, clock, config, metrics, badRelease }: AppDeps): Hono {
   const app = new Hono();
-  const identity = { pod: config.podName, version: config.version };
+  const identity = { pod: config.podName, version: config.version, ...(badRelease ? { badRelease: badRelease.label } : {}) };
 
   if (metrics) {
     app.use(async (c, next) => {
@@ -60,6 +62,11 @@ export function createApp({ counter, lifecycle, clock, config, metrics }: AppDep
   app.get('/', async (c) => {
     // HEAD must not count a visit: Hono would otherwise run this GET handler for it.
     if (c.req.method === 'HEAD') return c.body(null, 200, { 'Cache-Control': 'no-store' });
+    if (badRelease?.failsVisit()) {
+      return c.json({ error: `a bad release on purpose (BAD_RELEASE=${badRelease.label}); the visit was not counted`, ...identity }, 500, {
+        'Cache-Control': 'no-store',
+      });
+    }
     let visit: number;
     try {
       visit = await counter.visit();
