@@ -60,11 +60,21 @@ describe('Service endpoints (EndpointSlice conditions; propagation delay)', () =
 });
 
 describe('release watch (the rehearsal rules)', () => {
-  const base: WatchObservation = { nowMs: 100_000, readinessPeriodMs: 5000, stalledSinceMs: null, rolloutDoneAtMs: null, window: { requests: 100, failed: 0 }, windowMs: 1000 };
+  const base: WatchObservation = {
+    nowMs: 100_000,
+    newPodNotReadyMs: 0,
+    newPodRestarts: 0,
+    startupBudgetMs: 60_000,
+    rolloutDoneAtMs: null,
+    window: { requests: 100, failed: 0 },
+    windowMs: 1000,
+  };
   const cases: [string, Partial<WatchObservation>, string][] = [
     ['rolling out: watching', {}, 'watching'],
-    ['stalled 3 periods: bad', { stalledSinceMs: 85_000 }, 'bad'],
-    ['stalled less: watching', { stalledSinceMs: 90_000 }, 'watching'],
+    ['a new pod starting for a while (slow): watching', { newPodNotReadyMs: 30_000 }, 'watching'],
+    ['a new pod not Ready past the startup budget: bad (stalled)', { newPodNotReadyMs: 60_001 }, 'bad'],
+    ['no new pod crashed: watching', { newPodRestarts: 0 }, 'watching'],
+    ['a new pod crashed once: bad (CrashLoopBackOff)', { newPodRestarts: 1 }, 'bad'],
     ['done, clean window: good', { rolloutDoneAtMs: 90_000 }, 'good'],
     ['done, window not over: watching', { rolloutDoneAtMs: 99_500 }, 'watching'],
     ['done, 30 % failed: bad', { rolloutDoneAtMs: 90_000, window: { requests: 100, failed: 30 } }, 'bad'],
