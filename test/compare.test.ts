@@ -126,28 +126,26 @@ describe('the table', () => {
     } satisfies RunResult;
     const lines = formatTable({ runs: [run] }).split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0 \|$/);
+    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0\s+\|$/);
   });
 });
 
-describe('bad releases rehearsed with real server processes (time scale 0.05)', () => {
-  test('rolling stalls on unready and lets errors reach every pod; recreate goes down on crash until the revert; canary contains errors; nothing lost', { timeout: 240_000 }, async (t) => {
+describe('bad releases rehearsed with real server processes (time scale 0.1)', () => {
+  test('rolling stalls on unready and lets errors reach every pod; recreate goes down on crash until the revert; canary contains errors; nothing lost', { timeout: 600_000 }, async (t) => {
     if (!requireRenderer(t)) return;
     const plans = Object.fromEntries((await loadPlans(['rolling', 'recreate', 'canary'])).map((plan) => [plan.overlay, plan]));
-    const options = { timeScale: 0.05, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
-    // The three overlays at once: the assertions are about behaviour, not speed, and this keeps the suite short.
-    const [rolling, recreate, canary] = await Promise.all([
-      rehearseOverlay(plans['rolling']!, ['unready', 'errors'], options),
-      rehearseOverlay(plans['recreate']!, ['crash'], options),
-      rehearseOverlay(plans['canary']!, ['errors'], options),
-    ]);
+    const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
+    // One after the other: on a busy machine, concurrent process start-ups only make every phase longer.
+    const rolling = await rehearseOverlay(plans['rolling']!, ['unready', 'errors'], options);
+    const recreate = await rehearseOverlay(plans['recreate']!, ['crash'], options);
+    const canary = await rehearseOverlay(plans['canary']!, ['errors'], options);
     const runs = [...rolling!, ...recreate!, ...canary!];
     for (const line of formatTable({ runs }).split('\n')) t.diagnostic(line);
     const [unready, errors] = rolling!;
     const [crash] = recreate!;
     const [canaryErrors] = canary!;
 
-    assert.equal(unready!.figures.stoppedByItself, true, 'rolling × unready: the rollout stopped by itself');
+    assert.equal(unready!.figures.stoppedByItself, true, `rolling × unready: the rollout stopped by itself (${JSON.stringify(unready!.figures.detection)})`);
     assert.equal(unready!.figures.podsUpdated, 1, 'rolling × unready: after the first replaced ordinal');
     assert.ok(unready!.figures.fewestReady >= 2, `rolling × unready: ≥ 2 Ready (fewest ${unready!.figures.fewestReady})`);
     const unreadyFailed = unready!.figures.before.failed + unready!.figures.during.failed + unready!.figures.after.failed;
@@ -155,7 +153,7 @@ describe('bad releases rehearsed with real server processes (time scale 0.05)', 
     assert.deepEqual(unready!.figures.manualSteps, ['kubectl delete pod rollcall-2'], 'forced rollback under OrderedReady');
     assert.ok(unready!.timeline.markers.some((m) => m.kind === 'manual-step' && m.pod === 'rollcall-2'));
 
-    assert.equal(errors!.figures.podsUpdated, 3, 'rolling × errors: reaches every pod');
+    assert.equal(errors!.figures.podsUpdated, 3, `rolling × errors: reaches every pod (${JSON.stringify(errors!.figures.detection)})`);
     assert.equal(errors!.figures.stoppedByItself, false);
     assert.equal(errors!.figures.detection?.rule, 'failing');
     assert.deepEqual(errors!.figures.manualSteps, [], 'Ready pods roll back by themselves');

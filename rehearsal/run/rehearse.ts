@@ -44,8 +44,9 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
   const now = () => performance.now() - clock.origin;
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
   // Deadlines per phase so a run that never settles ends with an error rather than hanging.
+  // Process start-up is real time and slow on a busy machine: 2 minutes on top of the manifests' own timings.
   const phaseLimitMs =
-    30_000 + scaled(plan.replicas * (plan.minReadyMs + (plan.startup ? plan.startup.periodMs * plan.startup.failureThreshold : 0) + plan.terminationGraceMs));
+    120_000 + scaled(plan.replicas * (plan.minReadyMs + (plan.startup ? plan.startup.periodMs * plan.startup.failureThreshold : 0) + plan.terminationGraceMs));
   const until = async (what: string, condition: () => boolean) => {
     const deadline = now() + phaseLimitMs;
     while (!condition()) {

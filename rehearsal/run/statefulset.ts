@@ -273,13 +273,14 @@ export class StatefulSetRun {
 
   async #probe(pod: Pod, process: PodProcess): Promise<void> {
     pod.probing = true;
-    if (pod.lastUrl !== process.url && !pod.ready) pod.notReadySinceMs ??= this.#o.now();
     pod.lastUrl = process.url;
     let ok = false;
     try {
       const response = await fetch(`${process.url}/readyz`, { signal: AbortSignal.timeout(this.#probeTimeoutMs) });
       ok = response.status === 200;
       await response.body?.cancel();
+      // The watch counts "not Ready" from the first answer: a starved process on a busy machine is not a bad release.
+      if (!ok && !pod.ready) pod.notReadySinceMs ??= this.#o.now();
     } catch {
       ok = false;
     }
