@@ -10,9 +10,10 @@
 // - processReplica: a Failed/Succeeded pod is deleted (recreated on a later sync); a missing pod is created and, when
 //   monotonic, nothing more happens this round; when monotonic it returns early for a terminating pod, a pod not
 //   Running and Ready, and a pod not Available (minReadySeconds).
-// - updateStatefulSetAfterInvariantEstablished (feature gate MaxUnavailableStatefulSet): up to maxUnavailable minus
-//   the pods already unavailable are deleted at once, highest ordinal first; with maxUnavailable 1 this is the same
-//   as the gate-off loop above.
+// - updateStatefulSetAfterInvariantEstablished (feature gate MaxUnavailableStatefulSet, off by default up to 1.36,
+//   NOTES.md): up to maxUnavailable minus the pods already unavailable are deleted at once, highest ordinal first.
+//   The model uses it only for maxUnavailable > 1; with 1 (every overlay) it follows the gate-off loop. (They differ
+//   for a stuck pod under Parallel: the gate-on path counts it as unavailable and deletes nothing.)
 // - pkg/controller/statefulset/stateful_set_utils.go newVersionedStatefulSetPod: a pod created below the partition
 //   gets the current revision, every other pod the update revision.
 // The consequences the issue asks for, confirmed in that code:

@@ -39,9 +39,11 @@ export interface RehearsalOptions {
 
 export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), `rollcall-compare-${plan.overlay}-`));
+  // One clock for the models (never reset: pods keep their times across runs); each run's timeline is measured from
+  // its own start (runOrigin).
   const t0 = performance.now();
-  const clock = { origin: t0 };
-  const now = () => performance.now() - clock.origin;
+  const now = () => performance.now() - t0;
+  let runOrigin = 0;
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
   // Deadlines per phase so a run that never settles ends with an error rather than hanging.
   // Process start-up is real time and slow on a busy machine: 2 minutes on top of the manifests' own timings.
@@ -69,7 +71,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
       timeScale: options.timeScale,
       endpointPropagationMs: options.endpointPropagationMs,
       now,
-      events: { onAction: (action, pod, atMs) => run?.onAction(action, pod, atMs) },
+      events: { onAction: (action, pod, atMs) => run?.onAction(action, pod, atMs - runOrigin) },
     },
     good,
   );
@@ -78,7 +80,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
   const ticker = (async () => {
     while (ticking) {
       set.tick();
-      run?.sample(set, now());
+      run?.sample(set, now() - runOrigin);
       await sleep(TICK_MS);
     }
   })();
@@ -109,13 +111,15 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
       set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
       // The first run's clock starts at the launch (t = 0: the first pod created); later runs start where they start.
       if (index > 0) {
-        clock.origin = performance.now();
+        runOrigin = now();
         run = new RunRecorder();
       } else {
         run = launchTimeline;
       }
-      const progress = (phase: string) => options.progress?.(scenario, `${phase} (${(now() / 1000).toFixed(1)} s)`);
-      const result = await rehearseRelease({ plan, set, scenario, good, release, options, run, now, until, progress, dataRoot });
+      const origin = runOrigin;
+      const runNow = () => now() - origin;
+      const progress = (phase: string) => options.progress?.(scenario, `${phase} (${(runNow() / 1000).toFixed(1)} s)`);
+      const result = await rehearseRelease({ plan, set, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress, dataRoot });
       results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
       if (result.figures.detection === null) good = release;
     }
@@ -171,7 +175,9 @@ interface ReleaseContext {
   release: Template;
   options: RehearsalOptions;
   run: RunRecorder;
+  /** The run's clock (ms since the run's t = 0), and that t = 0 as performance.now(). */
   now: () => number;
+  origin: number;
   until: (what: string, condition: () => boolean) => Promise<void>;
   progress: (phase: string) => void;
   dataRoot: string;
@@ -187,7 +193,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
 
   const countersBefore = await readCounters(c.dataRoot, set, plan.replicas);
   const load = new Load(() => set.endpoints());
-  const origin = performance.now() - now();
+  const { origin } = c;
   try {
     load.start(options.connections, options.rate);
     const loadStartMs = now();
