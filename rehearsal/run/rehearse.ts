@@ -307,7 +307,8 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       timeline: {
         slotMs: figures.SLOT_MS,
         endMs: Math.round(endMs),
-        pods: [...run.spans].map(([name, lane]) => ({ name, spans: lane })),
+        // Copies, cut at the end: the recorder keeps sampling until the next run starts.
+        pods: [...run.spans].map(([name, lane]) => ({ name, spans: lane.filter((span) => span.fromMs < endMs).map((span) => ({ ...span, toMs: Math.min(span.toMs, Math.round(endMs)) })) })),
         traffic: slots,
         markers: run.markers.sort((a, b) => a.atMs - b.atMs),
       },
