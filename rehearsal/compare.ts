@@ -1,11 +1,14 @@
-// `rollcall compare`: render each overlay with real kustomize, rehearse its rollout with real server processes
-// under load, and print the figures side by side.
+// `rollcall compare`: render each overlay with real kustomize, rehearse each release scenario on it with real server
+// processes under load (rehearsal/run), and collect the figures into the ComparisonReport (rehearsal/result.ts).
+import os from 'node:os';
 import path from 'node:path';
 import { listOverlays } from '../bundle/files.ts';
 import { findRenderer, noRendererMessage, render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
+import { DEFAULT_WATCH_RULES, describeWatchRules } from './model/release-watch.ts';
 import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
-import { rehearse, type RehearsalOptions, type RehearsalResult } from './rehearse.ts';
+import type { ComparisonReport, ReleaseScenario } from './result.ts';
+import { rehearseOverlay, type RehearsalOptions } from './run/rehearse.ts';
 
 export async function loadPlans(overlays: readonly string[] = listOverlays(repoRoot)): Promise<RolloutPlan[]> {
   const renderer = findRenderer();
@@ -18,34 +21,40 @@ export async function loadPlans(overlays: readonly string[] = listOverlays(repoR
   return plans;
 }
 
-export async function compare(
-  overlays: readonly string[] | undefined,
-  options: RehearsalOptions,
-  progress: (line: string) => void = () => {},
-): Promise<{ plan: RolloutPlan; result: RehearsalResult }[]> {
-  const rows = [];
-  for (const plan of await loadPlans(overlays)) {
-    progress(`${plan.overlay}: ${describePlan(plan)}`);
-    rows.push({ plan, result: await rehearse(plan, options) });
-  }
-  return rows;
+export function machine(): ComparisonReport['machine'] {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
 }
 
-export function formatTable(rows: readonly { plan: RolloutPlan; result: RehearsalResult }[]): string {
-  const header = ['overlay', 'strategy', 'replaced', 'duration', 'downtime', 'longest gap', 'failed/requests', 'lost', 'duplicated'];
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const lines = rows.map(({ plan, result }) => [
-    plan.overlay,
-    plan.update.type === 'OnDelete' ? (plan.update.deleteAll ? 'recreate (OnDelete + hook)' : 'OnDelete') : `rolling (${plan.podManagementPolicy}${plan.update.partition ? `, partition ${plan.update.partition}` : ''})`,
-    `${result.podsReplaced}/${plan.replicas}`,
-    seconds(result.durationMs),
-    seconds(result.downtimeMs),
-    seconds(result.longestGapMs),
-    `${result.failed}/${result.requests}`,
-    String(result.lost),
-    String(result.duplicated),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+/** Every overlay × scenario, one after the other (concurrent rehearsals would share the CPU and blur the figures). */
+export async function compare(
+  plans: readonly RolloutPlan[],
+  scenarios: readonly ReleaseScenario[],
+  options: Omit<RehearsalOptions, 'progress'>,
+  progress: (line: string) => void = () => {},
+): Promise<ComparisonReport> {
+  const runs = [];
+  const started = performance.now();
+  for (const plan of plans) {
+    progress(`${plan.overlay}: ${describePlan(plan)}`);
+    const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+    runs.push(
+      ...(await rehearseOverlay(plan, scenarios, { ...options, progress: (scenario, phase) => progress(`[${elapsed()}] ${plan.overlay} × ${scenario}: ${phase}`) })),
+    );
+  }
+  return {
+    generatedAt: new Date().toISOString(),
+    machine: machine(),
+    timeScale: options.timeScale,
+    connections: options.connections,
+    rate: options.rate,
+    detectionRules: describeWatchRules(options.watch ?? DEFAULT_WATCH_RULES),
+    runs,
+  };
 }

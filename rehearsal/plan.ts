@@ -8,15 +8,25 @@ export type UpdatePlan =
   /** OnDelete: nothing happens unless someone deletes pods; `deleteAll` when the recreate hook deletes them all. */
   | { type: 'OnDelete'; deleteAll: boolean };
 
+export interface ProbePlan {
+  periodMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+}
+
 export interface RolloutPlan {
   overlay: string;
+  /** metadata.name of the StatefulSet: pods are named <setName>-<ordinal>. */
+  setName: string;
   replicas: number;
   podManagementPolicy: 'OrderedReady' | 'Parallel';
   update: UpdatePlan;
   minReadyMs: number;
   /** Environment of the app container, literal values only (valueFrom entries are filled in per pod). */
   env: Record<string, string>;
-  readiness: { periodMs: number; failureThreshold: number };
+  readiness: ProbePlan;
+  /** The startup probe, when the container has one: readiness waits for it, and its failures restart the container. */
+  startup?: ProbePlan;
   terminationGraceMs: number;
 }
 
@@ -52,15 +62,22 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     strategy['type'] === 'OnDelete'
       ? { type: 'OnDelete', deleteAll: hasRecreateHook }
       : { type: 'RollingUpdate', partition: num(rolling['partition'], 0), maxUnavailable: resolveMaxUnavailable(rolling['maxUnavailable'], replicas) };
-  const readiness = rec(container['readinessProbe']);
+  // Kubernetes' defaults for a probe's fields (periodSeconds 10, failureThreshold 3, successThreshold 1).
+  const probe = (value: unknown): ProbePlan => {
+    const p = rec(value);
+    return { periodMs: num(p['periodSeconds'], 10) * 1000, failureThreshold: num(p['failureThreshold'], 3), successThreshold: num(p['successThreshold'], 1) };
+  };
+  const startup = container['startupProbe'] ? { startup: probe(container['startupProbe']) } : {};
   return {
     overlay,
+    setName: typeof rec(sets[0]!['metadata'])['name'] === 'string' ? (rec(sets[0]!['metadata'])['name'] as string) : 'rollcall',
     replicas,
     podManagementPolicy: spec['podManagementPolicy'] === 'Parallel' ? 'Parallel' : 'OrderedReady',
     update,
     minReadyMs: num(spec['minReadySeconds'], 0) * 1000,
     env,
-    readiness: { periodMs: num(readiness['periodSeconds'], 10) * 1000, failureThreshold: num(readiness['failureThreshold'], 3) },
+    readiness: probe(container['readinessProbe']),
+    ...startup,
     terminationGraceMs: num(podSpec['terminationGracePeriodSeconds'], 30) * 1000,
   };
 }

@@ -1,7 +1,9 @@
 // The shape of `rollcall compare --json`: every figure of every rehearsal plus a timeline a report can draw.
 // One contract between the code that rehearses (rehearsal/run, rehearsal/model) and the code that shows the
 // results (the terminal table, the HTML report), so neither reads the other's internals. Times are milliseconds
-// of the rehearsal's own clock, from the moment the first v1 pod was created (t = 0).
+// of the rehearsal's own clock, from the moment the first v1 pod was created (t = 0). The StatefulSet of an overlay
+// is launched once and its scenarios run one after the other on it: for the second and later runs of an overlay,
+// t = 0 is the start of that run (every pod already Ready on v1, the last good release).
 
 /** How the v2 release behaves (src/bad-release.ts in the app; `good` is a normal release). */
 export type ReleaseScenario = 'good' | 'crash' | 'unready' | 'errors' | 'slow';
@@ -85,6 +87,9 @@ export interface RunFigures {
   twoVersionsServingMs: number;
   /** Analysis (canary with Argo Rollouts analysis): time from rollout start to a failed verdict, null without one. */
   detectMs: number | null;
+  /** The release watch's verdict (rehearsal/model/release-watch.ts): which rule called the release bad, why, and how
+   * long after the rollout start; null when the release was judged good. */
+  detection: { rule: string; reason: string; afterMs: number } | null;
   /** Acknowledged visits missing from the pods' files, and numbers acknowledged twice: must be 0 everywhere. */
   lost: number;
   duplicated: number;
@@ -106,5 +111,9 @@ export interface ComparisonReport {
   /** Manifest timings were multiplied by this; process start-up is real time. */
   timeScale: number;
   connections: number;
+  /** Requests per second the clients sent over all connections (paced). */
+  rate: number;
+  /** When the rehearsal calls a release bad (and reverts), in words. */
+  detectionRules: string;
   runs: RunResult[];
 }

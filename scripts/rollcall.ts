@@ -1,19 +1,30 @@
 #!/usr/bin/env node
-// The project's command line. `rollcall compare [--overlay NAME]... [--time-scale F] [--connections N] [--json]`
+// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]`
 import { parseArgs } from 'node:util';
-import { compare, formatTable } from '../rehearsal/compare.ts';
-import { Pod } from '../rehearsal/pod.ts';
+import { compare, loadPlans } from '../rehearsal/compare.ts';
+import { formatTable } from '../rehearsal/report/table.ts';
+import { PodProcess } from '../rehearsal/run/pod-process.ts';
+import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
 
-const USAGE = `usage: rollcall compare [--overlay NAME]... [--time-scale F] [--connections N] [--json]
+/** 0.1: the full matrix (4 overlays × 5 scenarios) in under 5 minutes on a shared 2-core machine (README). */
+export const DEFAULT_TIME_SCALE = 0.1;
 
-Renders kustomize/overlays/* with kustomize, then for each overlay starts its StatefulSet as real server
-processes, puts load on them through an emulated Service, rolls them to a new version the way the overlay's
-update strategy does, and reports duration, downtime, failed requests and lost visits.
+const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]
+
+Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
+real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
+strategy does, reverts to v1 when the release is bad (with the manual steps the StatefulSet rules require), and
+reports what clients saw and what it took to get back.
 
   --overlay NAME     only this overlay (repeatable; default: all)
-  --time-scale F     multiply the manifests' timings (drain, probes, minReadySeconds) by F (default 1)
+  --scenario S       release scenario: ${SCENARIOS.join(', ')} or all (repeatable; default: good)
+  --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
+                     (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
-  --json             print JSON instead of a table`;
+  --rate R           requests per second over all clients, paced (default 200)
+  --json             print the ComparisonReport (rehearsal/result.ts) as JSON instead of a table
+
+Progress (overlay, scenario, phase, elapsed) goes to stderr. Exit code 1 if any visit was lost or duplicated.`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -21,8 +32,10 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       overlay: { type: 'string', multiple: true },
-      'time-scale': { type: 'string', default: '1' },
+      scenario: { type: 'string', multiple: true },
+      'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
       connections: { type: 'string', default: '8' },
+      rate: { type: 'string', default: '200' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -35,20 +48,27 @@ async function main(argv: string[]): Promise<number> {
   const connections = Number(values.connections);
   if (!(timeScale > 0 && timeScale <= 10)) throw new Error('--time-scale must be a number in (0, 10]');
   if (!(Number.isInteger(connections) && connections >= 1 && connections <= 256)) throw new Error('--connections must be an integer 1-256');
-  const rows = await compare(
-    values.overlay,
-    { timeScale, connections, steadyMs: 1000, endpointPropagationMs: 1000 },
+  const rate = Number(values.rate);
+  if (!(rate >= 1 && rate <= 10_000)) throw new Error('--rate must be a number 1-10000');
+  const scenarios = parseScenarios(values.scenario);
+  const started = performance.now();
+  const report = await compare(
+    await loadPlans(values.overlay),
+    scenarios,
+    { timeScale, connections, rate, steadyMs: 500, endpointPropagationMs: 1000 },
     (line) => console.error(line),
   );
-  console.log(values.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatTable(report));
   console.error(`time scale ${timeScale}: manifest timings ×${timeScale}; process start-up is real time.`);
-  return rows.some(({ result }) => result.lost > 0 || result.duplicated > 0) ? 1 : 0;
+  console.error(`detection: ${report.detectionRules}.`);
+  console.error(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return report.runs.some((run) => run.figures.lost > 0 || run.figures.duplicated > 0) ? 1 : 0;
 }
 
 // Interrupted: the pods are our child processes; end them rather than leave servers behind.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    for (const pod of Pod.live) pod.kill();
+    for (const pod of PodProcess.live) pod.kill();
     process.exit(130);
   });
 }
@@ -56,6 +76,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: Error) => {
+    for (const pod of PodProcess.live) pod.kill();
     console.error(`rollcall: ${error.message}`);
     process.exit(2);
   },

@@ -33,6 +33,8 @@ export interface AppDeps {
   metrics?: AppMetrics;
   /** Counts of GET / over the last minute for GET /stats; a fresh 60 s window when not given. */
   requestStats?: RequestStats;
+  /** A bad release on purpose (BAD_RELEASE, src/bad-release.ts): its label, and whether this visit fails. */
+  badRelease?: { label: string; failsVisit(): boolean };
 }
 
 /** Methods each path answers; anything else on a known path gets 405 with this list in `Allow`. */
@@ -52,9 +54,9 @@ const ALLOWED: Record<string, string> = {
  */
 const NEGOTIATION: Parameters<typeof accepts>[1] = { header: 'Accept', supports: ['text/html', 'application/json'], default: 'text/html' };
 
-export function createApp({ counter, lifecycle, clock, config, metrics, requestStats = new RequestStats() }: AppDeps): Hono {
+export function createApp({ counter, lifecycle, clock, config, metrics, requestStats = new RequestStats(), badRelease }: AppDeps): Hono {
   const app = new Hono();
-  const identity = { pod: config.podName, version: config.version };
+  const identity = { pod: config.podName, version: config.version, ...(badRelease ? { badRelease: badRelease.label } : {}) };
 
   // GET / only (the visits users make; probes and scrapes would dilute the share): its status after every other
   // handler and onError ran, so a 500 from any cause counts as an error (src/request-stats.ts).
@@ -83,6 +85,11 @@ export function createApp({ counter, lifecycle, clock, config, metrics, requestS
     if (c.req.method === 'HEAD') {
       if (!counter.healthy) return c.body(null, 503, { 'Retry-After': '1', 'Cache-Control': 'no-store' });
       return c.body(null, 200, { 'Cache-Control': 'no-store', Vary: 'Accept' });
+    }
+    if (badRelease?.failsVisit()) {
+      return c.json({ error: `a bad release on purpose (BAD_RELEASE=${badRelease.label}); the visit was not counted`, ...identity }, 500, {
+        'Cache-Control': 'no-store',
+      });
     }
     let visit: number;
     try {

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
+import { BAD_RELEASE_FORM, parseBadRelease, type BadRelease } from './bad-release.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -54,6 +55,18 @@ const schema = z.object({
   LOG_LEVEL: z
     .preprocess((value) => (value === '' ? undefined : value), z.enum(LOG_LEVELS).default('info'))
     .describe(`one of ${LOG_LEVELS.join(', ')}`),
+  // A bad release on purpose (src/bad-release.ts); unset or empty = a good release.
+  BAD_RELEASE: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseBadRelease(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .describe(BAD_RELEASE_FORM),
 });
 
 export interface Config {
@@ -66,6 +79,8 @@ export interface Config {
   shutdownDrainMs: number;
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Set only when BAD_RELEASE makes this instance a bad release on purpose. */
+  badRelease?: BadRelease;
 }
 
 export class ConfigError extends Error {
@@ -103,5 +118,8 @@ export function parseConfig(
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    ...withBadRelease(parseBadRelease(e.BAD_RELEASE)),
   };
 }
+
+const withBadRelease = (badRelease: BadRelease | undefined): { badRelease?: BadRelease } => (badRelease ? { badRelease } : {});

@@ -10,9 +10,13 @@ export interface AppMetrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): AppMetrics & CounterMetrics {
+export function createMetrics(options: { defaultMetrics?: boolean; badRelease?: string } = {}): AppMetrics & CounterMetrics {
   const registry = new client.Registry();
   if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: registry });
+  if (options.badRelease) {
+    // A dashboard must be able to tell a bad release on purpose from a real one (BAD_RELEASE, src/bad-release.ts).
+    new client.Gauge({ name: 'bad_release_info', help: 'Set to 1 when BAD_RELEASE makes this instance a bad release on purpose.', labelNames: ['mode'] as const, registers: [registry] }).set({ mode: options.badRelease }, 1);
+  }
 
   const requests = new client.Counter({
     name: 'http_requests_total',

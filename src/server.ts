@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app.ts';
+import { badReleaseFailsVisit, badReleaseNotReadyReason, describeBadRelease } from './bad-release.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { DataDirLockedError, lockDataDirectory } from './data-dir-lock.ts';
 import { DurableFile } from './durable-write.ts';
@@ -83,10 +84,23 @@ async function main(): Promise<void> {
     process.exit(EXIT_STARTUP);
   }
 
-  const metrics = createMetrics();
+  const { badRelease } = config;
+  const badLabel = describeBadRelease(badRelease);
+  if (badRelease) logger.warn({ badRelease: badLabel }, `BAD_RELEASE=${badLabel}: this instance is a bad release on purpose`);
+  const metrics = createMetrics(badRelease ? { badRelease: badLabel } : {});
   const counter = new VisitCounter({ file: durableFile, initial, metrics, logger });
   const lifecycle = new Lifecycle();
-  const app = createApp({ counter, lifecycle, clock: { now: () => new Date() }, config, metrics });
+  const startedAt = performance.now();
+  // The switch fails readiness on top of the lifecycle's own reasons (starting, draining), never instead of them.
+  const readiness = { notReadyReason: () => lifecycle.notReadyReason() ?? badReleaseNotReadyReason(badRelease, performance.now() - startedAt) };
+  const app = createApp({
+    counter,
+    lifecycle: readiness,
+    clock: { now: () => new Date() },
+    config,
+    metrics,
+    ...(badRelease ? { badRelease: { label: badLabel, failsVisit: () => badReleaseFailsVisit(badRelease, Math.random()) } } : {}),
+  });
   const server = createHttpServer(app.fetch, {
     isDraining: () => lifecycle.draining,
     onError: (error) => logger.error({ err: error }, 'request failed'),
@@ -116,6 +130,12 @@ async function main(): Promise<void> {
       { host: config.host, port, file, counter: initial, timeZone: config.timeZone, drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs },
       'listening',
     );
+    if (badRelease?.mode === 'crash') {
+      setTimeout(() => {
+        logger.fatal({ badRelease: badLabel }, `BAD_RELEASE=${badLabel}: exiting with an error on purpose`);
+        process.exit(EXIT_STARTUP);
+      }, badRelease.afterMs);
+    }
   });
 }
 

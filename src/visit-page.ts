@@ -21,7 +21,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
 }
 
-export function renderVisitPage(page: { visit: number; now: Date; timeZone: string; pod: string; version: string }): string {
+export function renderVisitPage(page: { visit: number; now: Date; timeZone: string; pod: string; version: string; badRelease?: string }): string {
   const time = formatterFor(page.timeZone).format(page.now);
   return `<!doctype html>
 <html lang="en">
@@ -32,7 +32,7 @@ export function renderVisitPage(page: { visit: number; now: Date; timeZone: stri
 <p>Current time in ${escapeHtml(page.timeZone)}: <time datetime="${page.now.toISOString()}">${escapeHtml(time)}</time></p>
 <p>Served by <code>${escapeHtml(page.pod)}</code> (version ${escapeHtml(page.version)})</p>
 <p>You are visit number <strong id="visit">${page.visit}</strong>.</p>
-</body>
+${page.badRelease ? `<p role="alert"><strong>A bad release on purpose:</strong> <code>BAD_RELEASE=${escapeHtml(page.badRelease)}</code></p>\n` : ''}</body>
 </html>
 `;
 }

@@ -1,13 +1,17 @@
-// `rollcall compare`: the plan read from each rendered overlay, the figures computed from client outcomes, and one
-// real rehearsal of the two strategies the lab report contrasts (rolling vs recreate), at a tenth of real time.
+// `rollcall compare`: the plan read from each rendered overlay, the figures computed from recorded outcomes, the
+// table, and one real rehearsal of bad releases at a small time scale with real server processes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatTable, loadPlans } from '../rehearsal/compare.ts';
-import type { Outcome } from '../rehearsal/load.ts';
+import { loadPlans } from '../rehearsal/compare.ts';
 import { planFromObjects } from '../rehearsal/plan.ts';
-import { rehearse, summarise } from '../rehearsal/rehearse.ts';
 import { listOverlays } from '../bundle/files.ts';
 import { repoRoot } from '../bundle/schema.ts';
+import { formatTable } from '../rehearsal/report/table.ts';
+import type { RunResult } from '../rehearsal/result.ts';
+import * as figures from '../rehearsal/run/figures.ts';
+import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
+import { badReleaseEnv, parseScenarios } from '../rehearsal/run/scenarios.ts';
+import { parseBadRelease } from '../src/bad-release.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
 
 describe('rollout plans from the rendered overlays', () => {
@@ -27,7 +31,10 @@ describe('rollout plans from the rendered overlays', () => {
     assert.deepEqual(plans['canary-analysis']?.update, plans['canary']?.update);
     for (const plan of Object.values(plans)) {
       assert.equal(plan.replicas, 3, plan.overlay);
+      assert.equal(plan.setName, 'rollcall', plan.overlay);
       assert.equal(plan.env['SHUTDOWN_DRAIN_MS'], '3000', plan.overlay);
+      assert.deepEqual(plan.readiness, { periodMs: 5000, failureThreshold: 2, successThreshold: 1 }, plan.overlay);
+      assert.deepEqual(plan.startup, { periodMs: 2000, failureThreshold: 30, successThreshold: 1 }, plan.overlay);
     }
   });
 
@@ -48,46 +55,134 @@ describe('rollout plans from the rendered overlays', () => {
   });
 });
 
-describe('summarise', () => {
-  test('counts down slots, the longest gap, and visits missing from the files', () => {
-    const outcomes: Outcome[] = [
-      { at: 0, ok: true, pod: 'rollcall-0', visit: 1 },
-      { at: 10, ok: false, error: 'no ready endpoint' },
-      { at: 60, ok: false, error: 'no ready endpoint' },
-      { at: 120, ok: false, error: 'no ready endpoint' },
-      { at: 400, ok: true, pod: 'rollcall-0', visit: 2 },
-      { at: 410, ok: true, pod: 'rollcall-1', visit: 1 },
-      { at: 420, ok: true, pod: 'rollcall-1', visit: 1 },
-    ];
-    const counters = new Map([['rollcall-0', 1], ['rollcall-1', 2]]);
-    const result = summarise('x', outcomes, counters, { started: 0, finished: 500, podsReplaced: 3 });
-    assert.equal(result.downtimeMs, 100, 'slots 1 and 2 (50 ms each) had only failures; slot 0 also had a success');
-    assert.equal(result.longestGapMs, 400);
-    assert.equal(result.failed, 3);
-    assert.equal(result.acknowledged, 4);
-    assert.equal(result.lost, 1, 'rollcall-0 acknowledged 2 visits but its file holds 1');
-    assert.equal(result.duplicated, 1);
+describe('scenarios', () => {
+  test('each sets a BAD_RELEASE the app accepts, with its timings on the rehearsal clock', () => {
+    assert.deepEqual(badReleaseEnv('good', 0.1), {});
+    assert.deepEqual(badReleaseEnv('slow', 0.1), { BAD_RELEASE: 'slow:3000' });
+    assert.deepEqual(badReleaseEnv('crash', 0.1), { BAD_RELEASE: 'crash:100' });
+    for (const scenario of parseScenarios(['all'])) {
+      const value = badReleaseEnv(scenario, 0.05)['BAD_RELEASE'];
+      if (scenario !== 'good') assert.ok(parseBadRelease(value), scenario);
+    }
+    assert.deepEqual(parseScenarios(undefined), ['good']);
+    assert.throws(() => parseScenarios(['broken']), /--scenario must be one of/);
   });
 });
 
-describe('rehearsal with real server processes', () => {
-  test('rolling keeps serving with no failed request; recreate is faster but goes down; no visit is lost', { timeout: 120_000 }, async (t) => {
+describe('figures', () => {
+  const o = (atMs: number, ok: boolean, version?: string, pod?: string, visit?: number) => ({
+    atMs,
+    ok,
+    ...(version ? { version } : {}),
+    ...(pod ? { pod } : {}),
+    ...(visit !== undefined ? { visit } : {}),
+  });
+  const outcomes = [o(10, true, 'v1', 'p0', 1), o(150, true, 'v1', 'p0', 2), o(160, true, 'v2', 'p1', 1), o(250, false), o(260, false, 'v2', 'p1'), o(1100, true, 'v2', 'p1', 2)];
+
+  test('traffic slots by version, down time, two versions serving', () => {
+    const slots = figures.trafficSlots(outcomes, 1200);
+    assert.equal(slots.length, 12);
+    assert.deepEqual(slots[1], { atMs: 100, ok: { v1: 1, v2: 1 }, failed: {} });
+    assert.deepEqual(slots[2], { atMs: 200, ok: {}, failed: { none: 1, v2: 1 } });
+    assert.equal(figures.downtimeMs(slots), 100);
+    assert.equal(figures.twoVersionsServingMs(slots), 100);
+  });
+
+  test('phases, the peak failed share per second', () => {
+    assert.deepEqual(figures.phaseCount(outcomes, 0, 200), { requests: 3, failed: 0 });
+    assert.deepEqual(figures.phaseCount(outcomes, 200, 2000), { requests: 3, failed: 2 });
+    assert.equal(figures.peakFailedShare(outcomes), 0.4);
+  });
+
+  test('time below full readiness and the fewest Ready', () => {
+    const samples = [{ atMs: 0, ready: 3 }, { atMs: 100, ready: 2 }, { atMs: 300, ready: 1 }, { atMs: 400, ready: 3 }];
+    assert.deepEqual(figures.readiness(samples, 3, 0, 1000), { belowFullReadyMs: 300, fewestReady: 1 });
+    assert.deepEqual(figures.readiness(samples, 3, 350, 1000), { belowFullReadyMs: 50, fewestReady: 1 });
+  });
+
+  test('visits missing from the files, and numbers given twice', () => {
+    const acked = [o(1, true, 'v1', 'p0', 5), o(2, true, 'v1', 'p0', 6), o(3, true, 'v1', 'p1', 9), o(4, true, 'v1', 'p1', 9)];
+    assert.deepEqual(figures.lostAndDuplicated(acked, new Map([['p0', 1], ['p1', 1]])), { lost: 1, duplicated: 1 });
+    assert.deepEqual(figures.lostAndDuplicated(acked, new Map([['p0', 2], ['p1', 1]])), { lost: 0, duplicated: 1 });
+  });
+});
+
+describe('the table', () => {
+  test('one row per overlay × scenario with the figures a person compares', () => {
+    const run = {
+      overlay: 'rolling',
+      scenario: 'unready',
+      settings: {},
+      figures: {
+        launchToAllReadyMs: 4200,
+        before: { requests: 10, failed: 0 },
+        during: { requests: 20, failed: 0 },
+        after: { requests: 5, failed: 0 },
+        peakFailedShare: 0,
+        belowFullReadyMs: 1500,
+        fewestReady: 2,
+        downtimeMs: 0,
+        stoppedByItself: true,
+        podsUpdated: 1,
+        revertToRecoveredMs: 900,
+        manualSteps: ['kubectl delete pod rollcall-2'],
+        twoVersionsServingMs: 0,
+        detectMs: null,
+        detection: { rule: 'stalled', reason: 'x', afterMs: 3000 },
+        lost: 0,
+        duplicated: 0,
+      },
+      timeline: { slotMs: 100, endMs: 0, pods: [], traffic: [], markers: [] },
+    } satisfies RunResult;
+    const lines = formatTable({ runs: [run] }).split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0\s+\|$/);
+  });
+});
+
+describe('bad releases rehearsed with real server processes (time scale 0.1)', () => {
+  test('rolling stalls on unready and lets errors reach every pod; recreate goes down on crash until the revert; canary contains errors; nothing lost', { timeout: 600_000 }, async (t) => {
     if (!requireRenderer(t)) return;
-    const plans = await loadPlans(['rolling', 'recreate']);
-    const options = { timeScale: 0.1, connections: 4, steadyMs: 300, endpointPropagationMs: 1000 };
-    const rolling = await rehearse(plans[0]!, options);
-    const recreate = await rehearse(plans[1]!, options);
-    for (const line of formatTable([{ plan: plans[0]!, result: rolling }, { plan: plans[1]!, result: recreate }]).split('\n')) t.diagnostic(line);
-    assert.equal(rolling.podsReplaced, 3);
-    assert.equal(rolling.failed, 0, 'rolling: no request failed');
-    assert.equal(rolling.downtimeMs, 0);
-    assert.equal(recreate.podsReplaced, 3);
-    assert.ok(recreate.failed > 0 && recreate.downtimeMs > 0, `recreate went down (${recreate.failed} failed, ${recreate.downtimeMs} ms)`);
-    assert.ok(recreate.durationMs < rolling.durationMs, `recreate ${recreate.durationMs} ms < rolling ${rolling.durationMs} ms`);
-    for (const result of [rolling, recreate]) {
-      assert.ok(result.acknowledged > 0, result.overlay);
-      assert.equal(result.lost, 0, `${result.overlay}: no acknowledged visit lost`);
-      assert.equal(result.duplicated, 0, `${result.overlay}: no visit number given twice`);
+    const plans = Object.fromEntries((await loadPlans(['rolling', 'recreate', 'canary'])).map((plan) => [plan.overlay, plan]));
+    const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
+    // One after the other: on a busy machine, concurrent process start-ups only make every phase longer.
+    const rolling = await rehearseOverlay(plans['rolling']!, ['unready', 'errors'], options);
+    const recreate = await rehearseOverlay(plans['recreate']!, ['crash'], options);
+    const canary = await rehearseOverlay(plans['canary']!, ['errors'], options);
+    const runs = [...rolling!, ...recreate!, ...canary!];
+    for (const line of formatTable({ runs }).split('\n')) t.diagnostic(line);
+    const [unready, errors] = rolling!;
+    const [crash] = recreate!;
+    const [canaryErrors] = canary!;
+
+    assert.equal(unready!.figures.stoppedByItself, true, `rolling × unready: the rollout stopped by itself (${JSON.stringify(unready!.figures.detection)})`);
+    assert.equal(unready!.figures.podsUpdated, 1, 'rolling × unready: after the first replaced ordinal');
+    assert.ok(unready!.figures.fewestReady >= 2, `rolling × unready: ≥ 2 Ready (fewest ${unready!.figures.fewestReady})`);
+    const unreadyFailed = unready!.figures.before.failed + unready!.figures.during.failed + unready!.figures.after.failed;
+    assert.equal(unreadyFailed, 0, 'rolling × unready: no request failed');
+    assert.deepEqual(unready!.figures.manualSteps, ['kubectl delete pod rollcall-2'], 'forced rollback under OrderedReady');
+    assert.ok(unready!.timeline.markers.some((m) => m.kind === 'manual-step' && m.pod === 'rollcall-2'));
+
+    assert.equal(errors!.figures.podsUpdated, 3, `rolling × errors: reaches every pod (${JSON.stringify(errors!.figures.detection)})`);
+    assert.equal(errors!.figures.stoppedByItself, false);
+    assert.equal(errors!.figures.detection?.rule, 'failing');
+    assert.deepEqual(errors!.figures.manualSteps, [], 'Ready pods roll back by themselves');
+
+    assert.ok(crash!.figures.downtimeMs > 0, `recreate × crash: an outage (${crash!.figures.downtimeMs} ms)`);
+    assert.notEqual(crash!.figures.revertToRecoveredMs, null, 'recreate × crash: recovered after the revert');
+    const done = crash!.timeline.markers.find((m) => m.kind === 'done')!.atMs;
+    const failedAfterDone = crash!.timeline.traffic.filter((s) => s.atMs > done + 100).reduce((n, s) => n + Object.values(s.failed).reduce((a, b) => a + b, 0), 0);
+    assert.equal(failedAfterDone, 0, 'recreate × crash: the outage ends with the recovery');
+
+    const share = canaryErrors!.figures.during.failed / canaryErrors!.figures.during.requests;
+    assert.equal(canaryErrors!.figures.podsUpdated, 1, 'canary: only the canary pod');
+    assert.ok(share > 0 && share <= 0.4, `canary × errors: ${Math.round(share * 100)} % failed during the release (about a third at most)`);
+
+    for (const run of runs) {
+      assert.equal(run.figures.lost, 0, `${run.overlay} × ${run.scenario}: no acknowledged visit lost`);
+      assert.equal(run.figures.duplicated, 0, `${run.overlay} × ${run.scenario}: no visit number given twice`);
+      assert.ok(run.figures.before.requests > 0, `${run.overlay} × ${run.scenario}: load ran`);
+      assert.equal(run.timeline.pods.length, 3);
     }
   });
 });

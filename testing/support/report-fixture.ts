@@ -84,6 +84,7 @@ function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: 
   const recovered = lastV1Changes.every(([, state, version]) => state === 'ready' && version === 'v1');
   return {
     launchToAllReadyMs: launched,
+    detection: null,
     before: phase(0, spec.rolloutAtMs),
     during: phase(spec.rolloutAtMs, end),
     after: phase(end, spec.endMs),
@@ -197,6 +198,8 @@ export function fixtureReport(): ComparisonReport {
     machine: { cpus: 2, cpuModel: 'Fixture CPU @ 2.0GHz', memoryGiB: 4, node: 'v24.0.0', platform: 'linux x64' },
     timeScale: 0.1,
     connections: 8,
+    rate: 200,
+    detectionRules: 'a new pod exits, stays unready past its startup probe, or 5 % of requests fail after the rollout',
     runs,
   };
 }

@@ -1,0 +1,151 @@
+// The StatefulSet controller, as a pure function: given the set's spec and its pods as the API server shows them,
+// which pods to create or delete now, and what it waits for. The runner (rehearsal/run) calls it on every tick and
+// carries out the actions with real processes; nothing here touches a process or a clock.
+//
+// Source: kubernetes/kubernetes pkg/controller/statefulset/stateful_set_control.go (read at commit 0004b149):
+// - updateStatefulSet: fill missing ordinals with newVersionedStatefulSetPod; process replicas in ordinal order with
+//   processReplica; `monotonic := !allowsBurst(set)` (OrderedReady) makes every step wait for the previous one;
+//   OnDelete "short circuits" after that; RollingUpdate then deletes "the Pod with the largest ordinal that does not
+//   match the update revision", down to `partition`, and "waits for unavailable Pods on update".
+// - processReplica: a Failed/Succeeded pod is deleted (recreated on a later sync); a missing pod is created and, when
+//   monotonic, nothing more happens this round; when monotonic it returns early for a terminating pod, a pod not
+//   Running and Ready, and a pod not Available (minReadySeconds).
+// - updateStatefulSetAfterInvariantEstablished (feature gate MaxUnavailableStatefulSet, off by default up to 1.36,
+//   NOTES.md): up to maxUnavailable minus the pods already unavailable are deleted at once, highest ordinal first.
+//   The model uses it only for maxUnavailable > 1; with 1 (every overlay) it follows the gate-off loop. (They differ
+//   for a stuck pod under Parallel: the gate-on path counts it as unavailable and deletes nothing.)
+// - pkg/controller/statefulset/stateful_set_utils.go newVersionedStatefulSetPod: a pod created below the partition
+//   gets the current revision, every other pod the update revision.
+// The consequences the issue asks for, confirmed in that code:
+// - Forced rollback (kubernetes#67250; docs "Forced rollback"): under OrderedReady a pod of the bad revision that is
+//   not Running and Ready blocks processReplica before the update loop is reached, so reverting the template never
+//   replaces it; someone must delete it. See podsToDeleteByHand.
+// - Parallel (kubernetes#96218): processReplica does not block, the update loop deletes the stuck pod because its
+//   revision is not the update revision, and the controller recreates it at the reverted template.
+
+export type PodManagementPolicy = 'OrderedReady' | 'Parallel';
+
+export type UpdateStrategy = { type: 'RollingUpdate'; partition: number; maxUnavailable: number } | { type: 'OnDelete' };
+
+export interface SetSpec {
+  replicas: number;
+  podManagementPolicy: PodManagementPolicy;
+  updateStrategy: UpdateStrategy;
+  minReadyMs: number;
+  /** status.currentRevision: the revision every pod had after the last completed rollout. */
+  currentRevision: string;
+  /** status.updateRevision: the revision of the template as it is now. */
+  updateRevision: string;
+}
+
+/** A pod as the controller sees it through the API server. */
+export interface PodView {
+  revision: string;
+  /** deletionTimestamp set: graceful termination under way. */
+  terminating: boolean;
+  /** Phase Failed or Succeeded (never the case with restartPolicy Always: a crashing container keeps phase Running). */
+  failed: boolean;
+  /** Condition Ready (Running and Ready). */
+  ready: boolean;
+  /** When the Ready condition last became true (for minReadySeconds), or null. */
+  readySinceMs: number | null;
+}
+
+export type ControllerAction =
+  | { kind: 'create'; ordinal: number; revision: string }
+  | { kind: 'delete'; ordinal: number; reason: 'failed' | 'update' };
+
+export type WaitReason = 'terminating' | 'not-ready' | 'not-available' | 'update-unavailable';
+
+export interface ControllerDecision {
+  actions: ControllerAction[];
+  /** The pod the controller is blocked on this round, if any. */
+  waitingFor?: { ordinal: number; reason: WaitReason };
+}
+
+/** isRunningAndAvailable: Ready for at least minReadySeconds. */
+export function isAvailable(pod: PodView, minReadyMs: number, nowMs: number): boolean {
+  return pod.ready && pod.readySinceMs !== null && nowMs - pod.readySinceMs >= minReadyMs;
+}
+
+/** newVersionedStatefulSetPod: below the partition the current revision, else the update revision. */
+export function revisionForNewPod(spec: SetSpec, ordinal: number): string {
+  if (spec.updateStrategy.type === 'RollingUpdate' && ordinal < spec.updateStrategy.partition) return spec.currentRevision;
+  return spec.updateRevision;
+}
+
+export function reconcile(spec: SetSpec, pods: readonly (PodView | undefined)[], nowMs: number): ControllerDecision {
+  const monotonic = spec.podManagementPolicy === 'OrderedReady';
+  const actions: ControllerAction[] = [];
+  const unavailable = (pod: PodView | undefined) => !pod || pod.terminating || !isAvailable(pod, spec.minReadyMs, nowMs);
+
+  // processReplica, in ordinal order (runForAll: one by one when monotonic, all at once when Parallel).
+  for (let ordinal = 0; ordinal < spec.replicas; ordinal++) {
+    const pod = pods[ordinal];
+    if (pod?.failed) {
+      if (!pod.terminating) actions.push({ kind: 'delete', ordinal, reason: 'failed' });
+      if (monotonic) return { actions, waitingFor: { ordinal, reason: 'terminating' } };
+      continue;
+    }
+    if (!pod) {
+      actions.push({ kind: 'create', ordinal, revision: revisionForNewPod(spec, ordinal) });
+      if (monotonic) return { actions, waitingFor: { ordinal, reason: 'not-ready' } };
+      continue;
+    }
+    if (!monotonic) continue;
+    if (pod.terminating) return { actions, waitingFor: { ordinal, reason: 'terminating' } };
+    if (!pod.ready) return { actions, waitingFor: { ordinal, reason: 'not-ready' } };
+    if (!isAvailable(pod, spec.minReadyMs, nowMs)) return { actions, waitingFor: { ordinal, reason: 'not-available' } };
+  }
+  // With Parallel the loop above may have created pods; the update waits for the next round (slowStartBatch returns
+  // before the update loop runs only on errors, but a created pod is unavailable, which the loop below counts).
+  if (spec.updateStrategy.type === 'OnDelete') return { actions };
+
+  const { partition, maxUnavailable } = spec.updateStrategy;
+  if (maxUnavailable <= 1) {
+    // Gate MaxUnavailableStatefulSet off (the default up to 1.36, NOTES.md), or maxUnavailable 1: the plain loop.
+    for (let ordinal = spec.replicas - 1; ordinal >= partition; ordinal--) {
+      const pod = pods[ordinal];
+      if (pod && pod.revision !== spec.updateRevision && !pod.terminating) return { actions: [...actions, { kind: 'delete', ordinal, reason: 'update' }] };
+      // A pod created this round (still missing here) is unavailable too.
+      if (unavailable(pod)) return { actions, waitingFor: { ordinal, reason: 'update-unavailable' } };
+    }
+    return { actions };
+  }
+  // Gate on, maxUnavailable > 1 (updateStatefulSetAfterInvariantEstablished): count unavailable pods over all
+  // replicas; delete up to maxUnavailable minus that many, highest ordinal first, without waiting per pod.
+  const unavailableCount = pods.slice(0, spec.replicas).filter(unavailable).length + (spec.replicas - pods.slice(0, spec.replicas).length);
+  let budget = maxUnavailable - unavailableCount;
+  for (let ordinal = spec.replicas - 1; ordinal >= partition && budget > 0; ordinal--) {
+    const pod = pods[ordinal];
+    if (pod && pod.revision !== spec.updateRevision && !pod.terminating) {
+      actions.push({ kind: 'delete', ordinal, reason: 'update' });
+      budget--;
+    }
+  }
+  return { actions };
+}
+
+/** updateStatefulSetStatus / completeRollingUpdate: once every pod runs the update revision and is Ready, the update
+ * revision becomes the current one. */
+export function nextCurrentRevision(spec: SetSpec, pods: readonly (PodView | undefined)[]): string {
+  const all = pods.slice(0, spec.replicas);
+  const done = all.length === spec.replicas && all.every((pod) => pod && pod.revision === spec.updateRevision && pod.ready && !pod.terminating);
+  return done ? spec.updateRevision : spec.currentRevision;
+}
+
+/** The pods a person must delete for the set to reach the update revision, given what the controller decided.
+ * - OrderedReady + RollingUpdate: the pod the controller is blocked on, when it is not Ready and of another revision:
+ *   processReplica never lets the update loop reach it (forced rollback, kubernetes#67250).
+ * - OnDelete: every pod of another revision ("Pods will be updated when they are manually deleted").
+ * - Parallel + RollingUpdate: none; the update loop replaces it (kubernetes#96218). */
+export function podsToDeleteByHand(spec: SetSpec, pods: readonly (PodView | undefined)[], decision: ControllerDecision): number[] {
+  if (spec.updateStrategy.type === 'OnDelete') {
+    return pods.flatMap((pod, ordinal) => (pod && !pod.terminating && pod.revision !== spec.updateRevision ? [ordinal] : []));
+  }
+  if (spec.podManagementPolicy === 'Parallel' || !decision.waitingFor) return [];
+  const { ordinal, reason } = decision.waitingFor;
+  const pod = pods[ordinal];
+  if (reason !== 'not-ready' || !pod || pod.terminating || pod.ready || pod.revision === spec.updateRevision) return [];
+  return [ordinal];
+}

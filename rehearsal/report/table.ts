@@ -1,0 +1,29 @@
+// The terminal table of a ComparisonReport: one row per overlay × scenario, the figures a person compares first.
+import type { ComparisonReport, RunResult } from '../result.ts';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const percent = (share: number) => `${Math.round(share * 100)} %`;
+
+const COLUMNS: [string, (run: RunResult) => string][] = [
+  ['overlay', (r) => r.overlay],
+  ['release', (r) => r.scenario],
+  ['launch', (r) => seconds(r.figures.launchToAllReadyMs)],
+  ['failed before/during/after', (r) => [r.figures.before, r.figures.during, r.figures.after].map((p) => `${p.failed}/${p.requests}`).join(' · ')],
+  ['peak failed/s', (r) => percent(r.figures.peakFailedShare)],
+  ['down', (r) => seconds(r.figures.downtimeMs)],
+  ['< 3 ready (fewest)', (r) => `${seconds(r.figures.belowFullReadyMs)} (${r.figures.fewestReady})`],
+  ['stopped itself', (r) => (r.figures.stoppedByItself ? `yes, after ${r.figures.podsUpdated}` : `no (${r.figures.podsUpdated} updated)`)],
+  ['detected', (r) => (r.figures.detection ? `${r.figures.detection.rule} @ ${seconds(r.figures.detection.afterMs)}` : '-')],
+  ['revert → recovered', (r) => (r.figures.revertToRecoveredMs === null ? '-' : seconds(r.figures.revertToRecoveredMs))],
+  ['manual steps', (r) => r.figures.manualSteps.join('; ') || '-'],
+  ['2 versions', (r) => seconds(r.figures.twoVersionsServingMs)],
+  ['lost/dup', (r) => `${r.figures.lost}/${r.figures.duplicated}`],
+];
+
+export function formatTable(report: Pick<ComparisonReport, 'runs'>): string {
+  const header = COLUMNS.map(([name]) => name);
+  const lines = report.runs.map((run) => COLUMNS.map(([, cell]) => cell(run)));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}

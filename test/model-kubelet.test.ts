@@ -1,0 +1,84 @@
+// The kubelet, Service endpoints and release-watch models (rehearsal/model), case by case with their sources.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
+import { DEFAULT_WATCH_RULES, judge, type WatchObservation } from '../rehearsal/model/release-watch.ts';
+import { routedAt, wantsTraffic } from '../rehearsal/model/service-endpoints.ts';
+
+// The base manifest's probes (kustomize/base/statefulset.yaml).
+const startup: ProbeSpec = { periodMs: 2000, failureThreshold: 30, successThreshold: 1 };
+const readiness: ProbeSpec = { periodMs: 5000, failureThreshold: 2, successThreshold: 1 };
+
+describe('kubelet: restart back-off (pkg/kubelet/kubelet.go backOffPeriod, MaxContainerBackOff; flowcontrol.Backoff)', () => {
+  const expected: [number, number][] = [[0, 0], [1, 10_000], [2, 20_000], [3, 40_000], [4, 80_000], [5, 160_000], [6, 300_000], [20, 300_000]];
+  for (const [restarts, delay] of expected) test(`after ${restarts} restarts: ${delay / 1000} s`, () => assert.equal(restartDelayMs(restarts), delay));
+});
+
+describe('kubelet: probes (pkg/kubelet/prober/worker.go doProbe)', () => {
+  test('a new container is not Ready, and readiness waits for the startup probe', () => {
+    const state = initialProbeState(true);
+    assert.equal(state.ready, false);
+    assert.equal(probePeriodMs(state, startup, readiness), 2000);
+    const started = afterProbe(state, true, startup, readiness);
+    assert.deepEqual(started, { state: { started: true, ready: false, successes: 0, failures: 0 }, restart: false });
+    assert.equal(probePeriodMs(started.state, startup, readiness), 5000);
+    assert.equal(afterProbe(started.state, true, startup, readiness).state.ready, true, 'successThreshold 1: one success');
+  });
+
+  test('Ready is lost only after failureThreshold failures in a row', () => {
+    let state = { started: true, ready: true, successes: 3, failures: 0 };
+    state = afterProbe(state, false, startup, readiness).state;
+    assert.equal(state.ready, true, 'one failure: still Ready');
+    state = afterProbe(state, false, startup, readiness).state;
+    assert.equal(state.ready, false, 'two failures: not Ready');
+  });
+
+  test('a startup probe that fails failureThreshold times restarts the container (unready for 60 s)', () => {
+    let state = initialProbeState(true);
+    for (let i = 1; i < 30; i++) {
+      const outcome = afterProbe(state, false, startup, readiness);
+      assert.equal(outcome.restart, false, `failure ${i}`);
+      state = outcome.state;
+    }
+    assert.equal(afterProbe(state, false, startup, readiness).restart, true);
+  });
+});
+
+describe('Service endpoints (EndpointSlice conditions; propagation delay)', () => {
+  test('a pod takes traffic only while Ready and not terminating', () => {
+    assert.equal(wantsTraffic({ ready: true, terminating: false }), true);
+    assert.equal(wantsTraffic({ ready: true, terminating: true }), false);
+    assert.equal(wantsTraffic({ ready: false, terminating: false }), false);
+  });
+  test('changes reach the clients after the propagation delay', () => {
+    const changes = [{ atMs: 0, serving: true }, { atMs: 5000, serving: false }];
+    assert.equal(routedAt(changes, 999, 1000), false);
+    assert.equal(routedAt(changes, 1000, 1000), true);
+    assert.equal(routedAt(changes, 5999, 1000), true, 'a deleted pod still gets traffic for the delay (kubernetes#67592)');
+    assert.equal(routedAt(changes, 6000, 1000), false);
+  });
+});
+
+describe('release watch (the rehearsal rules)', () => {
+  const base: WatchObservation = {
+    nowMs: 100_000,
+    newPodNotReadyMs: 0,
+    newPodRestarts: 0,
+    startupBudgetMs: 60_000,
+    rolloutDoneAtMs: null,
+    window: { requests: 100, failed: 0 },
+    windowMs: 1000,
+  };
+  const cases: [string, Partial<WatchObservation>, string][] = [
+    ['rolling out: watching', {}, 'watching'],
+    ['a new pod starting for a while (slow): watching', { newPodNotReadyMs: 30_000 }, 'watching'],
+    ['a new pod not Ready past the startup budget: bad (stalled)', { newPodNotReadyMs: 60_001 }, 'bad'],
+    ['no new pod crashed: watching', { newPodRestarts: 0 }, 'watching'],
+    ['a new pod crashed once: bad (CrashLoopBackOff)', { newPodRestarts: 1 }, 'bad'],
+    ['done, clean window: good', { rolloutDoneAtMs: 90_000 }, 'good'],
+    ['done, window not over: watching', { rolloutDoneAtMs: 99_500 }, 'watching'],
+    ['done, 30 % failed: bad', { rolloutDoneAtMs: 90_000, window: { requests: 100, failed: 30 } }, 'bad'],
+    ['done, too few requests to judge: good', { rolloutDoneAtMs: 90_000, window: { requests: 5, failed: 5 } }, 'good'],
+  ];
+  for (const [name, over, verdict] of cases) test(name, () => assert.equal(judge(DEFAULT_WATCH_RULES, { ...base, ...over }).verdict, verdict));
+});
