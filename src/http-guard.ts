@@ -100,10 +100,9 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, error
 /** Reads again once the client has taken most of what it was sent. */
 function resumeIfCaughtUp(socket: Socket, state: SocketState): void {
   if (state.closed || socket.destroyed || !socket.isPaused()) return;
-  if (state.unanswered < PAUSE_AT / 2 && socket.writableLength < socket.writableHighWaterMark) {
-    socket.setTimeout(0);
-    socket.resume();
-  }
+  // The stall timeout stays: it measures inactivity, which a reading client keeps resetting, and node:http sets its
+  // own keep-alive timeout again after the next answer.
+  if (state.unanswered < PAUSE_AT / 2 && socket.writableLength < socket.writableHighWaterMark) socket.resume();
 }
 
 export function guardRequests(listener: Listener, options: GuardOptions): Listener {
