@@ -124,8 +124,8 @@ describe('guardRequests and pipelining', () => {
     }
   });
 
-  test('a client that pipelines 200 requests and reads gets every answer', async () => {
-    const result = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200) + 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 10_000);
-    assert.equal(statuses(result.response).filter((s) => s === 200).length, 201);
+  test('a client that pipelines 50 requests and reads gets every answer', async () => {
+    const result = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50) + 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 10_000);
+    assert.equal(statuses(result.response).filter((s) => s === 200).length, 51);
   });
 });
