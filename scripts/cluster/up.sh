@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole local path in one go: kind cluster, image built and loaded, Argo CD and the Argo Rollouts controller
-# (canary-analysis needs it) installed, in-cluster Git repository, root Application synced. Each step is its own script; --dry-run is passed to each and prints every command.
+# (canary-analysis needs it) installed, in-cluster Git repository, root Application synced. Each step is its own
+# script; --dry-run is passed to each and prints every command.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() { echo "usage: scripts/cluster/up.sh [--dry-run]"; }
