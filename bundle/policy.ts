@@ -95,8 +95,9 @@ export function readPackageVersion(root = repoRoot): string {
 export const hookPhase = 'Sync';
 
 export function checkOverlay(overlay: string, objects: readonly K8sObject[], packageVersion: string = readPackageVersion()): Problem[] {
-  // Two StatefulSets: every check below once per colour, plus blue-green's own (bundle/policy-blue-green.ts).
-  if (overlay === blueGreenOverlay) return checkBlueGreen(objects, (name, objs) => checkSingleSet(name, objs, packageVersion));
+  // Two StatefulSets: every check below once per colour (each against its own release), plus blue-green's own,
+  // which says how package.json's version applies to two colours (bundle/policy-blue-green.ts).
+  if (overlay === blueGreenOverlay) return checkBlueGreen(objects, packageVersion, (name, objs, version) => checkSingleSet(name, objs, version));
   return checkSingleSet(overlay, objects, packageVersion);
 }
 

@@ -110,7 +110,16 @@ export function createApp({ counter, lifecycle, clock, config, metrics, requestS
   app.route('/', watchRoutes(identity));
 
   // The canary analysis reads error_share from here (kustomize/overlays/canary-analysis/analysistemplate.yaml).
-  app.get('/stats', (c) => c.json({ ...requestStats.snapshot(clock.now().getTime()), ...identity }, 200, { 'Cache-Control': 'no-store' }));
+  // `?version=V` restricts the answer to release V: another version answers 404, which Argo Rollouts' web provider
+  // takes as an Error measurement (retried, never counted as a pass or a failure), so an analysis started while the
+  // canary pod is being replaced never judges the old release (src/request-stats.ts).
+  app.get('/stats', (c) => {
+    const requested = c.req.query('version');
+    if (requested !== undefined && requested !== config.version) {
+      return c.json({ error: 'version not served here', requested, ...identity }, 404, { 'Cache-Control': 'no-store' });
+    }
+    return c.json({ ...requestStats.snapshot(clock.now().getTime()), ...identity }, 200, { 'Cache-Control': 'no-store' });
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

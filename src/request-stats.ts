@@ -3,6 +3,11 @@
 // with a jsonPath and compares it in a `successCondition`, and /metrics is Prometheus text that provider cannot parse
 // (argo-rollouts metricproviders/webmetric/webmetric.go, Provider.parseResponse: json.Unmarshal, then jsonPath).
 //
+// The figures are the answering process's own, and a process runs one release: so `GET /stats?version=V` (404 unless
+// this process runs V) restricts them to the release being judged. The analysis passes the version of the image it
+// judges (the overlay copies it from the StatefulSet's image tag); a pod still on the previous release, or the
+// previous pod still draining, answers 404 instead of its own, older figures.
+//
 // Hand-written rather than a library: a ring of 60 one-second buckets is a dozen lines, and prom-client's counters
 // are totals since start, not a sliding window (a rate needs Prometheus itself).
 

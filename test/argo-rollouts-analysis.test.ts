@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import {
   AnalysisModelError, assessMetric, assessRun, evaluateCondition, mapWebUrl, measure, nextMeasurementAt, parseAnalysis,
-  parseCondition, parseDuration, parseJsonPath, phaseOfResult, dueMeasurements, recordMeasurement, runPhase, startRun,
+  parseCondition, parseDuration, parseJsonPath, phaseOfResult, dueMeasurements, recordMeasurement, runPhase, startRun, worstCaseDurationMs,
   type MeasurementPhase, type WebMetric,
 } from '../rehearsal/model/argo-rollouts-analysis.ts';
 
@@ -25,19 +25,20 @@ const ok = (share: number) => ({ status: 200, body: JSON.stringify({ window_seco
 
 describe('parseAnalysis: the manifest as declared', () => {
   test("the bundle's AnalysisTemplate parses with its numbers and the namespace argument substituted", () => {
-    const [m, ...rest] = parseAnalysis(template, { namespace: 'rollcall-canary-analysis' });
+    const [m, ...rest] = parseAnalysis(template, { namespace: 'rollcall-canary-analysis', version: '1.1.0' });
     assert.equal(rest.length, 0);
     assert.deepEqual(
       { ...m!, successCondition: m!.successCondition?.source },
       {
-        name: 'canary-error-share', intervalMs: 10_000, count: 6, failureLimit: 1, inconclusiveLimit: 0, consecutiveErrorLimit: 2,
+        name: 'canary-error-share', intervalMs: 10_000, count: 6, failureLimit: 1, inconclusiveLimit: 0, consecutiveErrorLimit: 4,
         successCondition: 'result <= 0.05', failureCondition: undefined,
-        url: 'http://rollcall-2.rollcall-headless.rollcall-canary-analysis.svc.cluster.local:5000/stats', jsonPath: ['error_share'], timeoutMs: 5000,
+        url: 'http://rollcall-2.rollcall-headless.rollcall-canary-analysis.svc.cluster.local:5000/stats?version=1.1.0', jsonPath: ['error_share'], timeoutMs: 2000,
       },
     );
   });
   test('an argument without a value is refused (the controller errors the run: "Unable to resolve metric arguments")', () => {
     assert.throws(() => parseAnalysis(template), /argument namespace has no value/);
+    assert.throws(() => parseAnalysis(template, { namespace: 'ns' }), /argument version has no value/);
   });
   test('defaults: failureLimit 0, consecutiveErrorLimit 4 (defaults.go), timeout 10 s (NewWebMetricHttpClient), no count + no interval = 1 (EffectiveCount)', () => {
     const [m] = parseAnalysis({ kind: 'AnalysisRun', spec: { metrics: [{ name: 'x', provider: { web: { url: 'http://a-0.b.c.svc/x' } } }] } });
@@ -172,7 +173,7 @@ describe('analysis.go generateMetricTasks: when the next measurement is due', ()
     assert.equal(nextMeasurementAt(m, 0, { finishedAtMs: 500, phase: 'Successful' }, Array(6).fill('Successful')), undefined);
   });
   test("the bundle's analysis stops a consistently failing canary at its second measurement, one interval in", () => {
-    const [m] = parseAnalysis(template, { namespace: 'ns' });
+    const [m] = parseAnalysis(template, { namespace: 'ns', version: '1.1.0' });
     const phases: MeasurementPhase[] = [];
     let at: number | undefined = 0;
     let last: { finishedAtMs: number; phase: MeasurementPhase } | undefined;
@@ -188,7 +189,7 @@ describe('analysis.go generateMetricTasks: when the next measurement is due', ()
 
 describe('RunProgress: the helpers the rehearsal runner drives', () => {
   test('a good canary: six measurements 10 s apart, then Successful and nothing more is due', () => {
-    const metrics = parseAnalysis(template, { namespace: 'ns' });
+    const metrics = parseAnalysis(template, { namespace: 'ns', version: '1.1.0' });
     let run = startRun(metrics, 5000);
     const times: number[] = [];
     for (let due = dueMeasurements(metrics, run); due.length > 0; due = dueMeasurements(metrics, run)) {
@@ -199,14 +200,80 @@ describe('RunProgress: the helpers the rehearsal runner drives', () => {
     assert.deepEqual(times, [5000, 15_050, 25_100, 35_150, 45_200, 55_250]);
     assert.equal(runPhase(metrics, run), 'Successful');
   });
-  test('an unreachable canary: errors 10 s apart until consecutiveErrorLimit (2) is passed, then Error', () => {
-    const metrics = parseAnalysis(template, { namespace: 'ns' });
+  test('an unreachable canary: errors 10 s apart until consecutiveErrorLimit (4) is passed, then Error', () => {
+    const metrics = parseAnalysis(template, { namespace: 'ns', version: '1.1.0' });
     let run = startRun(metrics, 0);
     let n = 0;
     for (let due = dueMeasurements(metrics, run); due.length > 0; due = dueMeasurements(metrics, run), n++) {
       run = recordMeasurement(run, 0, measure(metrics[0]!, { error: 'ECONNREFUSED' }), due[0]!.atMs);
     }
-    assert.deepEqual([n, runPhase(metrics, run), run.measurements[0]!.at(-1)!.finishedAtMs], [3, 'Error', 20_000]);
+    assert.deepEqual([n, runPhase(metrics, run), run.measurements[0]!.at(-1)!.finishedAtMs], [5, 'Error', 40_000]);
     assert.throws(() => recordMeasurement(run, 1, { phase: 'Successful', value: '0' }, 0), /no metric 1/);
   });
 });
+
+describe('a Sync-phase run while the canary pod is replaced (GET /stats?version=)', () => {
+  const metrics = () => parseAnalysis(template, { namespace: 'ns', version: '1.1.0' });
+  /** Drives the run; `answer(atMs)` is what rollcall-2 answers then. Returns the run's phase and when it ended. */
+  const drive = (answer: (atMs: number) => Parameters<typeof measure>[1]) => {
+    const ms = metrics();
+    let run = startRun(ms, 0);
+    let end = 0;
+    for (let due = dueMeasurements(ms, run); due.length > 0; due = dueMeasurements(ms, run)) {
+      end = due[0]!.atMs;
+      run = recordMeasurement(run, 0, measure(ms[0]!, answer(end)), end);
+    }
+    return { phase: runPhase(ms, run), end, phases: run.measurements[0]!.map((m) => m.phase) };
+  };
+  const oldRelease = { status: 404, body: JSON.stringify({ error: 'version not served here', requested: '1.1.0', version: '1.0.0' }) };
+  test('the previous release answering 404 is an Error, never a pass: a good new release up 25 s in passes on its own readings', () => {
+    const r = drive((t) => (t < 5000 ? oldRelease : t < 25_000 ? { error: 'connect ECONNREFUSED' } : ok(0)));
+    assert.equal(r.phase, 'Successful');
+    assert.deepEqual(r.phases.slice(0, 3), ['Error', 'Error', 'Error']);
+    assert.equal(r.phases.filter((p) => p === 'Successful').length, 6);
+  });
+  test('a healthy previous release does not pass a failing new one: it fails on the new release\'s readings', () => {
+    const r = drive((t) => (t < 20_000 ? oldRelease : ok(0.5)));
+    assert.equal(r.phase, 'Failed');
+    assert.equal(r.end, 30_000);
+  });
+  test('a failing previous release does not fail the revert: the good release that replaces it passes', () => {
+    const failingOld = { status: 404, body: JSON.stringify({ error: 'version not served here', requested: '1.1.0', version: '1.2.0' }) };
+    assert.equal(drive((t) => (t < 10_000 ? failingOld : ok(0))).phase, 'Successful');
+  });
+  test('a new release that never answers (crash loop): Error after five readings, 40 s in', () => {
+    assert.deepEqual([drive(() => ({ error: 'connect ECONNREFUSED' })).phase, drive(() => ({ error: 'x' })).end], ['Error', 40_000]);
+  });
+});
+
+describe('worstCaseDurationMs: the longest a metric can run', () => {
+  test('count x (consecutiveErrorLimit + 1) readings of up to the timeout, the larger of interval and 10 s apart', () => {
+    assert.equal(worstCaseDurationMs(metric({ count: 6, consecutiveErrorLimit: 4, timeoutMs: 2000, intervalMs: 10_000 })), 30 * 2000 + 29 * 10_000);
+    assert.equal(worstCaseDurationMs(metric({ count: 1, consecutiveErrorLimit: 0, timeoutMs: 5000, intervalMs: 60_000 })), 5000);
+    assert.equal(worstCaseDurationMs(metric({ count: 2, consecutiveErrorLimit: 0, timeoutMs: 1000, intervalMs: 60_000 })), 2000 + 60_000);
+    assert.equal(worstCaseDurationMs(metric({ count: undefined })), Number.POSITIVE_INFINITY);
+  });
+  test("the bundle's analysis: at most 350 s, within the smoke Job's 360 s deadline", () => {
+    assert.equal(worstCaseDurationMs(metrics0()), 350_000);
+  });
+  test('the bound holds on the worst schedule: four Errors before each of six passes', () => {
+    const ms = metrics0Array();
+    let run = startRun(ms, 0);
+    let n = 0;
+    for (let due = dueMeasurements(ms, run); due.length > 0; due = dueMeasurements(ms, run), n++) {
+      const at = due[0]!.atMs;
+      const res = n % 5 === 4 ? ok(0) : { error: 'timeout' };
+      run = recordMeasurement(run, 0, measure(ms[0]!, res), at + ms[0]!.timeoutMs);
+    }
+    const last = run.measurements[0]!.at(-1)!.finishedAtMs;
+    assert.equal(runPhase(ms, run), 'Successful');
+    assert.equal(n, 30);
+    assert.equal(last, worstCaseDurationMs(ms[0]!));
+  });
+});
+function metrics0Array() {
+  return parseAnalysis(template, { namespace: 'ns', version: '1.1.0' });
+}
+function metrics0() {
+  return metrics0Array()[0]!;
+}

@@ -1,10 +1,13 @@
 // Unit tests of rehearsal/model/argocd-sync.ts, rule by rule with the Argo CD source each comes from, then whole
 // operations: the old bundle (PostSync smoke hook) hangs on a crash-looping release and blocks the revert; the new one
-// (Sync-phase hooks in one wave) ends by itself and lets the revert sync.
+// (Sync-phase hooks in one wave) ends by itself and lets the revert sync; an AnalysisRun hook ends by its health.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  analysisRunHealth,
+  analysisRunOutcome,
   hookJobs,
+  hookOutcome,
   isMultiStep,
   jobOutcome,
   runSync,
@@ -12,12 +15,15 @@ import {
   sortTasks,
   statefulSetHealth,
   tasksFromObjects,
+  type AnalysisRunPhase,
   type ClusterView,
+  type HealthStatus,
   type StatefulSetStatus,
   type SyncSettings,
   type SyncTask,
 } from '../rehearsal/model/argocd-sync.ts';
 import type { K8sObject } from '../bundle/types.ts';
+import { dueMeasurements, measure, parseAnalysis, recordMeasurement, runPhase, startRun, type WebResponse } from '../rehearsal/model/argo-rollouts-analysis.ts';
 
 const sts = (over: Partial<StatefulSetStatus> = {}): StatefulSetStatus => ({
   generation: 2,
@@ -202,6 +208,85 @@ test('hook Jobs from rendered objects, and their outcome by deadline (what the r
   assert.equal(jobOutcome({ deadlineSeconds: undefined, backoffLimit: 6 }, 0, 1e6, undefined), 'Running', 'no deadline: forever');
 });
 
+describe('a hook that is not a Job ends by its health (sync_context.go getOperationPhase; AnalysisRun/health.lua)', () => {
+  const outcomes: [HealthStatus | undefined, string][] = [['Healthy', 'Succeeded'], ['Degraded', 'Failed'], ['Unknown', 'Failed'], ['Progressing', 'Running'], ['Suspended', 'Running'], [undefined, 'Succeeded']];
+  for (const [health, want] of outcomes) test(`health ${String(health)} -> ${want}`, () => assert.equal(hookOutcome(health), want));
+  const phases: [AnalysisRunPhase | undefined, HealthStatus, string][] = [
+    ['Successful', 'Healthy', 'Succeeded'], ['Failed', 'Degraded', 'Failed'], ['Error', 'Degraded', 'Failed'],
+    ['Inconclusive', 'Unknown', 'Failed'], ['Running', 'Progressing', 'Running'], ['Pending', 'Progressing', 'Running'], [undefined, 'Progressing', 'Running'],
+  ];
+  for (const [phase, health, outcome] of phases) {
+    test(`AnalysisRun ${String(phase)}: ${health}, so the hook is ${outcome}`, () => {
+      assert.equal(analysisRunHealth(phase), health);
+      assert.equal(analysisRunOutcome(phase), outcome);
+    });
+  }
+});
+
+describe('canary-analysis: an AnalysisRun hook beside the smoke Job, both Sync/0', () => {
+  const tasks = tasksFromObjects([...resources, hook('rollcall-smoke', 'Sync', '0'), { ...hook('rollcall-canary', 'Sync', '0'), kind: 'AnalysisRun' }]);
+  /** The smoke Job passes at `smokeAt`; the AnalysisRun is Running until `at`, then `phase`. */
+  const cluster = (smokeAt: number | undefined, analysis: (rev: string) => { at: number; phase: AnalysisRunPhase }): ClusterView => ({
+    statefulSet: () => sts({ partition: 2, updatedReplicas: 1 }),
+    hook: (name, rev, startedAt, now) => {
+      if (name === 'rollcall-smoke') return hookUntil(360, smokeAt)(name, rev, startedAt, now);
+      const a = analysis(rev);
+      return analysisRunOutcome(now - startedAt >= a.at ? a.phase : 'Running');
+    },
+  });
+  test('still single-step: the AnalysisRun is one more hook of the same phase and wave, applied after the StatefulSet', () => {
+    assert.equal(isMultiStep(tasks), false);
+    assert.deepEqual(tasks.slice(-3).map((x) => x.kind), ['StatefulSet', 'Job', 'AnalysisRun']);
+  });
+  test('a failing analysis ends the sync Failed (once the smoke Job is done), and the revert then syncs and passes', () => {
+    const run = runSync({ tasks, settings: noRetry, cluster: cluster(30, () => ({ at: 20, phase: 'Failed' })), revision: 'bad', newerRevision: { revision: 'revert', at: 60 }, horizonSeconds: 3600 });
+    assert.deepEqual([run.phase, run.endedAt], ['Failed', 30]);
+    assert.match(run.message, /Sync\/0 AnalysisRun\/rollcall-canary/);
+    assert.equal(run.newerRevisionSyncStartedAt, 60);
+    // The revert's own sync: the good release passes the analysis.
+    const revert = runSync({ tasks, settings: noRetry, cluster: cluster(30, () => ({ at: 60, phase: 'Successful' })), revision: 'revert', horizonSeconds: 3600 });
+    assert.deepEqual([revert.phase, revert.endedAt], ['Succeeded', 60]);
+  });
+  test('a passing analysis ends the sync Succeeded when it ends, not before', () => {
+    const run = runSync({ tasks, settings: noRetry, cluster: cluster(30, () => ({ at: 55, phase: 'Successful' })), revision: 'good', horizonSeconds: 3600 });
+    assert.deepEqual([run.phase, run.endedAt], ['Succeeded', 55]);
+  });
+  test('an inconclusive or erroneous analysis fails the sync too', () => {
+    for (const phase of ['Inconclusive', 'Error'] as const) {
+      assert.equal(runSync({ tasks, settings: noRetry, cluster: cluster(30, () => ({ at: 20, phase })), revision: 'bad', horizonSeconds: 3600 }).phase, 'Failed', phase);
+    }
+  });
+  test('with retries, each attempt re-runs the analysis; a release still failing ends Failed after retry.limit more attempts', () => {
+    const run = runSync({ tasks, settings: { ...noRetry, retry: { ...noRetry.retry, limit: 2 } }, cluster: cluster(30, () => ({ at: 20, phase: 'Failed' })), revision: 'bad', horizonSeconds: 3600 });
+    assert.equal(run.phase, 'Failed');
+    assert.equal(run.events.filter((e) => e.what === 'hook-started' && e.detail.includes('AnalysisRun')).length, 3);
+  });
+  test('the old PostSync analysis on a crash-looping canary never starts, and the operation never ends', () => {
+    const old = tasksFromObjects([...resources, hook('rollcall-smoke', 'Sync', '0'), { ...hook('rollcall-canary', 'PostSync', '20'), kind: 'AnalysisRun' }]);
+    const crash: ClusterView = { statefulSet: () => sts({ partition: 2, updatedReplicas: 1, readyReplicas: 2 }), hook: (n, r, s, now) => (n === 'rollcall-smoke' ? hookUntil(360)(n, r, s, now) : 'Running') };
+    const run = runSync({ tasks: old, settings: noRetry, cluster: crash, revision: 'bad', newerRevision: { revision: 'revert', at: 60 }, horizonSeconds: 24 * 3600 });
+    assert.equal(run.phase, 'Running');
+    assert.equal(run.newerRevisionSyncStartedAt, null);
+  });
+});
+
+/**
+ * The AnalysisRun of a rendered overlay driven by the analysis model against a canary that answers `answer(t)`
+ * (seconds since the run started); returns the hook's outcome at `now`. What the rehearsal's runner does with real pods.
+ */
+function analysisHook(run: K8sObject, answer: (t: number) => WebResponse) {
+  const metrics = parseAnalysis(run);
+  return (startedAt: number, now: number) => {
+    let progress = startRun(metrics, 0);
+    for (let due = dueMeasurements(metrics, progress); due.length > 0; due = dueMeasurements(metrics, progress)) {
+      const { metric, atMs } = due[0]!;
+      if (atMs > (now - startedAt) * 1000) break;
+      progress = recordMeasurement(progress, metric, measure(metrics[metric]!, answer(atMs / 1000)), atMs);
+    }
+    return analysisRunOutcome(runPhase(metrics, progress));
+  };
+}
+
 test('the bundle as rendered: every overlay\'s sync of a crash-looping release ends by itself and the revert starts', async (t) => {
   const { renderer, requireRenderer } = await import('../testing/support/renderer.ts');
   if (!requireRenderer(t)) return;
@@ -215,6 +300,8 @@ test('the bundle as rendered: every overlay\'s sync of a crash-looping release e
     const objects = (await render(renderer!, `kustomize/overlays/${name}`, repoRoot)).objects;
     const tasks = tasksFromObjects(objects);
     const jobs = hookJobs(objects);
+    // A crash-looping canary never answers: every reading of the analysis is an Error.
+    const runs = new Map(objects.filter((o) => o.kind === 'AnalysisRun').map((o) => [o.metadata?.name ?? '', analysisHook(o, () => ({ error: 'connect ECONNREFUSED' }))]));
     assert.equal(isMultiStep(tasks), false, `${name}: single-step`);
     const onDelete = name === 'recreate';
     const run = runSync({
@@ -223,7 +310,7 @@ test('the bundle as rendered: every overlay\'s sync of a crash-looping release e
       revision: 'bad',
       newerRevision: { revision: 'revert', at: 60 },
       horizonSeconds: 24 * 3600,
-      cluster: { statefulSet: crashLooping(onDelete ? 'OnDelete' : 'RollingUpdate'), hook: (n, _rev, startedAt, now) => jobOutcome(jobs[n]!, startedAt, now, undefined) },
+      cluster: { statefulSet: crashLooping(onDelete ? 'OnDelete' : 'RollingUpdate'), hook: (n, _rev, startedAt, now) => (jobs[n] ? jobOutcome(jobs[n], startedAt, now, undefined) : runs.get(n)!(startedAt, now)) },
     });
     assert.equal(run.phase, 'Failed', `${name}: ${run.message}`);
     assert.ok(run.endedAt! <= (settings.retry.limit + 1) * 400, `${name}: ended at ${run.endedAt}`);

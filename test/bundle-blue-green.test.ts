@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkOverlay } from '../bundle/policy.ts';
+import { colourReleaseProblems, compareVersions } from '../bundle/policy-blue-green.ts';
 import { render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import { formatProblem, type K8sObject } from '../bundle/types.ts';
@@ -27,7 +28,8 @@ after(() => {
 type Obj = Record<string, any>;
 const copy = () => structuredClone(rendered) as Obj[];
 const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o['kind'] === kind && o['metadata'].name === name)!;
-const show = (objs: readonly K8sObject[]) => checkOverlay(overlay, objs).map(formatProblem).join('\n');
+/** Validation as `npm run validate` runs it, with package.json at `version` (the committed one by default). */
+const show = (objs: readonly K8sObject[], version?: string) => checkOverlay(overlay, objs, ...(version === undefined ? [] : [version])).map(formatProblem).join('\n');
 const edit = (file: string, from: string | RegExp, to: string) => {
   const p = join(edited, 'kustomize/overlays/blue-green', file);
   const text = readFileSync(p, 'utf8');
@@ -53,7 +55,7 @@ describe('blue-green: as committed', () => {
       assert.equal(sts.spec.selector.matchLabels['rollcall/colour'], c);
       assert.deepEqual(sts.spec.volumeClaimTemplates.map((v: Obj) => v['metadata'].name), ['web-app-data'], 'claims are named web-app-data-rollcall-<colour>-<n> by the controller');
       assert.equal(sts.spec.persistentVolumeClaimRetentionPolicy.whenScaled, 'Retain');
-      assert.equal(sts.spec.template.spec.containers[0].env.find((e: Obj) => e['name'] === 'APP_VERSION').value, '1.0.0');
+      assert.equal(sts.spec.template.spec.containers[0].env.find((e: Obj) => e['name'] === 'APP_VERSION'), undefined, 'the version comes from the image');
     }
     assert.equal(show(o), '');
   });
@@ -62,28 +64,55 @@ describe('blue-green: as committed', () => {
 describe('blue-green: the Git changes the README documents', () => {
   test('release to green, switch, scale blue down, switch back: each renders what it promises and passes validation', async (t) => {
     if (!requireRenderer(t)) return;
-    // release: the idle colour's tag and size
+    // release: npm run release -- 1.1.0 (package.json at 1.1.0), then the idle colour's tag and size, one commit
     edit('colours/green/kustomization.yaml', 'newTag: 1.0.0', 'newTag: 1.1.0');
     edit('colours/green/kustomization.yaml', /value: 0\n/, 'value: 3\n');
     let o = await renderEdited();
     assert.deepEqual(summary(o), { client: 'blue', preview: 'green', blue: [3, 'ghcr.io/rollcall/rollcall:1.0.0'], green: [3, 'ghcr.io/rollcall/rollcall:1.1.0'], smoke: ['rollcall-blue', 'ghcr.io/rollcall/rollcall:1.0.0'] });
-    assert.equal(find(o, 'StatefulSet', 'rollcall-green').spec.template.spec.containers[0].env.find((e: Obj) => e['name'] === 'APP_VERSION').value, '1.1.0', 'APP_VERSION follows the colour\'s tag');
-    assert.equal(show(o as K8sObject[]), '');
+    assert.equal(show(o as K8sObject[], '1.1.0'), '');
+    // the same tag without npm run release: no commit has built 1.1.0 yet
+    assert.match(show(o as K8sObject[], '1.0.0'), /StatefulSet\/rollcall-green spec\.template\.spec\.containers\[rollcall\]\.image: tag 1\.1\.0 is later than package\.json's version 1\.0\.0/);
     // switch: one line
     edit('kustomization.yaml', '  - active-blue\n', '  - active-green\n');
     o = await renderEdited();
     assert.deepEqual(summary(o), { client: 'green', preview: 'blue', blue: [3, 'ghcr.io/rollcall/rollcall:1.0.0'], green: [3, 'ghcr.io/rollcall/rollcall:1.1.0'], smoke: ['rollcall-green', 'ghcr.io/rollcall/rollcall:1.1.0'] });
-    assert.equal(show(o as K8sObject[]), '');
+    assert.equal(show(o as K8sObject[], '1.1.0'), '');
     // scale down the old colour
     edit('colours/blue/kustomization.yaml', /value: 3\n/, 'value: 0\n');
     o = await renderEdited();
     assert.deepEqual(summary(o).blue, [0, 'ghcr.io/rollcall/rollcall:1.0.0']);
-    assert.equal(show(o as K8sObject[]), '');
+    assert.equal(show(o as K8sObject[], '1.1.0'), '');
     // switching back to a colour that was scaled down is refused by validation: scale it up first
     edit('kustomization.yaml', '  - active-green\n', '  - active-blue\n');
     o = await renderEdited();
-    assert.match(show(o as K8sObject[]), /\[blue-green\] StatefulSet\/rollcall-blue spec\.replicas: the active colour must be scaled up, got 0/);
+    assert.match(show(o as K8sObject[], '1.1.0'), /\[blue-green\] StatefulSet\/rollcall-blue spec\.replicas: the active colour must be scaled up, got 0/);
   });
+});
+
+describe('blue-green: image tag = package.json version, for two colours', () => {
+  test('compareVersions: Semantic Versioning 2.0.0 §11 order for X.Y.Z[-pre]', () => {
+    const cases: [string, string, number][] = [
+      ['1.0.0', '1.0.0', 0], ['1.0.0', '1.1.0', -1], ['1.10.0', '1.9.0', 1], ['2.0.0', '1.99.99', 1],
+      ['1.1.0-rc.1', '1.1.0', -1], ['1.1.0-rc.2', '1.1.0-rc.10', -1], ['1.1.0-1', '1.1.0-alpha', -1], ['1.1.0-alpha', '1.1.0-alpha.1', -1],
+    ];
+    for (const [a, b, sign] of cases) assert.equal(Math.sign(compareVersions(a, b)!), sign, `${a} vs ${b}`);
+    assert.equal(compareVersions('latest', '1.0.0'), undefined);
+  });
+  const cases: [string, { blue: string | undefined; green: string | undefined }, string, RegExp | null][] = [
+    ['between releases both colours run it', { blue: '1.0.0', green: '1.0.0' }, '1.0.0', null],
+    ['the new release on one colour, the previous one on the other', { blue: '1.0.0', green: '1.1.0' }, '1.1.0', null],
+    ['a colour later than package.json (tag bumped without npm run release)', { blue: '1.0.0', green: '1.1.0' }, '1.0.0', /green: tag 1\.1\.0 is later/],
+    ['no colour on package.json\'s version', { blue: '1.0.0', green: '1.0.1' }, '1.1.0', /one colour must run package\.json's version 1\.1\.0/],
+    ['a tag that is not a release version', { blue: 'latest', green: '1.0.0' }, '1.0.0', /blue: tag "latest" must be a release version/],
+    ['no tag', { blue: undefined, green: '1.0.0' }, '1.0.0', /blue: tag undefined must be a release version/],
+  ];
+  for (const [label, tags, version, want] of cases) {
+    test(label, () => {
+      const text = colourReleaseProblems(tags, version).map((p) => `${p.colour ?? '-'}: ${p.message}`).join('\n');
+      if (want === null) assert.equal(text, '');
+      else assert.match(text, want);
+    });
+  }
 });
 
 describe('blue-green: mutation checks', () => {
@@ -100,7 +129,8 @@ describe('blue-green: mutation checks', () => {
     // The shared checks run per colour, named by the colour's StatefulSet.
     ['a colour without liveness probe', (o) => delete find(o, 'StatefulSet', 'rollcall-green').spec.template.spec.containers[0].livenessProbe, /\[blue-green\] StatefulSet\/rollcall-green spec\.template\.spec\.containers\[rollcall\]\.livenessProbe: is missing/],
     ['a colour whose claims go with it', (o) => (find(o, 'StatefulSet', 'rollcall-blue').spec.persistentVolumeClaimRetentionPolicy.whenScaled = 'Delete'), /StatefulSet\/rollcall-blue spec\.persistentVolumeClaimRetentionPolicy\.whenScaled: must be Retain/],
-    ['a colour whose APP_VERSION lies', (o) => (find(o, 'StatefulSet', 'rollcall-green').spec.template.spec.containers[0].env.find((e: Obj) => e['name'] === 'APP_VERSION').value = '9.9.9'), /StatefulSet\/rollcall-green spec\.template\.spec\.containers\[rollcall\]\.env\[APP_VERSION\]: must equal the image tag/],
+    ['a colour with an APP_VERSION', (o) => find(o, 'StatefulSet', 'rollcall-green').spec.template.spec.containers[0].env.push({ name: 'APP_VERSION', value: '1.0.0' }), /StatefulSet\/rollcall-green spec\.template\.spec\.containers\[rollcall\]\.env\[APP_VERSION\]: must not be set/],
+    ['a colour on a release no commit has built', (o) => (find(o, 'StatefulSet', 'rollcall-green').spec.template.spec.containers[0].image = 'ghcr.io/rollcall/rollcall:9.9.9'), /StatefulSet\/rollcall-green spec\.template\.spec\.containers\[rollcall\]\.image: tag 9\.9\.9 is later than package\.json's version 1\.0\.0/],
     ['a third StatefulSet', (o) => o.push({ ...structuredClone(find(o, 'StatefulSet', 'rollcall-blue')), metadata: { name: 'rollcall-red', namespace: 'rollcall-blue-green' } }), /StatefulSet\/rollcall-red: only rollcall-blue and rollcall-green belong in blue-green/],
   ];
   for (const [label, mutate, want] of cases) {

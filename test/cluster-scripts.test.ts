@@ -29,6 +29,9 @@ test('up.sh --dry-run prints the whole local path in order and runs nothing', as
     /^kubectl apply -n argocd --server-side --force-conflicts -f https:\/\/raw\.githubusercontent\.com\/argoproj\/argo-cd\/v\d+\.\d+\.\d+\/manifests\/install\.yaml$/,
     /controller\.sync\.timeout\.seconds.*900/,
     /^kubectl -n argocd rollout restart statefulset\/argocd-application-controller$/,
+    // canary-analysis needs the Argo Rollouts controller (its CRDs and analysis controller), pinned to a release.
+    /^kubectl apply -n argo-rollouts -f https:\/\/github\.com\/argoproj\/argo-rollouts\/releases\/download\/v1\.9\.1\/install\.yaml$/,
+    /^kubectl -n argo-rollouts rollout status deployment\/argo-rollouts --timeout=300s$/,
     /^kubectl apply -f .*scripts\/cluster\/git-server\.yaml$/,
     /^sed -i .*repoURL:.*git:\/\/git-server\.rollcall-git\.svc\.cluster\.local\/rollcall\.git.* .*\/\.tmp\/cluster-repo\/argocd\/settings\/source\.yaml$/,
     /^git -C .* push --force git:\/\/127\.0\.0\.1:\d+\/rollcall\.git HEAD:main$/,

@@ -101,6 +101,19 @@ describe('GET /stats', () => {
     assert.equal(body.requests, 0);
   });
 
+  test('?version= restricts the figures to that release: its own version answers them, any other gets 404 (an Error measurement for Argo Rollouts, never a pass)', async () => {
+    const { app } = build();
+    await app.request('/');
+    const own = await app.request('/stats?version=1.1.0');
+    assert.equal(own.status, 200);
+    assert.equal(((await own.json()) as { requests: number }).requests, 1);
+    const other = await app.request('/stats?version=1.0.0');
+    assert.equal(other.status, 404);
+    assert.equal(other.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(await other.json(), { error: 'version not served here', requested: '1.0.0', pod: 'rollcall-2', version: '1.1.0' });
+    assert.equal((await app.request('/stats?version=')).status, 404, 'an empty version is no version this pod runs');
+  });
+
   test('other methods get 405 with Allow', async () => {
     const { app } = build();
     const res = await app.request('/stats', { method: 'POST' });

@@ -349,3 +349,18 @@ export function recordMeasurement(run: RunProgress, index: number, measurement: 
 export function runPhase(metrics: readonly WebMetric[], run: RunProgress): AnalysisPhase {
   return assessRun(metrics, run.measurements.map((list) => list.map((x) => x.phase)));
 }
+
+/**
+ * The longest a metric can run, in ms, from the rules above (analysis.go generateMetricTasks, assessMetricStatus):
+ * it ends at its `count`-th measurement that is not an Error, or at consecutiveErrorLimit + 1 Errors in a row, so at
+ * most count x (consecutiveErrorLimit + 1) measurements are taken; each lasts at most the provider's timeout, and the
+ * next starts `interval` after a non-Error or 10 s after an Error. Infinity when the metric has no count (it runs
+ * until it fails). The controller's own reconcile delay is not included. Used by the bundle's validation: a
+ * Sync-phase analysis must end within the hook Jobs' deadline.
+ */
+export function worstCaseDurationMs(metric: WebMetric): number {
+  if (metric.count === undefined) return Number.POSITIVE_INFINITY;
+  const measurements = metric.count * (Math.max(metric.consecutiveErrorLimit, 0) + 1);
+  const gap = Math.max(metric.intervalMs ?? errorRetryIntervalMs, errorRetryIntervalMs);
+  return measurements * metric.timeoutMs + (measurements - 1) * gap;
+}

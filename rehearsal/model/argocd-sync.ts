@@ -19,6 +19,13 @@
 //         (argo-cd PR #1727); otherwise every task of the wave is Running (resources wait for health).
 //  - StatefulSet health: gitops-engine/pkg/health/health_statefulset.go, getAppsv1StatefulSetHealth (never Degraded,
 //    argo-cd#6527). Encoded in statefulSetHealth below.
+//  - A hook ends by its health: sync_context.go, getOperationPhase (Healthy -> Succeeded; Degraded or Unknown ->
+//    Failed; Progressing or Suspended -> Running; no health check -> Succeeded once created). A Job's health follows
+//    its completion (jobOutcome); a hook of another kind, such as Argo Rollouts' AnalysisRun, ends by the health
+//    check Argo CD ships for it: argo-cd resource_customizations/argoproj.io/AnalysisRun/health.lua (Successful ->
+//    Healthy; Failed, Error -> Degraded; Inconclusive -> Unknown; Pending, Running, no status -> Progressing).
+//    Encoded in hookOutcome and analysisRunHealth below; the caller feeds the run's phase (the rehearsal's model of
+//    the analysis controller, rehearsal/model/argo-rollouts-analysis.ts) through analysisRunOutcome.
 //  - Sync timeout: controller/appcontroller.go, processRequestedAppOperation: once now > startedAt + timeout the
 //    operation goes Terminating, hooks are deleted, phase Failed "Operation terminated"; no retry after a
 //    termination. startedAt is not reset by retries, so the timeout bounds retries too. Setting:
@@ -37,7 +44,8 @@
 //   const run = runSync({ tasks, settings, revision: 'v2', newerRevision: { revision: 'v1', at: revertAt },
 //     horizonSeconds, cluster: {
 //       statefulSet: (now, rev) => statusFromTheRehearsedPods(now, rev),          // the rehearsal's StatefulSet status
-//       hook: (name, rev, startedAt, now) => jobOutcome(hooks[name]!, startedAt, now, passedAt(name, rev)),
+//       hook: (name, rev, startedAt, now) => hooks[name] ? jobOutcome(hooks[name], startedAt, now, passedAt(name, rev))
+//         : analysisRunOutcome(analysisPhaseAt(name, rev, now - startedAt)),   // an AnalysisRun hook: by its health
 //     } });
 //   run.phase / run.endedAt / run.newerRevisionSyncStartedAt / run.events  -> when the revert starts, or a hang.
 // All times are seconds from the start of the operation; the model never reads a clock.
@@ -45,7 +53,7 @@ import type { K8sObject } from '../../bundle/types.ts';
 
 export type SyncPhase = 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail';
 export type OperationPhase = 'Running' | 'Succeeded' | 'Failed';
-export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';
+export type HealthStatus = 'Healthy' | 'Progressing' | 'Suspended' | 'Degraded' | 'Unknown' | 'Missing';
 export type JobOutcome = 'Running' | 'Succeeded' | 'Failed';
 
 const phaseOrder: Record<SyncPhase, number> = { PreSync: -1, Sync: 0, PostSync: 1, SyncFail: 2 };
@@ -119,6 +127,45 @@ export function jobOutcome(job: HookJob, startedAt: number, now: number, passesA
   return 'Running';
 }
 
+/**
+ * gitops-engine pkg/sync/sync_context.go, getOperationPhase: how a running hook ends, by the health of its live object.
+ * `undefined` = the kind has no health check: the hook succeeds once created.
+ */
+export function hookOutcome(health: HealthStatus | undefined): JobOutcome {
+  switch (health) {
+    case 'Degraded':
+    case 'Unknown':
+      return 'Failed';
+    case 'Progressing':
+    case 'Suspended':
+      return 'Running';
+    default:
+      // Healthy, no health check, and Missing (which getOperationPhase does not list) leave the default: Succeeded.
+      return 'Succeeded';
+  }
+}
+
+/** An AnalysisRun's status.phase (argo-rollouts pkg/apis/rollouts/v1alpha1/analysis_types.go, AnalysisPhase). */
+export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
+
+/** argo-cd resource_customizations/argoproj.io/AnalysisRun/health.lua; undefined = no status reconciled yet. */
+export function analysisRunHealth(phase: AnalysisRunPhase | undefined): HealthStatus {
+  switch (phase) {
+    case 'Successful':
+      return 'Healthy';
+    case 'Failed':
+    case 'Error':
+      return 'Degraded';
+    case 'Inconclusive':
+      return 'Unknown';
+    default:
+      return 'Progressing';
+  }
+}
+
+/** An AnalysisRun hook's outcome from its phase: Successful ends it Succeeded; Failed, Error, Inconclusive Failed. */
+export const analysisRunOutcome = (phase: AnalysisRunPhase | undefined): JobOutcome => hookOutcome(analysisRunHealth(phase));
+
 /** The StatefulSet as Argo CD's health check reads it (spec and status fields it looks at). */
 export interface StatefulSetStatus {
   generation: number;
@@ -182,7 +229,10 @@ export function settingsFromApplication(app: K8sObject | Record<string, unknown>
 /** What the cluster shows at a moment; `revision` is the Git revision the running attempt applied. */
 export interface ClusterView {
   statefulSet(now: number, revision: string): StatefulSetStatus;
-  /** Outcome of hook `name` of `revision`, started at `startedAt` (its Job's activeDeadlineSeconds is the caller's). */
+  /**
+   * Outcome of hook `name` of `revision`, started at `startedAt`: a Job's by its completion and deadline (jobOutcome),
+   * any other kind's by its health (hookOutcome; an AnalysisRun's through analysisRunOutcome).
+   */
   hook(name: string, revision: string, startedAt: number, now: number): JobOutcome;
 }
 

@@ -28,7 +28,7 @@ export class BlueGreenModelError extends Error {
 }
 
 export interface ColourState {
-  /** The image tag, which is also APP_VERSION. */
+  /** The image tag: the version its pods report (the app reports the version baked into its image; no APP_VERSION). */
   version: string;
   replicas: number;
 }
