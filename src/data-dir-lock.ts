@@ -21,6 +21,13 @@
 // protocol (lockd for v3, leases for v4): it works between hosts only if that is set up, and a client cut off past
 // its lease loses the lock without being told. SQLite itself warns that locking on NFS is unreliable.
 //
+// Known cost: SQLite keeps the lock file open read-write for the process lifetime, and Linux refuses
+// `mount -o remount,ro` of a volume with a file open for writing (EBUSY), so an operator cannot remount the data
+// volume read-only under a running server (testing/faults/read-only.ts, which does exactly that, fails for this
+// reason). A file system the kernel turns read-only after an error (errors=remount-ro) is not affected. flock(2) on
+// the directory through util-linux `flock` as a helper child takes an exclusive lock with a read-only descriptor and
+// would avoid it; a first try of that was not finished.
+//
 // The holder writes its pid and pod name to `<dir>/.rollcall.lock.holder` after taking the lock, so a second
 // process can name it. The lock file itself is never removed: unlinking a lock file lets a waiter lock the old inode
 // while a newcomer locks a new one.
