@@ -24,8 +24,8 @@ test('the report of a real rehearsal shows a lane per pod and the JSON failures,
   const report = await compare(await loadPlans(['recreate', 'rolling']), ['crash'], { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 });
   t.diagnostic(`rehearsal: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   assert.deepEqual(report.runs.map((run) => `${run.overlay} × ${run.scenario}`), ['recreate × crash', 'rolling × crash']);
-  // Whatever the report, a label with markup must show as text and never run.
-  report.runs[0]!.timeline.markers.push({ atMs: 0, kind: 'manual-step', label: '<img src=x onerror=alert(1)><script>alert(2)</script>' });
+  // Whatever the report, a label with markup must show as text and never run (in the run not kept as a screenshot).
+  report.runs[1]!.timeline.markers.push({ atMs: 0, kind: 'manual-step', label: '<img src=x onerror=alert(1)><script>alert(2)</script>' });
   const file = path.join(dir, 'report.html');
   await writeHtmlReport(report, file);
 
@@ -70,7 +70,7 @@ test('the report of a real rehearsal shows a lane per pod and the JSON failures,
   }
   // The real run must have shown something to count: recreate's outage fails requests, rolling's stall fails none.
   assert.ok(failedIn(report.runs[0]!.timeline.traffic) > 0, 'recreate × crash: failures to draw');
-  assert.match((await page.locator('ol.markers').first().textContent()) ?? '', /<img src=x onerror=alert\(1\)><script>alert\(2\)<\/script>/, 'a label with markup shows as text');
+  assert.match((await sections.nth(1).locator('ol.markers').textContent()) ?? '', /<img src=x onerror=alert\(1\)><script>alert\(2\)<\/script>/, 'a label with markup shows as text');
   assert.equal(await page.locator('section.run img').count(), 0);
 
   const shot = path.join(dir, 'report.png');
