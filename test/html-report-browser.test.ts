@@ -25,7 +25,7 @@ test('the report of a real rehearsal shows a lane per pod and the JSON failures,
   t.diagnostic(`rehearsal: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   assert.deepEqual(report.runs.map((run) => `${run.overlay} × ${run.scenario}`), ['recreate × crash', 'rolling × crash']);
   // Whatever the report, a label with markup must show as text and never run (in the run not kept as a screenshot).
-  report.runs[1]!.timeline.markers.push({ atMs: 0, kind: 'manual-step', label: '<img src=x onerror=alert(1)><script>alert(2)</script>' });
+  report.runs[0]!.timeline.markers.push({ atMs: 0, kind: 'manual-step', label: '<img src=x onerror=alert(1)><script>alert(2)</script>' });
   const file = path.join(dir, 'report.html');
   await writeHtmlReport(report, file);
 
@@ -70,7 +70,7 @@ test('the report of a real rehearsal shows a lane per pod and the JSON failures,
   }
   // The real run must have shown something to count: recreate's outage fails requests, rolling's stall fails none.
   assert.ok(failedIn(report.runs[0]!.timeline.traffic) > 0, 'recreate × crash: failures to draw');
-  assert.match((await sections.nth(1).locator('ol.markers').textContent()) ?? '', /<img src=x onerror=alert\(1\)><script>alert\(2\)<\/script>/, 'a label with markup shows as text');
+  assert.match((await sections.nth(0).locator('ol.markers').textContent()) ?? '', /<img src=x onerror=alert\(1\)><script>alert\(2\)<\/script>/, 'a label with markup shows as text');
   assert.equal(await page.locator('section.run img').count(), 0);
 
   const shot = path.join(dir, 'report.png');
@@ -78,10 +78,10 @@ test('the report of a real rehearsal shows a lane per pod and the JSON failures,
   const { width, height, spread } = await screenshotSpread(context, shot);
   assert.ok(width >= 1000 && height > 1000, `screenshot ${width}×${height}`);
   assert.ok(spread > 20, `screenshot is not blank (luminance spread ${spread.toFixed(1)})`);
-  // One run's section, small enough for the README: recreate × crash, the outage.
+  // One run's section, small enough for the README: rolling × crash, the stall and the forced rollback.
   const timeline = path.join(dir, 'report-timeline.png');
   await page.setViewportSize({ width: 980, height: 900 });
-  await sections.nth(0).screenshot({ path: timeline });
+  await sections.nth(1).screenshot({ path: timeline });
   await keepScreenshot(timeline);
   assert.ok((await screenshotSpread(context, timeline)).spread > 20, 'the timeline screenshot is not blank');
 
