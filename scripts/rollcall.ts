@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]`
+// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]`
+import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compare, loadPlans } from '../rehearsal/compare.ts';
+import { writeHtmlReport } from '../rehearsal/report/html.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
@@ -9,7 +12,7 @@ import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
 /** 0.1: the full matrix (4 overlays × 5 scenarios) in under 5 minutes on a shared 2-core machine (README). */
 export const DEFAULT_TIME_SCALE = 0.1;
 
-const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]
+const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
@@ -23,6 +26,8 @@ reports what clients saw and what it took to get back.
   --connections N    concurrent clients (default 8)
   --rate R           requests per second over all clients, paced (default 200)
   --json             print the ComparisonReport (rehearsal/result.ts) as JSON instead of a table
+  --html FILE        also write the report as one self-contained HTML file: the table, and per run a timeline
+                     (a lane per pod, requests per 100 ms, markers); opens offline, prints on A4
 
 Progress (overlay, scenario, phase, elapsed) goes to stderr. Exit code 1 if any visit was lost or duplicated.`;
 
@@ -37,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       connections: { type: 'string', default: '8' },
       rate: { type: 'string', default: '200' },
       json: { type: 'boolean', default: false },
+      html: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -51,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
   const rate = Number(values.rate);
   if (!(rate >= 1 && rate <= 10_000)) throw new Error('--rate must be a number 1-10000');
   const scenarios = parseScenarios(values.scenario);
+  // Checked before the rehearsal, not after minutes of it: the folder of the report must exist and be writable.
+  if (values.html !== undefined) await access(path.dirname(path.resolve(values.html)), constants.W_OK).catch(() => {
+    throw new Error(`--html ${values.html}: its folder does not exist or is not writable`);
+  });
   const started = performance.now();
   const report = await compare(
     await loadPlans(values.overlay),
@@ -59,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
     (line) => console.error(line),
   );
   console.log(values.json ? JSON.stringify(report, null, 2) : formatTable(report));
+  if (values.html !== undefined) {
+    await writeHtmlReport(report, values.html);
+    console.error(`report written to ${values.html}`);
+  }
   console.error(`time scale ${timeScale}: manifest timings ×${timeScale}; process start-up is real time.`);
   console.error(`detection: ${report.detectionRules}.`);
   console.error(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);

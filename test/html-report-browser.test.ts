@@ -1,20 +1,30 @@
-// The HTML report in a real headless Chromium: it loads from a file with no request leaving the page, every run's
-// timeline has one lane per pod, the failures drawn add up to the JSON's, it prints as A4, and a screenshot (kept in
-// the test's temp dir) is not blank. The report comes from the fixture in testing/support/report-fixture.ts.
+// The HTML report of a small real rehearsal (2 overlays × the `crash` release, real server processes at time scale
+// 0.1) in a real headless Chromium: it loads from a file with no request leaving the page, every run's timeline has
+// one lane per pod, the failures drawn add up to the JSON's, the verdict and the load are shown, it prints as A4, and
+// a screenshot (kept in the test's temp dir) is not blank. The fixture-based checks are in test/html-report.test.ts.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { writeHtmlReport } from '../rehearsal/report/html.ts';
 import { keepScreenshot, openBrowser, screenshotSpread } from '../testing/support/browser.ts';
-import { fixtureReport } from '../testing/support/report-fixture.ts';
+import { requireRenderer } from '../testing/support/renderer.ts';
 
-test('the report shows a lane per pod and the JSON failures, offline, and prints on A4', { timeout: 120_000 }, async (t) => {
+const failedIn = (slots: { failed: Record<string, number> }[]) => slots.reduce((n, slot) => n + Object.values(slot.failed).reduce((a, b) => a + b, 0), 0);
+
+test('the report of a real rehearsal shows a lane per pod and the JSON failures, offline, and prints on A4', { timeout: 600_000 }, async (t) => {
+  if (!requireRenderer(t)) return;
   const browser = await openBrowser(t);
   if (!browser) return;
   const { context, dir } = browser;
-  const report = fixtureReport();
-  // Whatever the report, a label with markup must show as text and never run.
+  // recreate takes every pod down at once (failures), rolling stalls on the first pod (none, a manual step): two
+  // different pictures for the price of the shortest real rehearsal. Settings as in test/compare.test.ts.
+  const started = performance.now();
+  const report = await compare(await loadPlans(['recreate', 'rolling']), ['crash'], { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 });
+  t.diagnostic(`rehearsal: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  assert.deepEqual(report.runs.map((run) => `${run.overlay} × ${run.scenario}`), ['recreate × crash', 'rolling × crash']);
+  // Whatever the report, a label with markup must show as text and never run (in the run not kept as a screenshot).
   report.runs[0]!.timeline.markers.push({ atMs: 0, kind: 'manual-step', label: '<img src=x onerror=alert(1)><script>alert(2)</script>' });
   const file = path.join(dir, 'report.html');
   await writeHtmlReport(report, file);
@@ -34,34 +44,41 @@ test('the report shows a lane per pod and the JSON failures, offline, and prints
   assert.equal(await page.locator('script').count(), 0);
   assert.deepEqual(dialogs, [], 'data in the report never runs as script');
   assert.equal(await page.locator('table.comparison tbody tr').count(), report.runs.length);
+  assert.equal(await page.locator('.detection-rules').textContent(), report.detectionRules);
+  assert.match((await page.locator('body').textContent()) ?? '', new RegExp(`Load: ${report.rate} requests per second in total from ${report.connections} concurrent clients`));
 
   const sections = page.locator('section.run');
   assert.equal(await sections.count(), report.runs.length);
   for (const [i, run] of report.runs.entries()) {
+    const name = `${run.overlay} × ${run.scenario}`;
     const section = sections.nth(i);
     const lanes = section.locator('g.lane');
     const names = await lanes.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-pod')));
-    assert.deepEqual(names, run.timeline.pods.map((pod) => pod.name), `${run.overlay}: one lane per pod`);
+    assert.deepEqual(names, ['rollcall-0', 'rollcall-1', 'rollcall-2'], `${name}: one lane per pod`);
+    assert.deepEqual(names, run.timeline.pods.map((pod) => pod.name), `${name}: the JSON's pods`);
     for (let lane = 0; lane < names.length; lane++) {
       const box = await lanes.nth(lane).boundingBox();
-      assert.ok(box && box.width > 500 && box.height > 10, `${run.overlay}: lane ${names[lane]} is drawn (${JSON.stringify(box)})`);
+      assert.ok(box && box.width > 500 && box.height > 10, `${name}: lane ${names[lane]} is drawn (${JSON.stringify(box)})`);
     }
     const drawn = await section.locator('rect.failed').evaluateAll((nodes) => nodes.reduce((n, node) => n + Number(node.getAttribute('data-failed')), 0));
-    const expected = run.timeline.traffic.reduce((n, slot) => n + Object.values(slot.failed).reduce((a, b) => a + b, 0), 0);
-    assert.equal(drawn, expected, `${run.overlay}: failed requests drawn`);
-    assert.equal(Number(await section.locator('.failed-count').textContent()), expected, `${run.overlay}: failed requests written`);
+    const expected = failedIn(run.timeline.traffic);
+    assert.equal(drawn, expected, `${name}: failed requests drawn`);
+    assert.equal(Number(await section.locator('.failed-count').textContent()), expected, `${name}: failed requests written`);
     assert.equal(await section.locator('ol.markers li').count(), run.timeline.markers.length);
-    assert.match((await section.locator('svg.timeline > title').textContent()) ?? '', new RegExp(`${run.overlay} · ${run.scenario}`));
+    assert.equal(await section.locator('.detection-rule').textContent(), run.figures.detection?.rule, `${name}: the rule that judged the release bad`);
+    assert.match((await section.locator('svg.timeline > title').textContent()) ?? '', new RegExp(name.replace(' × ', ' · ')));
   }
-  assert.match((await page.locator('ol.markers').first().textContent()) ?? '', /<img src=x onerror=alert\(1\)><script>alert\(2\)<\/script>/, 'a label with markup shows as text');
+  // The real run must have shown something to count: recreate's outage fails requests, rolling's stall fails none.
+  assert.ok(failedIn(report.runs[0]!.timeline.traffic) > 0, 'recreate × crash: failures to draw');
+  assert.match((await sections.nth(0).locator('ol.markers').textContent()) ?? '', /<img src=x onerror=alert\(1\)><script>alert\(2\)<\/script>/, 'a label with markup shows as text');
   assert.equal(await page.locator('section.run img').count(), 0);
 
   const shot = path.join(dir, 'report.png');
   await page.screenshot({ path: shot, fullPage: true });
   const { width, height, spread } = await screenshotSpread(context, shot);
-  assert.ok(width >= 1000 && height > 1500, `screenshot ${width}×${height}`);
+  assert.ok(width >= 1000 && height > 1000, `screenshot ${width}×${height}`);
   assert.ok(spread > 20, `screenshot is not blank (luminance spread ${spread.toFixed(1)})`);
-  // One run's section, small enough for the README (the crash-looping recreate run of the fixture).
+  // One run's section, small enough for the README: rolling × crash, the stall and the forced rollback.
   const timeline = path.join(dir, 'report-timeline.png');
   await page.setViewportSize({ width: 980, height: 900 });
   await sections.nth(1).screenshot({ path: timeline });

@@ -71,6 +71,37 @@ describe('the HTML report', () => {
     assert.match(html, /<title>5.0\u00a0s: 12 failed \(no pod reached: 12\)<\/title>/);
   });
 
+  test('shows the load, the detection rules, and per run the rule that judged the release bad and when', () => {
+    const report = fixtureReport();
+    const html = renderReport(report);
+    assert.match(html, /Load: 200 requests per second in total from 8 concurrent clients, paced\./);
+    assert.ok(html.includes(`<span class="detection-rules">${report.detectionRules.replace("'", '&#39;')}</span>`), 'the detection rules');
+    const rows = html.split('<tr data-run=').slice(1);
+    const sections = html.split('<section class="run"').slice(1);
+    report.runs.forEach((run, i) => {
+      const detection = run.figures.detection;
+      if (detection) {
+        assert.match(rows[i]!, new RegExp(`<td class="detection"><span class="bad">${detection.rule}</span> after ${(detection.afterMs / 1000).toFixed(1)}\u00a0s<br>`), run.overlay);
+        assert.match(sections[i]!, new RegExp(`rule <strong class="detection-rule">${detection.rule}</strong> ${(detection.afterMs / 1000).toFixed(1)}\u00a0s after the rollout start`), run.overlay);
+      } else {
+        assert.match(rows[i]!, /<td class="detection">no, judged good<\/td>/, run.overlay);
+        assert.match(sections[i]!, /The release was judged good\./, run.overlay);
+      }
+    });
+    assert.deepEqual(report.runs.map((run) => run.figures.detection?.rule ?? null), ['stalled', 'crash-loop', 'failing', null]);
+    // An Argo Rollouts analysis verdict (figures.detectMs) shows next to the release watch's.
+    report.runs[2]!.figures.detectMs = 3600;
+    assert.match(renderReport(report), /<br>analysis failed after 3\.6\u00a0s<\/td>/);
+  });
+
+  test('labels every marker kind of a real run in words', () => {
+    const html = renderReport(fixtureReport());
+    const kinds = new Set([...html.matchAll(/<li value="\d+" data-kind="([^"]+)"><strong>[^<]+<\/strong> ([^:]+):/g)].map((m) => `${m[1]} → ${m[2]}`));
+    for (const expected of ['rollout-start → rollout start', 'pod-replaced → pod replaced', 'stalled → stalled', 'detected → detected', 'sync → delivery', 'revert → revert', 'manual-step → manual step', 'done → done']) {
+      assert.ok(kinds.has(expected), `${expected} in ${[...kinds].join(', ')}`);
+    }
+  });
+
   test('gives each version one colour in every run, v1 first', () => {
     const colours = versionColours(['v2', 'v10', 'v1', 'v2']);
     assert.deepEqual([...colours.keys()], ['v1', 'v2', 'v10']);

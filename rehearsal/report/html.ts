@@ -16,7 +16,7 @@ table{border-collapse:collapse;font-size:.78rem;width:100%}.table-wrap{overflow-
 th{font-size:.72rem;font-weight:600}
 th,td{border:1px solid #bbb;padding:.25rem .35rem;vertical-align:top;text-align:left}
 th{background:#f0f0f0}td.num{text-align:right;white-space:nowrap}
-.settings{margin:0;padding:0;list-style:none;font-size:.72rem;color:#333}
+.settings{margin:0;padding:0;list-style:none;font-size:.72rem;color:#333}.reason{font-size:.72rem;color:#333}
 .bad{color:${FAILED_COLOUR};font-weight:600}
 .legend{display:flex;flex-wrap:wrap;gap:.4rem 1rem;font-size:.8rem;margin:.5rem 0;align-items:center}
 .legend svg{vertical-align:middle;border:1px solid #999}
@@ -49,6 +49,14 @@ function orDash(ms: number | null): string {
   return ms === null ? '—' : seconds(ms);
 }
 
+/** The release watch's verdict (figures.detection) and, with an Argo Rollouts analysis, its verdict time. */
+function detection(f: RunResult['figures']): string {
+  const parts: string[] = [];
+  if (f.detection) parts.push(`<span class="bad">${escapeHtml(f.detection.rule)}</span> after ${seconds(f.detection.afterMs)}<br><span class="reason">${escapeHtml(f.detection.reason)}</span>`);
+  if (f.detectMs !== null) parts.push(`analysis failed after ${seconds(f.detectMs)}`);
+  return parts.length ? parts.join('<br>') : 'no, judged good';
+}
+
 function settingsList(settings: RunResult['settings']): string {
   const items = Object.entries(settings).map(([key, value]) => `<li>${escapeHtml(key)}: <code>${escapeHtml(String(value))}</code></li>`);
   return `<ul class="settings">${items.join('')}</ul>`;
@@ -72,7 +80,7 @@ function tableRow(run: RunResult, i: number): string {
     `<td class="num${f.downtimeMs > 0 ? ' bad' : ''}">${seconds(f.downtimeMs)}</td>`,
     `<td>${f.stoppedByItself ? 'yes' : 'no'}, ${f.podsUpdated} updated</td>`,
     `<td class="num">${orDash(f.revertToRecoveredMs)}</td>`,
-    `<td class="num">${orDash(f.detectMs)}</td>`,
+    `<td class="detection">${detection(f)}</td>`,
     `<td class="num">${seconds(f.twoVersionsServingMs)}</td>`,
     `<td>${f.manualSteps.length ? f.manualSteps.map((step) => `<code>${escapeHtml(step)}</code>`).join('<br>') : 'none'}</td>`,
     `<td class="num${lossy ? ' bad' : ''}">${f.lost} / ${f.duplicated}</td>`,
@@ -98,6 +106,11 @@ function legend(colours: Map<string, string>): string {
 <div class="legend" role="list" aria-label="Legend"><strong>Versions:</strong> ${versions.join('')} <strong>Pod states:</strong> ${states.join('')} <strong>Requests:</strong> ${failed} <span>numbered boxes: markers, listed under each chart</span></div>`;
 }
 
+function verdict(f: RunResult['figures']): string {
+  if (!f.detection) return 'The release was judged good.';
+  return `Judged bad by the rule <strong class="detection-rule">${escapeHtml(f.detection.rule)}</strong> ${seconds(f.detection.afterMs)} after the rollout start: ${escapeHtml(f.detection.reason)}.`;
+}
+
 function runSection(run: RunResult, i: number, colours: Map<string, string>): string {
   const id = runId(i);
   const title = `${run.overlay} · ${run.scenario}`;
@@ -114,7 +127,7 @@ function runSection(run: RunResult, i: number, colours: Map<string, string>): st
   });
   return `<section class="run" id="${id}section" data-run="${i}">
 <h2>${escapeHtml(title)}</h2>
-<p class="figures">${t.pods.length} pods, ${seconds(t.endMs)}; requests in this timeline: <span class="requests">${requests}</span>, failed: <span class="failed-count${failed ? ' bad' : ''}">${failed}</span></p>
+<p class="figures">${t.pods.length} pods, ${seconds(t.endMs)}; requests in this timeline: <span class="requests">${requests}</span>, failed: <span class="failed-count${failed ? ' bad' : ''}">${failed}</span>. ${verdict(run.figures)}</p>
 ${svg}
 ${markers.length ? `<ol class="markers">${markers.join('')}</ol>` : '<p>No markers.</p>'}
 </section>`;
@@ -135,10 +148,12 @@ export function renderReport(report: ComparisonReport): string {
 <body>
 <h1>rollcall compare</h1>
 <p class="meta">Generated ${escapeHtml(report.generatedAt)} on ${escapeHtml(String(m.cpus))} × ${escapeHtml(m.cpuModel)}, ${escapeHtml(String(m.memoryGiB))} GiB, Node ${escapeHtml(m.node)}, ${escapeHtml(m.platform)}.</p>
-<p class="meta">Time scale ${escapeHtml(String(report.timeScale))}: the manifests' timings (probes, minReadySeconds, drain, back-off) were multiplied by it; process start-up is real time. ${escapeHtml(String(report.connections))} concurrent clients. Times are from the first v1 pod's creation.</p>
+<p class="meta">Time scale ${escapeHtml(String(report.timeScale))}: the manifests' timings (probes, minReadySeconds, drain, back-off) were multiplied by it; process start-up is real time. Load: ${escapeHtml(String(report.rate))} requests per second in total from ${escapeHtml(String(report.connections))} concurrent clients, paced.</p>
+<p class="meta">Detection (a bad release is then reverted): <span class="detection-rules">${escapeHtml(report.detectionRules)}</span>.</p>
+<p class="meta">Each timeline starts at 0 s: an overlay's first run at the creation of its first v1 pod (the launch is shown), its later runs at their own start (every pod Ready on v1).</p>
 <div class="table-wrap"><table class="comparison">
-<colgroup>${[8, 18, 6, 10, 6, 6, 6, 6, 6, 6, 6, 11, 5].map((w) => `<col style="width:${w}%">`).join('')}</colgroup>
-<thead><tr><th>Overlay, release</th><th>Settings</th><th>Launch to all ready</th><th>Failed / requests</th><th>Peak failed share (1 s)</th><th>Fewest ready / time below full</th><th>Down&shy;time</th><th>Stopped by it&shy;self</th><th>Revert to re&shy;covered</th><th>Ana&shy;lysis de&shy;tected</th><th>Two ver&shy;sions serving</th><th>Manual steps</th><th>Visits lost / dupli&shy;cated</th></tr></thead>
+<colgroup>${[8, 16, 6, 10, 6, 6, 6, 6, 6, 10, 6, 9, 5].map((w) => `<col style="width:${w}%">`).join('')}</colgroup>
+<thead><tr><th>Overlay, release</th><th>Settings</th><th>Launch to all ready</th><th>Failed / requests</th><th>Peak failed share (1 s)</th><th>Fewest ready / time below full</th><th>Down&shy;time</th><th>Stopped by it&shy;self</th><th>Revert to re&shy;covered</th><th>Judged bad by (after rollout start)</th><th>Two ver&shy;sions serving</th><th>Manual steps</th><th>Visits lost / dupli&shy;cated</th></tr></thead>
 <tbody>
 ${report.runs.map(tableRow).join('\n')}
 </tbody>

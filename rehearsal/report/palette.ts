@@ -53,7 +53,7 @@ export const MARKER_LABELS: Record<MarkerKind, string> = {
   stalled: 'stalled',
   detected: 'detected',
   analysis: 'analysis verdict',
-  sync: 'sync',
+  sync: 'delivery',
   revert: 'revert',
   'manual-step': 'manual step',
   done: 'done',

@@ -1,5 +1,6 @@
-// A realistic ComparisonReport (rehearsal/result.ts) for the HTML report's tests, until those tests can use a small
-// real rehearsal. Each run is described as pod lives (state changes over time) and a request rate; the traffic per
+// A realistic ComparisonReport (rehearsal/result.ts) for the HTML report's unit tests (test/html-report.test.ts; the
+// browser test opens the report of a small real rehearsal instead). Settings, marker labels and verdicts use the
+// words a real `rollcall compare --json` prints (rehearsal/run/rehearse.ts, rehearsal/model/release-watch.ts). Each run is described as pod lives (state changes over time) and a request rate; the traffic per
 // slot and the figures are derived from the pods, so the fixture is self-consistent: a slot's failures are the
 // requests that met no ready pod, or (scenario `errors`) the share a ready-but-wrong v2 pod answers with 500.
 import type { ComparisonReport, Marker, PodSpan, PodState, RunFigures, RunResult, TrafficSlot } from '../../rehearsal/result.ts';
@@ -22,6 +23,8 @@ interface RunSpec {
   v2ErrorShare?: number;
   rolloutAtMs: number;
   revertAtMs: number | null;
+  /** The release watch's rule and reason (rehearsal/model/release-watch.ts); its time is the `detected` marker's. */
+  detection?: { rule: 'crash-loop' | 'stalled' | 'failing'; reason: string };
   manualSteps?: string[];
 }
 
@@ -65,6 +68,13 @@ function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
+function detectionOf(spec: RunSpec): RunFigures['detection'] {
+  if (!spec.detection) return null;
+  const detected = spec.markers.find((m) => m.kind === 'detected');
+  if (!detected) throw new Error(`${spec.overlay} × ${spec.scenario}: a detection needs its 'detected' marker`);
+  return { ...spec.detection, afterMs: detected.atMs - spec.rolloutAtMs };
+}
+
 function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: TrafficSlot[]): RunFigures {
   const phase = (from: number, to: number) => {
     const slots = traffic.filter((s) => s.atMs >= from && s.atMs < to);
@@ -84,7 +94,7 @@ function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: 
   const recovered = lastV1Changes.every(([, state, version]) => state === 'ready' && version === 'v1');
   return {
     launchToAllReadyMs: launched,
-    detection: null,
+    detection: detectionOf(spec),
     before: phase(0, spec.rolloutAtMs),
     during: phase(spec.rolloutAtMs, end),
     after: phase(end, spec.endMs),
@@ -103,10 +113,23 @@ function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: 
   };
 }
 
-const ordered = { podManagementPolicy: 'OrderedReady', updateStrategy: 'RollingUpdate', partition: 0, maxUnavailable: 1, minReadySeconds: 10, readinessPeriodSeconds: 2, terminationGracePeriodSeconds: 30 };
+const probes = { readinessPeriodSeconds: 5, readinessFailureThreshold: 2, startupPeriodSeconds: 2, startupFailureThreshold: 30, terminationGracePeriodSeconds: 20 };
+const delivery = { delivery: 'kubectl apply (PostSync hook emulated right after it)', timeScale: 0.1 };
+const ordered = { replicas: 3, podManagementPolicy: 'OrderedReady', updateStrategy: 'RollingUpdate', partition: 0, maxUnavailable: 1, minReadySeconds: 10, ...probes, ...delivery };
+/** The release applied (the Git push, then `kubectl apply`), as rehearsal/run marks it. */
+const release = (atMs: number, badRelease?: string): Marker[] => [
+  { atMs, kind: 'rollout-start', label: `release v2${badRelease ? ` (BAD_RELEASE=${badRelease})` : ''}` },
+  { atMs, kind: 'sync', label: 'apply: template 1.0.1' },
+];
+const revert = (atMs: number): Marker[] => [
+  { atMs, kind: 'revert', label: 'git revert: template back to v1' },
+  { atMs, kind: 'sync', label: 'apply: template 1.0.0' },
+];
+const replaced = (atMs: number, pod: string): Marker => ({ atMs, kind: 'pod-replaced', label: `controller deletes ${pod} for the update`, pod });
 
 /** Four runs: a rolling update that stalls on an unready v2 and needs a forced rollback, a recreate whose v2
- * crash-loops (an outage until the revert), a canary whose v2 answers errors on one pod, and a good parallel update. */
+ * crash-loops (an outage until the revert brings v1 back), a canary whose v2 answers errors on one pod until the
+ * release watch sees them, and a good parallel update. */
 export function fixtureReport(): ComparisonReport {
   const v1Launch = (i: number, gap: number): Change[] => [[i * gap, 'starting', 'v1'], [i * gap + 1200, 'ready', 'v1']];
   const runs = [
@@ -118,28 +141,30 @@ export function fixtureReport(): ComparisonReport {
       rolloutAtMs: 5000,
       revertAtMs: 9000,
       manualSteps: ['kubectl delete pod rollcall-2'],
+      detection: { rule: 'stalled', reason: 'a new pod not Ready for longer than its startup budget (3000 ms)' },
       pods: {
         'rollcall-0': v1Launch(0, 1300),
         'rollcall-1': v1Launch(1, 1300),
         'rollcall-2': [...v1Launch(2, 1300), [5000, 'terminating', 'v1'], [5600, 'not-running', null], [5800, 'starting', 'v2'], [11500, 'terminating', 'v2'], [11800, 'starting', 'v1'], [12900, 'ready', 'v1']],
       },
       markers: [
-        { atMs: 5000, kind: 'rollout-start', label: 'v2 applied (git push, sync)' },
-        { atMs: 5000, kind: 'pod-replaced', label: 'rollcall-2 deleted for v2', pod: 'rollcall-2' },
-        { atMs: 7800, kind: 'stalled', label: 'controller waits for rollcall-2 to become Ready' },
-        { atMs: 8500, kind: 'detected', label: 'rollout stalled: release is bad' },
-        { atMs: 9000, kind: 'revert', label: 'git revert: v1 applied again' },
-        { atMs: 11500, kind: 'manual-step', label: 'kubectl delete pod rollcall-2 (forced rollback)', pod: 'rollcall-2' },
+        ...release(5000, 'unready'),
+        replaced(5000, 'rollcall-2'),
+        { atMs: 8800, kind: 'stalled', label: 'rollout stopped by itself after 1 of 3 pods' },
+        { atMs: 8800, kind: 'detected', label: 'bad release: a new pod not Ready for longer than its startup budget (3000 ms)' },
+        ...revert(9000),
+        { atMs: 11500, kind: 'manual-step', label: 'kubectl delete pod rollcall-2', pod: 'rollcall-2' },
         { atMs: 12900, kind: 'done', label: 'every pod on v1 and Ready' },
       ],
     }),
     buildRun({
       overlay: 'recreate',
       scenario: 'crash',
-      settings: { podManagementPolicy: 'OrderedReady', updateStrategy: 'OnDelete', hook: 'PreSync delete all pods', terminationGracePeriodSeconds: 30 },
+      settings: { replicas: 3, podManagementPolicy: 'Parallel', updateStrategy: 'OnDelete', recreateHook: true, minReadySeconds: 0, ...probes, ...delivery },
       endMs: 15000,
       rolloutAtMs: 5000,
       revertAtMs: 10000,
+      detection: { rule: 'crash-loop', reason: "a new pod's container exited 1 time(s) (CrashLoopBackOff)" },
       pods: Object.fromEntries(
         [0, 1, 2].map((i) => [
           `rollcall-${i}`,
@@ -147,32 +172,33 @@ export function fixtureReport(): ComparisonReport {
         ]),
       ),
       markers: [
-        { atMs: 5000, kind: 'rollout-start', label: 'v2 applied (git push, sync)' },
-        { atMs: 5000, kind: 'sync', label: 'PreSync hook: delete every pod' },
-        ...[0, 1, 2].map((i): Marker => ({ atMs: 5000, kind: 'pod-replaced', label: `rollcall-${i} deleted for v2`, pod: `rollcall-${i}` })),
-        { atMs: 7000, kind: 'detected', label: 'every pod in CrashLoopBackOff' },
-        { atMs: 10000, kind: 'revert', label: 'git revert: v1 applied again' },
+        ...release(5000, 'crash:100'),
+        { atMs: 5000, kind: 'sync', label: 'PostSync hook: delete every pod' },
+        { atMs: 7000, kind: 'detected', label: "bad release: a new pod's container exited 1 time(s) (CrashLoopBackOff)" },
+        ...revert(10000),
+        { atMs: 10000, kind: 'sync', label: 'PostSync hook: delete every pod' },
         { atMs: 12000, kind: 'done', label: 'every pod on v1 and Ready' },
       ],
     }),
     buildRun({
       overlay: 'canary',
       scenario: 'errors',
-      settings: { ...ordered, partition: 2, analysis: 'success rate ≥ 95% over 3 s' },
+      settings: { ...ordered, partition: 2 },
       endMs: 14000,
       rolloutAtMs: 5000,
       revertAtMs: 9000,
       v2ErrorShare: 0.5,
+      detection: { rule: 'failing', reason: '17 % of requests failed after the rollout' },
       pods: {
         'rollcall-0': v1Launch(0, 1300),
         'rollcall-1': v1Launch(1, 1300),
         'rollcall-2': [...v1Launch(2, 1300), [5000, 'terminating', 'v1'], [5500, 'starting', 'v2'], [6600, 'ready', 'v2'], [9000, 'terminating', 'v2'], [9500, 'starting', 'v1'], [10600, 'ready', 'v1']],
       },
       markers: [
-        { atMs: 5000, kind: 'rollout-start', label: 'v2 applied to ordinals ≥ 2 (partition 2)' },
-        { atMs: 5000, kind: 'pod-replaced', label: 'rollcall-2 deleted for v2', pod: 'rollcall-2' },
-        { atMs: 8600, kind: 'analysis', label: 'analysis failed: success rate 83% < 95%' },
-        { atMs: 9000, kind: 'revert', label: 'git revert: v1 applied again' },
+        ...release(5000, 'errors:0.5'),
+        replaced(5000, 'rollcall-2'),
+        { atMs: 8800, kind: 'detected', label: 'bad release: 17 % of requests failed after the rollout' },
+        ...revert(9000),
         { atMs: 10600, kind: 'done', label: 'every pod on v1 and Ready' },
       ],
     }),
@@ -186,11 +212,7 @@ export function fixtureReport(): ComparisonReport {
       pods: Object.fromEntries(
         [2, 1, 0].map((i, k) => [`rollcall-${i}`, [[0, 'starting', 'v1'], [1200, 'ready', 'v1'], [4000 + k * 2200, 'terminating', 'v1'], [4500 + k * 2200, 'starting', 'v2'], [5600 + k * 2200, 'ready', 'v2']] as Change[]]),
       ),
-      markers: [
-        { atMs: 4000, kind: 'rollout-start', label: 'v2 applied (git push, sync)' },
-        ...[2, 1, 0].map((i, k): Marker => ({ atMs: 4000 + k * 2200, kind: 'pod-replaced', label: `rollcall-${i} deleted for v2`, pod: `rollcall-${i}` })),
-        { atMs: 10000, kind: 'done', label: 'every pod on v2 and Ready' },
-      ],
+      markers: [...release(4000), ...[2, 1, 0].map((i, k) => replaced(4000 + k * 2200, `rollcall-${i}`)), { atMs: 10000, kind: 'done', label: 'every pod on v2 and serving' }],
     }),
   ];
   return {
@@ -199,7 +221,8 @@ export function fixtureReport(): ComparisonReport {
     timeScale: 0.1,
     connections: 8,
     rate: 200,
-    detectionRules: 'a new pod exits, stays unready past its startup probe, or 5 % of requests fail after the rollout',
+    detectionRules:
+      "a release is bad when a new pod's container exits 1 time(s), stays not Ready longer than the startup probe allows, or when ≥ 5 % of requests fail in the window after the rollout finished",
     runs,
   };
 }
