@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]`
+// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json]`
 import { parseArgs } from 'node:util';
 import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
+import { argocdDelivery, DEFAULT_HORIZON_SECONDS } from '../rehearsal/run/argocd-delivery.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
 
 /** 0.1: the full matrix (4 overlays × 5 scenarios) in under 5 minutes on a shared 2-core machine (README). */
 export const DEFAULT_TIME_SCALE = 0.1;
 
-const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]
+const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
@@ -18,13 +19,20 @@ reports what clients saw and what it took to get back.
 
   --overlay NAME     only this overlay (repeatable; default: all)
   --scenario S       release scenario: ${SCENARIOS.join(', ')} or all (repeatable; default: good)
+  --delivery D       how a release reaches the cluster: kubectl (default: kubectl apply, hooks run right after it)
+                     or argocd (Argo CD's automated sync as the bundle configures it: hook phases and deadlines,
+                     retries, a revert that syncs only once the running operation is over; an operation still
+                     Running ${DEFAULT_HORIZON_SECONDS} s (manifest time) after it started is reported as a hang).
+                     A bad release takes about 3 hook deadlines under argocd, so the full matrix takes much
+                     longer than the 5 minutes it takes under kubectl
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
   --rate R           requests per second over all clients, paced (default 200)
   --json             print the ComparisonReport (rehearsal/result.ts) as JSON instead of a table
 
-Progress (overlay, scenario, phase, elapsed) goes to stderr. Exit code 1 if any visit was lost or duplicated.`;
+Progress (overlay, scenario, phase, elapsed) goes to stderr. Exit code 1 if any visit was lost or duplicated, or
+if an Argo CD sync hung (the revert never synced).`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -36,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
       connections: { type: 'string', default: '8' },
       rate: { type: 'string', default: '200' },
+      delivery: { type: 'string', default: 'kubectl' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -51,18 +60,22 @@ async function main(argv: string[]): Promise<number> {
   const rate = Number(values.rate);
   if (!(rate >= 1 && rate <= 10_000)) throw new Error('--rate must be a number 1-10000');
   const scenarios = parseScenarios(values.scenario);
+  if (values.delivery !== 'kubectl' && values.delivery !== 'argocd') throw new Error(`--delivery must be kubectl or argocd, got "${values.delivery}"`);
+  const delivery = values.delivery === 'argocd' ? { delivery: argocdDelivery({ timeScale }) } : {};
   const started = performance.now();
   const report = await compare(
     await loadPlans(values.overlay),
     scenarios,
-    { timeScale, connections, rate, steadyMs: 500, endpointPropagationMs: 1000 },
+    { timeScale, connections, rate, steadyMs: 500, endpointPropagationMs: 1000, ...delivery },
     (line) => console.error(line),
   );
   console.log(values.json ? JSON.stringify(report, null, 2) : formatTable(report));
   console.error(`time scale ${timeScale}: manifest timings ×${timeScale}; process start-up is real time.`);
   console.error(`detection: ${report.detectionRules}.`);
   console.error(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  return report.runs.some((run) => run.figures.lost > 0 || run.figures.duplicated > 0) ? 1 : 0;
+  const hangs = report.runs.filter((run) => run.figures.sync?.hang);
+  for (const run of hangs) console.error(`rollcall: ${run.overlay} × ${run.scenario}: Argo CD hang: ${run.figures.sync?.message}`);
+  return hangs.length > 0 || report.runs.some((run) => run.figures.lost > 0 || run.figures.duplicated > 0) ? 1 : 0;
 }
 
 // Interrupted: the pods are our child processes; end them rather than leave servers behind.
