@@ -196,7 +196,11 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     deletePod: (ordinal) => set.deletePod(ordinal),
     revisions: () => ({ current: set.spec.currentRevision, update: set.spec.updateRevision }),
   };
-  const mark = (kind: MarkerKind, label: string, pod?: string) => run.mark(kind, label, pod, now());
+  const mark = (kind: MarkerKind, label: string, pod?: string) => {
+    run.mark(kind, label, pod, now());
+    // An Argo CD delivery can hold the revert for minutes (the running operation): say what it waits for.
+    if (kind === 'sync' && delivery.summary) c.progress(`Argo CD: ${label}`);
+  };
 
   const countersBefore = await readCounters(c.dataRoot, set, plan.replicas);
   const load = new Load(() => set.endpoints());
