@@ -102,11 +102,15 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
     let revertSyncAt: number | undefined;
     let hang: string | undefined;
     let timer: NodeJS.Timeout | undefined;
+    // spec.updateStrategy.rollingUpdate as rendered: the health check reads whether it is set and its partition.
+    let rollingUpdate: { partition?: number } | undefined;
 
     const load = () =>
       (setup ??= (async () => {
         const objects = await (options.objects ?? renderedOverlay)(plan.overlay);
         const app = await (options.application ?? bundleApplication)();
+        const set = objects.find((o) => o.kind === 'StatefulSet') as { spec?: { updateStrategy?: { rollingUpdate?: { partition?: number } } } } | undefined;
+        rollingUpdate = set?.spec?.updateStrategy?.rollingUpdate;
         return { tasks: tasksFromObjects(objects), settings: settingsFromApplication(app, options.syncTimeoutSeconds ?? 0), hooks: hookBehaviours(objects) };
       })());
 
@@ -123,7 +127,9 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
         currentRevision,
         updateRevision,
         updateStrategy: plan.update.type,
-        ...(plan.update.type === 'RollingUpdate' ? { rollingUpdateSet: true, partition: plan.update.partition } : {}),
+        ...(plan.update.type === 'RollingUpdate' && rollingUpdate !== undefined
+          ? { rollingUpdateSet: true, ...(typeof rollingUpdate.partition === 'number' ? { partition: rollingUpdate.partition } : {}) }
+          : {}),
       };
     };
 
