@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json]`
+// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]`
 import { parseArgs } from 'node:util';
 import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
@@ -41,10 +41,10 @@ async function main(argv: string[]): Promise<number> {
     options: {
       overlay: { type: 'string', multiple: true },
       scenario: { type: 'string', multiple: true },
+      delivery: { type: 'string', default: 'kubectl' },
       'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
       connections: { type: 'string', default: '8' },
       rate: { type: 'string', default: '200' },
-      delivery: { type: 'string', default: 'kubectl' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -57,11 +57,11 @@ async function main(argv: string[]): Promise<number> {
   const connections = Number(values.connections);
   if (!(timeScale > 0 && timeScale <= 10)) throw new Error('--time-scale must be a number in (0, 10]');
   if (!(Number.isInteger(connections) && connections >= 1 && connections <= 256)) throw new Error('--connections must be an integer 1-256');
+  if (values.delivery !== 'kubectl' && values.delivery !== 'argocd') throw new Error(`--delivery must be kubectl or argocd, got "${values.delivery}"`);
+  const delivery = values.delivery === 'argocd' ? { delivery: argocdDelivery({ timeScale }) } : {};
   const rate = Number(values.rate);
   if (!(rate >= 1 && rate <= 10_000)) throw new Error('--rate must be a number 1-10000');
   const scenarios = parseScenarios(values.scenario);
-  if (values.delivery !== 'kubectl' && values.delivery !== 'argocd') throw new Error(`--delivery must be kubectl or argocd, got "${values.delivery}"`);
-  const delivery = values.delivery === 'argocd' ? { delivery: argocdDelivery({ timeScale }) } : {};
   const started = performance.now();
   const report = await compare(
     await loadPlans(values.overlay),
