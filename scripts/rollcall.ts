@@ -23,8 +23,9 @@ reports what clients saw and what it took to get back.
                      or argocd (Argo CD's automated sync as the bundle configures it: hook phases and deadlines,
                      retries, a revert that syncs only once the running operation is over; an operation still
                      Running ${DEFAULT_HORIZON_SECONDS} s (manifest time) after it started is reported as a hang).
-                     A bad release takes about 3 hook deadlines under argocd, so the full matrix takes much
-                     longer than the 5 minutes it takes under kubectl
+                     A release that never becomes Ready holds the revert for 3 hook deadlines (111 s at the
+                     default time scale), so the full matrix takes about 20 minutes under argocd, under 5 under
+                     kubectl
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
