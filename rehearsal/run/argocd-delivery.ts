@@ -89,7 +89,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPlan) => Delivery {
   const horizon = options.horizonSeconds ?? DEFAULT_HORIZON_SECONDS;
   const reconcileMs = options.reconcileMs ?? 50;
+  // Rendered once per overlay, not per run, and fetched when the run starts (kustomize takes seconds on a busy machine:
+  // the release's sync would otherwise start that much after the commit).
+  const rendered = new Map<string, Promise<{ objects: readonly K8sObject[]; app: K8sObject }>>();
+  const renderOnce = (overlay: string) => {
+    if (!rendered.has(overlay)) {
+      rendered.set(overlay, (async () => ({ objects: await (options.objects ?? renderedOverlay)(overlay), app: await (options.application ?? bundleApplication)() }))());
+    }
+    return rendered.get(overlay)!;
+  };
   return (plan) => {
+    renderOnce(plan.overlay).catch(() => {}); // a failure surfaces at the first apply
     const clock0 = performance.now();
     const seconds = (at = performance.now()) => (at - clock0) / 1000 / options.timeScale;
     const realMs = (s: number) => clock0 + s * 1000 * options.timeScale;
@@ -107,8 +117,7 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
 
     const load = () =>
       (setup ??= (async () => {
-        const objects = await (options.objects ?? renderedOverlay)(plan.overlay);
-        const app = await (options.application ?? bundleApplication)();
+        const { objects, app } = await renderOnce(plan.overlay);
         const set = objects.find((o) => o.kind === 'StatefulSet') as { spec?: { updateStrategy?: { rollingUpdate?: { partition?: number } } } } | undefined;
         rollingUpdate = set?.spec?.updateStrategy?.rollingUpdate;
         return { tasks: tasksFromObjects(objects), settings: settingsFromApplication(app, options.syncTimeoutSeconds ?? 0), hooks: hookBehaviours(objects) };
