@@ -93,6 +93,25 @@ export interface RunFigures {
   /** Acknowledged visits missing from the pods' files, and numbers acknowledged twice: must be 0 everywhere. */
   lost: number;
   duplicated: number;
+  /** What Argo CD did (`--delivery argocd`); null (or absent, in reports made before it existed) under kubectl. */
+  sync?: SyncFigures | null;
+}
+
+/** An Argo CD delivery's sync operations in one run (rehearsal/run/argocd-delivery.ts). Times on the run's clock. */
+export interface SyncFigures {
+  /** The release's operation (retries included): how it ended, or 'Running' when it had not ended by the horizon. */
+  phase: 'Running' | 'Succeeded' | 'Failed';
+  /** Argo CD's message for it, or why it is a hang. */
+  message: string;
+  startedMs: number;
+  endedMs: number | null;
+  /** Attempts of the release's sync (1 + retries started). */
+  attempts: number;
+  /** The revert commit: when it was pushed, and when an automated sync of it started (null: never, see `hang`). */
+  revertPushedMs: number | null;
+  revertSyncStartedMs: number | null;
+  /** The release's operation was still Running at the horizon, so the revert never synced. */
+  hang: boolean;
 }
 
 export interface RunResult {

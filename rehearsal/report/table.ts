@@ -20,9 +20,34 @@ const COLUMNS: [string, (run: RunResult) => string][] = [
   ['lost/dup', (r) => `${r.figures.lost}/${r.figures.duplicated}`],
 ];
 
+// Shown when the runs went through Argo CD (`--delivery argocd`): how the release's sync operation ended, and when the
+// revert started syncing, counted from the revert commit (the wait is the running operation's rest).
+const SYNC_COLUMNS: [string, (run: RunResult) => string][] = [
+  [
+    'Argo CD sync of v2',
+    (r) => {
+      const s = r.figures.sync;
+      if (!s) return '-';
+      if (s.hang) return `Running (HANG after ${seconds(r.timeline.endMs - s.startedMs)})`;
+      const tries = s.attempts > 1 ? `, ${s.attempts} attempts` : '';
+      return s.endedMs === null ? `${s.phase}${tries}` : `${s.phase} @ ${seconds(s.endedMs - s.startedMs)}${tries}`;
+    },
+  ],
+  [
+    'revert synced',
+    (r) => {
+      const s = r.figures.sync;
+      if (!s || s.revertPushedMs === null) return '-';
+      return s.revertSyncStartedMs === null ? 'never' : `+${seconds(s.revertSyncStartedMs - s.revertPushedMs)}`;
+    },
+  ],
+];
+
 export function formatTable(report: Pick<ComparisonReport, 'runs'>): string {
-  const header = COLUMNS.map(([name]) => name);
-  const lines = report.runs.map((run) => COLUMNS.map(([, cell]) => cell(run)));
+  const argocd = report.runs.some((run) => run.figures.sync);
+  const columns = argocd ? [...COLUMNS.slice(0, -3), ...SYNC_COLUMNS, ...COLUMNS.slice(-3)] : COLUMNS;
+  const header = columns.map(([name]) => name);
+  const lines = report.runs.map((run) => columns.map(([, cell]) => cell(run)));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');

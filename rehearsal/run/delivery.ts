@@ -1,10 +1,10 @@
 // How a release reaches the cluster: the seam between "a commit changed the manifests" and what the StatefulSet
 // sees. The rehearsal calls `apply(template)` for the release and again for the revert; a delivery changes the
 // StatefulSet's template and runs whatever hooks it runs, and reports each step as a marker on the timeline.
-// `plainApply` is `kubectl apply` plus the recreate overlay's PostSync hook emulated right after it (the hook deletes
-// every pod). An Argo CD delivery (hook phases gated on health, sync timeout, auto-sync blocked while an operation
-// runs: rehearsal/model/argocd-sync.ts, issue 13) implements the same interface.
-import type { MarkerKind } from '../result.ts';
+// `plainApply` is `kubectl apply` plus the recreate overlay's hook emulated right after it (the hook deletes every
+// pod). `argocdDelivery` (argocd-delivery.ts) runs Argo CD's sync operation instead: hook phases gated on health, hook
+// deadlines, retries, auto-sync blocked while an operation runs (rehearsal/model/argocd-sync.ts, issue 13).
+import type { MarkerKind, SyncFigures } from '../result.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { Template } from './statefulset.ts';
 
@@ -15,12 +15,23 @@ export interface ClusterControl {
   deleteAllPods(): void;
   /** Whether every pod is Ready (a delivery that gates on health asks this). */
   healthy(): boolean;
+  /** Each ordinal's pod (undefined: none): its template revision, Ready, being deleted. */
+  pods(): ({ revision: string; ready: boolean; terminating: boolean } | undefined)[];
+  /** Delete one pod (what a hook Job does through the API). */
+  deletePod(ordinal: number): void;
+  /** status.currentRevision and status.updateRevision of the StatefulSet. */
+  revisions(): { current: string; update: string };
 }
 
 export interface Delivery {
   readonly name: string;
   /** Applies `template` (a release, or the revert); resolves when the delivery's own steps are done. */
   apply(template: Template, cluster: ClusterControl, mark: (kind: MarkerKind, label: string) => void): Promise<void>;
+  /** What the delivery's sync operations did in this run, times on the run's clock (`originMs`: its t = 0 as
+   * performance.now()); absent or null for a delivery without operations (kubectl). */
+  summary?(originMs: number): SyncFigures | null;
+  /** Stops the delivery's background work (a controller loop) at the end of a run. */
+  close?(): void;
 }
 
 export function hasRecreateHook(plan: RolloutPlan): boolean {

@@ -188,8 +188,19 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
   const rules = options.watch ?? DEFAULT_WATCH_RULES;
   const delivery = (options.delivery ?? plainApply)(plan);
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
-  const control: ClusterControl = { setTemplate: (t) => set.setTemplate(t), deleteAllPods: () => set.deleteAll(), healthy: () => set.readyCount() === plan.replicas };
-  const mark = (kind: MarkerKind, label: string, pod?: string) => run.mark(kind, label, pod, now());
+  const control: ClusterControl = {
+    setTemplate: (t) => set.setTemplate(t),
+    deleteAllPods: () => set.deleteAll(),
+    healthy: () => set.readyCount() === plan.replicas,
+    pods: () => set.views().map((pod) => pod && { revision: pod.revision, ready: pod.ready, terminating: pod.terminating }),
+    deletePod: (ordinal) => set.deletePod(ordinal),
+    revisions: () => ({ current: set.spec.currentRevision, update: set.spec.updateRevision }),
+  };
+  const mark = (kind: MarkerKind, label: string, pod?: string) => {
+    run.mark(kind, label, pod, now());
+    // An Argo CD delivery can hold the revert for minutes (the running operation): say what it waits for.
+    if (kind === 'sync' && delivery.summary) c.progress(`Argo CD: ${label}`);
+  };
 
   const countersBefore = await readCounters(c.dataRoot, set, plan.replicas);
   const load = new Load(() => set.endpoints());
@@ -246,6 +257,12 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       run.releaseRevision = undefined;
       mark('revert', 'git revert: template back to v1');
       await delivery.apply(c.good, control, mark);
+    }
+    // A delivery that never applied the revert (an Argo CD operation that never ended): nothing to recover from.
+    const hung = delivery.summary?.(origin)?.hang === true;
+    if (verdict.verdict === 'bad' && hung) {
+      c.progress('the revert never synced (hang)');
+    } else if (verdict.verdict === 'bad') {
       await sleep(TICK_MS * 3); // let the controller see the reverted template before judging what it will not do
       c.progress('recover');
       const handled = new Set<string>();
@@ -303,6 +320,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
         detectMs: null,
         detection,
         ...figures.lostAndDuplicated(outcomes, countedInRun),
+        sync: delivery.summary?.(origin) ?? null,
       },
       timeline: {
         slotMs: figures.SLOT_MS,
@@ -314,6 +332,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       },
     };
   } finally {
+    delivery.close?.();
     await load.stop();
   }
 }
