@@ -64,6 +64,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 # Exec form with no entrypoint script (the base image's docker-entrypoint.sh is a shell script): node is PID 1,
 # receives SIGTERM from `docker stop` / the kubelet directly, and no shell is needed at run time.
 # The Node flags of `npm start` on the bundled entry (test/service-command.test.ts checks): the semi-space cap keeps
-# V8's young generation from growing to 128 MiB under load (docs/benchmarks.md, "Memory").
+# V8's young generation from growing to 128 MiB under load (docs/benchmarks.md, "Memory"); --disable-sigusr1 keeps
+# SIGUSR1 from opening the V8 inspector on 127.0.0.1:9229, even before the server's own handler is installed.
 ENTRYPOINT []
-CMD ["node", "--max-semi-space-size=8", "server.js"]
+CMD ["node", "--max-semi-space-size=8", "--disable-sigusr1", "server.js"]

@@ -58,6 +58,15 @@ export class MountNamespace {
     return run(command, rest);
   }
 
+  /**
+   * Bind-mounts the file `source` (outside the mount) onto `target` (a file inside it, created empty if missing), in
+   * the namespace: a descriptor opened on `target` then belongs to that small mount, not to the one `remount` acts on.
+   */
+  async bindFile(source: string, target: string): Promise<void> {
+    const result = await this.exec(['sh', '-c', `touch '${source}' '${target}' && mount --bind '${source}' '${target}'`]);
+    if (result.code !== 0) throw new Error(`mount --bind ${source} ${target} failed: ${result.stderr.trim()}`);
+  }
+
   /** Remounts the mount read-only or read-write. Retries EBUSY (a file open for writing at that instant). */
   async remount(mode: 'ro' | 'rw', bind: boolean): Promise<number> {
     const options = bind ? `remount,bind,${mode}` : `remount,${mode}`;

@@ -2,9 +2,24 @@
 // the host disk), the server runs there under load from 8 clients, and the test remounts it `remount,bind,ro` and
 // later `rw`. While read-only: reads keep working, visits get 503 (EROFS), /readyz 503, no crash, the file keeps the
 // last acknowledged count. After rw: the service recovers by itself and no acknowledged visit is missing.
+//
+// The lock file sits on a mount of its own. The server holds DATA_DIR/.rollcall.lock open read-write for its whole
+// life (src/data-dir-lock.ts), and Linux refuses to make a mount read-only while any file on it is open for writing:
+// `mount -o remount,bind,ro` fails with EBUSY (fs/namespace.c, mnt_make_readonly: a mount with writers cannot be
+// flagged read-only; the same holds for a whole file system, sb_prepare_remount_readonly). That is an operator's
+// remount only. What this scenario stands for, a volume that turns read-only under a running service, is what the
+// kernel does to a file system after an error with errors=remount-ro (fs/ext4/super.c, ext4_handle_error: it sets
+// SB_RDONLY on the super block itself, whatever is open for writing): from then on every create, rename and unlink
+// gets EROFS. To get the same EROFS here with the lock held, a small file outside DATA_DIR is bind-mounted onto
+// DATA_DIR/.rollcall.lock before the server starts: the lock's writable descriptor then belongs to that file's
+// mount, the remount of DATA_DIR to read-only succeeds, and the store's temp files, renames and unlinks in DATA_DIR
+// get a real EROFS from the kernel. The lock itself is unaffected (SQLite never writes the lock file after taking
+// the lock, and the holder file is written once at startup and closed). If a future change keeps another file open
+// for writing in DATA_DIR, the remount fails again and the scenario names that file.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LOCK_FILE_NAME } from '../../src/data-dir-lock.ts';
 import {
   duplicates,
   FAULT_PRELOAD,
@@ -14,6 +29,7 @@ import {
   maxOf,
   readState,
   readyStatus,
+  type ServerProcess,
   startLoad,
   startServer,
   STATE_FILE,
@@ -31,6 +47,31 @@ function isLastPrepared(events: FaultEvent[]): boolean {
   return opened !== undefined && events.some((e) => e.op === 'close' && e.path === opened.path) && !events.some((e) => e.op === 'rename' && e.from === opened.path);
 }
 
+/** Files under `dir` that process `pid` holds open for writing (what makes a read-only remount fail with EBUSY). */
+function openForWriting(pid: number, dir: string): string[] {
+  const found: string[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+      // O_ACCMODE: 0 = O_RDONLY, 1 = O_WRONLY, 2 = O_RDWR.
+      if (target.startsWith(`${dir}/`) && (flags & 3) !== 0) found.push(target);
+    } catch {
+      // closed in between
+    }
+  }
+  return found;
+}
+
+async function remountReadOnly(ns: MountNamespace, server: ServerProcess, dir: string): Promise<number> {
+  try {
+    return await ns.remount('ro', true);
+  } catch (error) {
+    const writers = server.alive ? openForWriting(server.nodePid(), dir) : [];
+    throw new Error(`${(error as Error).message}; the server holds open for writing: ${writers.join(', ') || 'nothing'} (see the header of read-only.ts)`, { cause: error });
+  }
+}
+
 export const readOnly: Scenario = {
   name: 'read-only',
   proves: 'volume remounted read-only under load: reads work, visits 503 (EROFS), no crash, file intact; rw → recovers',
@@ -42,6 +83,10 @@ export const readOnly: Scenario = {
     const ns = await MountNamespace.bind(mountpoint);
     ctx.defer(() => ns.close());
     const file = path.join(mountpoint, STATE_FILE); // same directory on the host disk: the bind mount adds only the ro flag
+    // The lock file on a mount of its own (see the header): remount,ro of DATA_DIR must not count its writer.
+    const lockSide = path.join(base, 'lock-side');
+    fs.mkdirSync(lockSide);
+    await ns.bindFile(path.join(lockSide, LOCK_FILE_NAME), path.join(mountpoint, LOCK_FILE_NAME));
 
     const control = path.join(ctx.tempDir(`${ctx.name}-control`), 'faults');
     const setFaults = (switches: string) => fs.writeFileSync(control, switches);
@@ -50,9 +95,10 @@ export const readOnly: Scenario = {
     ctx.defer(() => server.kill());
     ctx.figures.runs = 1;
     const load = startLoad(() => server.url, { clients: 8 });
+    ctx.defer(() => load.stop()); // if a step throws, its client loops must not outlive the scenario
     await sleep(700);
 
-    const attempts = await ns.remount('ro', true);
+    const attempts = await remountReadOnly(ns, server, mountpoint);
     const roAt = performance.now();
     await sleep(300); // batches already past their rename may still finish
     const okAtRo = load.result.ok;
@@ -99,7 +145,7 @@ export const readOnly: Scenario = {
     setFaults('rename-delay=600');
     const pending = visit(server.url);
     const prepared = await waitUntil(() => isLastPrepared(server.events), 2_000, 10);
-    await ns.remount('ro', true);
+    await remountReadOnly(ns, server, mountpoint);
     const caught = await pending;
     setFaults('');
     ctx.check(prepared !== undefined && caught.status === 503 && caught.code === 'EROFS', `read-only between prepare and rename: ${JSON.stringify(caught)}`);

@@ -156,3 +156,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 process.on('exit', killAllChildren);
 
 await main();
+// Exit now rather than when the event loop runs dry: a scenario that threw or timed out may leave its client loops
+// (startLoad retries a dead server every 5 ms forever) or timers behind, which would keep CI waiting after the table.
+// stdout is a file or a pipe here, both written synchronously on Linux, so nothing printed is lost.
+process.exit(process.exitCode);
