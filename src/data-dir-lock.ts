@@ -23,10 +23,10 @@
 //
 // Known cost: SQLite keeps the lock file open read-write for the process lifetime, and Linux refuses
 // `mount -o remount,ro` of a volume with a file open for writing (EBUSY), so an operator cannot remount the data
-// volume read-only under a running server (testing/faults/read-only.ts, which does exactly that, fails for this
-// reason). A file system the kernel turns read-only after an error (errors=remount-ro) is not affected. flock(2) on
-// the directory through util-linux `flock` as a helper child takes an exclusive lock with a read-only descriptor and
-// would avoid it; a first try of that was not finished.
+// volume read-only under a running server (testing/faults/read-only.ts therefore puts the lock file on a bind mount
+// of its own before it makes DATA_DIR read-only). A file system the kernel turns read-only after an error
+// (errors=remount-ro) is not affected. flock(2) on the directory through util-linux `flock` as a helper child takes
+// an exclusive lock with a read-only descriptor and would avoid it, at the cost of a second process per pod.
 //
 // The holder writes its pid and pod name to `<dir>/.rollcall.lock.holder` after taking the lock, so a second
 // process can name it. The lock file itself is never removed: unlinking a lock file lets a waiter lock the old inode
@@ -101,7 +101,8 @@ export function lockDataDirectory(dir: string, identity: { pod: string; pid?: nu
     // journal_mode MEMORY: nothing is ever written, and in EXCLUSIVE mode SQLite would otherwise leave a -journal
     // file beside the lock (OFF is not accepted on an empty database; MEMORY is).
     db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
-    // An empty exclusive transaction: takes the exclusive lock, writes nothing, and in EXCLUSIVE mode keeps it.
+    // An empty exclusive transaction: takes the exclusive lock and in EXCLUSIVE mode keeps it (SQLite writes its one
+    // 4 KiB header page into the lock file the first time, never again).
     db.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (error) {
     db.close();
