@@ -61,7 +61,10 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     set = sets.find((o) => o.metadata?.name === `rollcall-${blueGreen!.active}`);
     const shape = (o: K8sObject | undefined) => {
       const { replicas: _r, selector: _s, template, ...rest } = rec(o?.['spec']);
-      return JSON.stringify({ ...rest, pod: rec(rec(template)['spec']) });
+      const pod = rec(rec(template)['spec']);
+      // The image (the colour's release) may differ; everything else must not.
+      const containers = ((pod['containers'] as unknown[] | undefined) ?? []).map((c) => ({ ...rec(c), image: undefined }));
+      return JSON.stringify({ ...rest, pod: { ...pod, containers } });
     };
     if (shape(sets[0]) !== shape(sets[1])) throw new Error(`${overlay}: the two colours' StatefulSets differ beyond name, size and release; the rehearsal runs both from one plan`);
   } else if (sets.length !== 1) {
