@@ -151,7 +151,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         const observe = (doneAtMs: number | null) => {
           const at = runNow();
           const health = sets[idle].health(release.revision);
-          const recent = load.outcomes.filter((o) => o.at - origin >= at - windowMs);
+          const recent = load.outcomes.filter((o) => o.at - t0 - origin >= at - windowMs);
           return judge(rules, {
             nowMs: at,
             newPodNotReadyMs: health.notReadyMs,
