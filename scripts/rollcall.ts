@@ -6,7 +6,7 @@ import { formatTable } from '../rehearsal/report/table.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
 
-/** 0.1: the full matrix (4 overlays × 5 scenarios) in under 5 minutes on a shared 2-core machine (README). */
+/** 0.1: 4 overlays × 5 scenarios in under 5 minutes on a shared 2-core machine; all 6 overlays take about 7 (README). */
 export const DEFAULT_TIME_SCALE = 0.1;
 
 const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--time-scale F] [--connections N] [--rate R] [--json]
