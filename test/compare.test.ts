@@ -214,9 +214,10 @@ describe('canary-analysis and blue-green rehearsed with real server processes (t
     assert.ok(verdict, `canary-analysis × errors: a failed analysis verdict (${markers.map((m) => `${m.kind}: ${m.label}`).join('; ')})`);
     assert.equal(analysed!.figures.detection?.rule, 'analysis');
     assert.ok(analysed!.figures.detectMs !== null && analysed!.figures.detectMs > 0, 'detectMs set');
+    const detected = markers.find((m) => m.kind === 'detected');
     const revert = markers.find((m) => m.kind === 'revert');
-    assert.ok(revert && revert.atMs >= verdict.atMs, 'the revert follows the verdict');
-    assert.ok(markers.some((m) => m.kind === 'detected' && m.atMs === verdict.atMs), 'the verdict is the detection');
+    assert.ok(detected && /AnalysisRun (Failed|Error)/.test(detected.label) && detected.atMs >= verdict.atMs, 'the verdict is the detection');
+    assert.ok(revert && revert.atMs >= detected.atMs, 'the revert follows it');
     assert.equal(analysed!.figures.podsUpdated, 1, 'only the canary got the release');
 
     const failed = blueGreen!.figures.before.failed + blueGreen!.figures.during.failed + blueGreen!.figures.after.failed;

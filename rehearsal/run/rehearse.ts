@@ -2,6 +2,8 @@
 // time is a figure of its own); then each release scenario runs on it in turn:
 //   steady load on the last good release (v1) → apply the release (v2, the scenario) → watch → if bad: revert to v1
 //   (+ the manual steps the StatefulSet rules require, each recorded) → recovered → steady load; measure.
+// An overlay with an AnalysisRun (canary-analysis) runs it from the release on (analysis-run.ts), and its verdict is
+// the watch's (release-watch.ts judgeWithAnalysis); blue-green (two StatefulSets) has its own runner (blue-green.ts).
 // A good release stays (it becomes the next run's v1), as it would in Git. The rules come from rehearsal/model; this
 // module runs the clock, the processes (statefulset.ts), the load and the delivery (delivery.ts), and records the
 // timeline the report draws.
