@@ -2,6 +2,8 @@
 // them, and the timings (drain, probes, minReadySeconds) that decide how long it takes and whether it drops traffic.
 // Read from the real `kustomize build` output, so the rehearsal follows the manifests, not a description of them.
 import type { K8sObject } from '../bundle/types.ts';
+import { mapWebUrl, parseAnalysis } from './model/argo-rollouts-analysis.ts';
+import { readBlueGreen, type BlueGreenState } from './model/blue-green.ts';
 
 export type UpdatePlan =
   | { type: 'RollingUpdate'; partition: number; maxUnavailable: number }
@@ -28,6 +30,11 @@ export interface RolloutPlan {
   /** The startup probe, when the container has one: readiness waits for it, and its failures restart the container. */
   startup?: ProbePlan;
   terminationGraceMs: number;
+  /** canary-analysis: the AnalysisRun each sync creates, as rendered (rehearsal/run/analysis-run.ts runs it). */
+  analysisRun?: K8sObject;
+  /** blue-green: both colours as the overlay declares them; the fields above are the active colour's StatefulSet
+   * (both colours are the base's StatefulSet renamed, so they share every setting but name and size). */
+  blueGreen?: BlueGreenState;
 }
 
 type Rec = Record<string, unknown>;
@@ -42,9 +49,29 @@ function resolveMaxUnavailable(value: unknown, replicas: number): number {
 
 export function planFromObjects(overlay: string, objects: readonly K8sObject[]): RolloutPlan {
   const sets = objects.filter((o) => o.kind === 'StatefulSet');
-  if (sets.length !== 1) throw new Error(`${overlay}: expected exactly one StatefulSet, found ${sets.length}`);
-  const spec = rec(sets[0]!['spec']);
-  const replicas = num(spec['replicas'], 1);
+  let blueGreen: BlueGreenState | undefined;
+  let set = sets[0];
+  if (sets.length === 2) {
+    // Two StatefulSets: only the blue-green shape (rollcall-blue, rollcall-green, client Service by colour) is known.
+    try {
+      blueGreen = readBlueGreen(objects);
+    } catch (error) {
+      throw new Error(`${overlay}: two StatefulSets, but not the blue-green overlay's shape: ${(error as Error).message}`);
+    }
+    set = sets.find((o) => o.metadata?.name === `rollcall-${blueGreen!.active}`);
+    const shape = (o: K8sObject | undefined) => {
+      const { replicas: _r, selector: _s, template, ...rest } = rec(o?.['spec']);
+      const pod = rec(rec(template)['spec']);
+      // The image (the colour's release) may differ; everything else must not.
+      const containers = ((pod['containers'] as unknown[] | undefined) ?? []).map((c) => ({ ...rec(c), image: undefined }));
+      return JSON.stringify({ ...rest, pod: { ...pod, containers } });
+    };
+    if (shape(sets[0]) !== shape(sets[1])) throw new Error(`${overlay}: the two colours' StatefulSets differ beyond name, size and release; the rehearsal runs both from one plan`);
+  } else if (sets.length !== 1) {
+    throw new Error(`${overlay}: expected one StatefulSet (or two: blue-green), found ${sets.length}`);
+  }
+  const spec = rec(set!['spec']);
+  const replicas = blueGreen ? blueGreen.colours[blueGreen.active].replicas : num(spec['replicas'], 1);
   const podSpec = rec(rec(spec['template'])['spec']);
   const container = rec((podSpec['containers'] as unknown[] | undefined)?.[0]);
   const env: Record<string, string> = {};
@@ -68,9 +95,19 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     return { periodMs: num(p['periodSeconds'], 10) * 1000, failureThreshold: num(p['failureThreshold'], 3), successThreshold: num(p['successThreshold'], 1) };
   };
   const startup = container['startupProbe'] ? { startup: probe(container['startupProbe']) } : {};
+  const setName = typeof rec(set!['metadata'])['name'] === 'string' ? (rec(set!['metadata'])['name'] as string) : 'rollcall';
+  const analysisRun = objects.find((o) => o.kind === 'AnalysisRun');
+  if (analysisRun) {
+    // Refused now, with the model's own message, rather than in the middle of a rehearsal: what the model does not
+    // implement, and a URL that names a pod the rehearsal does not run.
+    for (const metric of parseAnalysis(analysisRun, { version: 'x' })) {
+      const target = mapWebUrl(metric.url);
+      if (target.statefulSet !== setName || target.ordinal >= replicas) throw new Error(`${overlay}: the analysis reads ${target.pod}, which is not a pod of StatefulSet ${setName}`);
+    }
+  }
   return {
     overlay,
-    setName: typeof rec(sets[0]!['metadata'])['name'] === 'string' ? (rec(sets[0]!['metadata'])['name'] as string) : 'rollcall',
+    setName,
     replicas,
     podManagementPolicy: spec['podManagementPolicy'] === 'Parallel' ? 'Parallel' : 'OrderedReady',
     update,
@@ -79,6 +116,8 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     readiness: probe(container['readinessProbe']),
     ...startup,
     terminationGraceMs: num(podSpec['terminationGracePeriodSeconds'], 30) * 1000,
+    ...(analysisRun ? { analysisRun } : {}),
+    ...(blueGreen ? { blueGreen } : {}),
   };
 }
 
@@ -90,5 +129,10 @@ export function describePlan(plan: RolloutPlan): string {
       : plan.update.deleteAll
         ? 'OnDelete + hook deletes all pods'
         : 'OnDelete (nothing deletes pods)';
-  return `${plan.replicas} × ${plan.podManagementPolicy}, ${update}, minReadySeconds ${plan.minReadyMs / 1000}`;
+  const extra = plan.blueGreen
+    ? `; blue-green, ${plan.blueGreen.active} active, a release goes to ${plan.blueGreen.active === 'blue' ? 'green' : 'blue'}`
+    : plan.analysisRun
+      ? '; Argo Rollouts AnalysisRun on the canary'
+      : '';
+  return `${plan.replicas} × ${plan.podManagementPolicy}, ${update}, minReadySeconds ${plan.minReadyMs / 1000}${extra}`;
 }

@@ -10,7 +10,7 @@ import { argocdDelivery, DEFAULT_HORIZON_SECONDS } from '../rehearsal/run/argocd
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
 
-/** 0.1: the full matrix (4 overlays × 5 scenarios) in under 5 minutes on a shared 2-core machine (README). */
+/** 0.1: 4 overlays × 5 scenarios in under 5 minutes on a shared 2-core machine; all 6 overlays take about 7 (README). */
 export const DEFAULT_TIME_SCALE = 0.1;
 
 const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]

@@ -17,9 +17,8 @@ import { requireRenderer } from '../testing/support/renderer.ts';
 describe('rollout plans from the rendered overlays', () => {
   test('each overlay yields the strategy its README promises', async (t) => {
     if (!requireRenderer(t)) return;
-    // blue-green (two StatefulSets) is not rehearsed yet: the runner refuses it by name (next test).
-    const plans = Object.fromEntries((await loadPlans(listOverlays(repoRoot).filter((o) => o !== 'blue-green'))).map((plan) => [plan.overlay, plan]));
-    assert.deepEqual(Object.keys(plans).sort(), ['canary', 'canary-analysis', 'parallel', 'recreate', 'rolling']);
+    const plans = Object.fromEntries((await loadPlans(listOverlays(repoRoot))).map((plan) => [plan.overlay, plan]));
+    assert.deepEqual(Object.keys(plans).sort(), ['blue-green', 'canary', 'canary-analysis', 'parallel', 'recreate', 'rolling']);
     assert.equal(plans['parallel']?.podManagementPolicy, 'Parallel');
     assert.deepEqual(plans['rolling']?.update, { type: 'RollingUpdate', partition: 0, maxUnavailable: 1 });
     assert.equal(plans['rolling']?.podManagementPolicy, 'OrderedReady');
@@ -27,20 +26,34 @@ describe('rollout plans from the rendered overlays', () => {
     assert.deepEqual(plans['recreate']?.update, { type: 'OnDelete', deleteAll: true });
     assert.equal(plans['canary']?.update.type, 'RollingUpdate');
     assert.ok(plans['canary']?.update.type === 'RollingUpdate' && plans['canary'].update.partition > 0);
-    // Same StatefulSet as canary; its analysis is not rehearsed yet (rehearsal/model/argo-rollouts-analysis.ts holds the rules).
+    // Same StatefulSet as canary, plus the AnalysisRun the sync creates.
     assert.deepEqual(plans['canary-analysis']?.update, plans['canary']?.update);
+    assert.equal(plans['canary-analysis']?.analysisRun?.kind, 'AnalysisRun');
+    assert.equal(plans['canary']?.analysisRun, undefined);
+    // Two colours; the plan's StatefulSet is the active one.
+    assert.deepEqual(plans['blue-green']?.blueGreen, { active: 'blue', colours: { blue: { version: '1.0.0', replicas: 3 }, green: { version: '1.0.0', replicas: 0 } } });
+    assert.equal(plans['blue-green']?.setName, 'rollcall-blue');
     for (const plan of Object.values(plans)) {
       assert.equal(plan.replicas, 3, plan.overlay);
-      assert.equal(plan.setName, 'rollcall', plan.overlay);
+      assert.equal(plan.setName, plan.blueGreen ? 'rollcall-blue' : 'rollcall', plan.overlay);
       assert.equal(plan.env['SHUTDOWN_DRAIN_MS'], '3000', plan.overlay);
       assert.deepEqual(plan.readiness, { periodMs: 5000, failureThreshold: 2, successThreshold: 1 }, plan.overlay);
       assert.deepEqual(plan.startup, { periodMs: 2000, failureThreshold: 30, successThreshold: 1 }, plan.overlay);
     }
   });
 
-  test('blue-green is refused with a clear error until the rehearsal models it', async (t) => {
-    if (!requireRenderer(t)) return;
-    await assert.rejects(loadPlans(['blue-green']), /blue-green: expected exactly one StatefulSet, found 2/);
+  test('two StatefulSets other than the blue-green shape, and an analysis of a pod the rehearsal does not run, are refused', () => {
+    const sts = (name: string) => ({ kind: 'StatefulSet', metadata: { name }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'rollcall', image: 'x/y:1.0.0' }] } } } });
+    assert.throws(() => planFromObjects('x', [sts('a'), sts('b')]), /x: two StatefulSets, but not the blue-green overlay's shape: StatefulSet rollcall-blue is not in the overlay/);
+    assert.throws(() => planFromObjects('x', [sts('a'), sts('b'), sts('c')]), /expected one StatefulSet \(or two: blue-green\), found 3/);
+    const colour = (c: string, image: string, policy = 'OrderedReady') => ({ ...sts(`rollcall-${c}`), spec: { ...sts('').spec, podManagementPolicy: policy, template: { spec: { containers: [{ name: 'rollcall', image }] } } } });
+    const service = { kind: 'Service', metadata: { name: 'rollcall' }, spec: { selector: { 'rollcall/colour': 'green' } } };
+    const plan = planFromObjects('x', [colour('blue', 'x/y:1.0.0'), colour('green', 'x/y:1.1.0'), service]);
+    assert.equal(plan.setName, 'rollcall-green', 'the active colour; releases may differ');
+    assert.throws(() => planFromObjects('x', [colour('blue', 'x/y:1.0.0', 'Parallel'), colour('green', 'x/y:1.0.0'), service]), /the two colours' StatefulSets differ/);
+    const run = (url: string) => ({ kind: 'AnalysisRun', spec: { metrics: [{ name: 'm', interval: '10s', count: 1, successCondition: 'result < 1', provider: { web: { url } } }] } });
+    assert.throws(() => planFromObjects('x', [sts('rollcall'), run('http://rollcall-3.h.ns.svc:5000/stats')]), /the analysis reads rollcall-3, which is not a pod of StatefulSet rollcall/);
+    assert.throws(() => planFromObjects('x', [sts('rollcall'), run('http://rollcall.ns.svc:5000/stats')]), /does not name a pod through a headless Service/);
   });
 
   test('an OnDelete set without the hook replaces nothing, and maxUnavailable percentages round down', () => {
@@ -51,7 +64,7 @@ describe('rollout plans from the rendered overlays', () => {
       partition: 0,
       maxUnavailable: 2,
     });
-    assert.throws(() => planFromObjects('x', []), /exactly one StatefulSet/);
+    assert.throws(() => planFromObjects('x', []), /expected one StatefulSet/);
   });
 });
 
@@ -183,6 +196,41 @@ describe('bad releases rehearsed with real server processes (time scale 0.1)', (
       assert.equal(run.figures.duplicated, 0, `${run.overlay} × ${run.scenario}: no visit number given twice`);
       assert.ok(run.figures.before.requests > 0, `${run.overlay} × ${run.scenario}: load ran`);
       assert.equal(run.timeline.pods.length, 3);
+    }
+  });
+});
+
+describe('canary-analysis and blue-green rehearsed with real server processes (time scale 0.1)', () => {
+  test('a failed analysis aborts errors on canary-analysis; blue-green switches a good release with no failed request', { timeout: 600_000 }, async (t) => {
+    if (!requireRenderer(t)) return;
+    const plans = Object.fromEntries((await loadPlans(['canary-analysis', 'blue-green'])).map((plan) => [plan.overlay, plan]));
+    const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
+    const [analysed] = await rehearseOverlay(plans['canary-analysis']!, ['errors'], options);
+    const [blueGreen] = await rehearseOverlay(plans['blue-green']!, ['good'], options);
+    for (const line of formatTable({ runs: [analysed!, blueGreen!] }).split('\n')) t.diagnostic(line);
+
+    const markers = analysed!.timeline.markers;
+    const verdict = markers.find((m) => m.kind === 'analysis' && /AnalysisRun (Failed|Error)/.test(m.label));
+    assert.ok(verdict, `canary-analysis × errors: a failed analysis verdict (${markers.map((m) => `${m.kind}: ${m.label}`).join('; ')})`);
+    assert.equal(analysed!.figures.detection?.rule, 'analysis');
+    assert.ok(analysed!.figures.detectMs !== null && analysed!.figures.detectMs > 0, 'detectMs set');
+    const detected = markers.find((m) => m.kind === 'detected');
+    const revert = markers.find((m) => m.kind === 'revert');
+    assert.ok(detected && /AnalysisRun (Failed|Error)/.test(detected.label) && detected.atMs >= verdict.atMs, 'the verdict is the detection');
+    assert.ok(revert && revert.atMs >= detected.atMs, 'the revert follows it');
+    assert.equal(analysed!.figures.podsUpdated, 1, 'only the canary got the release');
+
+    const failed = blueGreen!.figures.before.failed + blueGreen!.figures.during.failed + blueGreen!.figures.after.failed;
+    assert.equal(failed, 0, 'blue-green × good: no request failed across the switch');
+    assert.equal(blueGreen!.figures.detection, null);
+    assert.ok(blueGreen!.timeline.markers.some((m) => m.kind === 'sync' && /active-green/.test(m.label)), 'the selector switched to green');
+    const lanes = blueGreen!.timeline.pods.map((p) => p.name).sort();
+    assert.deepEqual(lanes, ['rollcall-blue-0', 'rollcall-blue-1', 'rollcall-blue-2', 'rollcall-green-0', 'rollcall-green-1', 'rollcall-green-2']);
+    assert.ok(blueGreen!.timeline.pods.filter((p) => p.name.startsWith('rollcall-green')).every((p) => p.spans.some((s) => s.state === 'ready' && s.version === 'v2')), 'every green pod Ready on v2');
+
+    for (const run of [analysed!, blueGreen!]) {
+      assert.equal(run.figures.lost, 0, `${run.overlay}: no acknowledged visit lost`);
+      assert.equal(run.figures.duplicated, 0, `${run.overlay}: no visit number given twice`);
     }
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
-import { DEFAULT_WATCH_RULES, judge, type WatchObservation } from '../rehearsal/model/release-watch.ts';
+import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type WatchObservation } from '../rehearsal/model/release-watch.ts';
 import { routedAt, wantsTraffic } from '../rehearsal/model/service-endpoints.ts';
 
 // The base manifest's probes (kustomize/base/statefulset.yaml).
@@ -81,4 +81,21 @@ describe('release watch (the rehearsal rules)', () => {
     ['done, too few requests to judge: good', { rolloutDoneAtMs: 90_000, window: { requests: 5, failed: 5 } }, 'good'],
   ];
   for (const [name, over, verdict] of cases) test(name, () => assert.equal(judge(DEFAULT_WATCH_RULES, { ...base, ...over }).verdict, verdict));
+});
+
+describe('release watch with an analysis (canary-analysis): the analysis stops the release', () => {
+  const o: WatchObservation = { nowMs: 100_000, newPodNotReadyMs: 0, newPodRestarts: 3, startupBudgetMs: 60_000, rolloutDoneAtMs: null, window: { requests: 0, failed: 0 }, windowMs: 1000 };
+  test('while the AnalysisRun runs, not even a crash-looping canary is judged by the watch', () => {
+    assert.equal(judgeWithAnalysis(DEFAULT_WATCH_RULES, o, { phase: 'Running', detail: '' }).verdict, 'watching');
+  });
+  test('Failed, Error and Inconclusive fail the sync: bad, by the analysis', () => {
+    for (const phase of ['Failed', 'Error', 'Inconclusive'] as const) {
+      const verdict = judgeWithAnalysis(DEFAULT_WATCH_RULES, { ...o, newPodRestarts: 0 }, { phase, detail: 'x' });
+      assert.ok(verdict.verdict === 'bad' && verdict.rule === 'analysis', phase);
+    }
+  });
+  test('after a Successful run the watch rules apply (a canary never Ready gets no traffic to judge)', () => {
+    const verdict = judgeWithAnalysis(DEFAULT_WATCH_RULES, { ...o, newPodRestarts: 0, newPodNotReadyMs: 61_000 }, { phase: 'Successful', detail: '' });
+    assert.ok(verdict.verdict === 'bad' && verdict.rule === 'stalled');
+  });
 });

@@ -172,6 +172,46 @@ const cases: Case[] = [
       ],
     },
   },
+  {
+    name: 'scale down (OrderedReady): the highest condemned ordinal first, one at a time',
+    source: 'updateStatefulSet: condemned sorted descendingOrdinal; processCondemned deletes; monotonic → return',
+    spec: rolling({ replicas: 0, updateRevision: 'v1' }),
+    pods: [pod('v1'), pod('v1'), pod('v1')],
+    expect: { actions: [{ kind: 'delete', ordinal: 2, reason: 'scale-down' }] },
+  },
+  {
+    name: 'scale down (OrderedReady) waits for the condemned pod to terminate',
+    source: 'processCondemned: isTerminating && monotonic → block',
+    spec: rolling({ replicas: 0, updateRevision: 'v1' }),
+    pods: [pod('v1'), pod('v1'), pod('v1', { terminating: true })],
+    expect: { actions: [], waitingFor: { ordinal: 2, reason: 'terminating' } },
+  },
+  {
+    name: 'scale down (OrderedReady) deletes a never-Ready pod: it is the first unhealthy pod',
+    source: 'processCondemned: !isRunningAndReady && monotonic && not firstUnhealthyPod → block; it is the first',
+    spec: rolling({ replicas: 0, updateRevision: 'v1' }),
+    pods: [stuck('v2')],
+    expect: { actions: [{ kind: 'delete', ordinal: 0, reason: 'scale-down' }] },
+  },
+  {
+    name: 'scale down (OrderedReady) blocks on a higher Ready-but-unavailable pod while a lower one is unhealthy',
+    source: 'processCondemned: !isRunningAndAvailable && monotonic && not firstUnhealthyPod → block',
+    spec: rolling({ replicas: 0, updateRevision: 'v1' }),
+    pods: [stuck('v1'), pod('v1', { readySinceMs: NOW - 1000 })],
+    expect: { actions: [], waitingFor: { ordinal: 1, reason: 'scale-down' } },
+  },
+  {
+    name: 'scale down (Parallel) deletes every condemned pod at once',
+    source: 'runForAll: !monotonic → slowStartBatch over all condemned',
+    spec: rolling({ podManagementPolicy: 'Parallel', replicas: 1, updateRevision: 'v1' }),
+    pods: [pod('v1'), pod('v1'), stuck('v1')],
+    expect: {
+      actions: [
+        { kind: 'delete', ordinal: 2, reason: 'scale-down' },
+        { kind: 'delete', ordinal: 1, reason: 'scale-down' },
+      ],
+    },
+  },
 ];
 
 describe('StatefulSet controller model', () => {

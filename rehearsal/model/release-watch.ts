@@ -9,6 +9,11 @@
 // - failing: the rollout has finished (every pod the strategy updates is updated and available) and at least
 //   `failedShare` of the requests over the last window failed (with at least `minRequests` requests);
 // - good: the rollout finished and the window after it was clean.
+// With an Argo Rollouts analysis (the canary-analysis overlay; judgeWithAnalysis) the analysis is what stops the
+// release: while its AnalysisRun runs, the sync is in progress and the person waits for its result, so none of the
+// rules above applies; a run that ends Failed, Error or Inconclusive fails the sync (Argo CD's AnalysisRun health
+// check) and the person reverts; a run that ends Successful hands over to the rules above, which then catch what
+// the analysis cannot see (a canary that answers /stats but never becomes Ready, so it gets no traffic to judge).
 
 export interface WatchRules {
   crashLoopRestarts: number;
@@ -35,7 +40,7 @@ export interface WatchObservation {
 export type Verdict =
   | { verdict: 'watching' }
   | { verdict: 'good'; reason: string }
-  | { verdict: 'bad'; rule: 'crash-loop' | 'stalled' | 'failing'; reason: string };
+  | { verdict: 'bad'; rule: 'crash-loop' | 'stalled' | 'failing' | 'analysis'; reason: string };
 
 export function judge(rules: WatchRules, o: WatchObservation): Verdict {
   if (o.newPodRestarts >= rules.crashLoopRestarts) {
@@ -57,4 +62,14 @@ export function describeWatchRules(rules: WatchRules): string {
     `a release is bad when a new pod's container exits ${rules.crashLoopRestarts} time(s), stays not Ready longer than the startup ` +
     `probe allows, or when ≥ ${rules.failedShare * 100} % of requests fail in the window after the rollout finished`
   );
+}
+
+/** The phase of an Argo Rollouts AnalysisRun (rehearsal/model/argo-rollouts-analysis.ts AnalysisPhase). */
+export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
+
+/** judge, for a release gated by an analysis: the analysis first, the watch's rules once it ended Successful. */
+export function judgeWithAnalysis(rules: WatchRules, o: WatchObservation, analysis: { phase: AnalysisRunPhase; detail: string }): Verdict {
+  if (analysis.phase === 'Pending' || analysis.phase === 'Running') return { verdict: 'watching' };
+  if (analysis.phase !== 'Successful') return { verdict: 'bad', rule: 'analysis', reason: `AnalysisRun ${analysis.phase} (${analysis.detail}): the sync fails` };
+  return judge(rules, o);
 }

@@ -14,6 +14,10 @@
 //   NOTES.md): up to maxUnavailable minus the pods already unavailable are deleted at once, highest ordinal first.
 //   The model uses it only for maxUnavailable > 1; with 1 (every overlay) it follows the gate-off loop. (They differ
 //   for a stuck pod under Parallel: the gate-on path counts it as unavailable and deletes nothing.)
+// - updateStatefulSet + processCondemned (scale down): pods at ordinals >= replicas are condemned and deleted highest
+//   ordinal first, after every replica passed processReplica; when monotonic one at a time, waiting for the previous
+//   one to terminate, and a condemned pod that is not Running and Available blocks unless it is the first unhealthy
+//   pod (lowest ordinal); with Parallel all at once (runForAll -> slowStartBatch ignores the "exit" result).
 // - pkg/controller/statefulset/stateful_set_utils.go newVersionedStatefulSetPod: a pod created below the partition
 //   gets the current revision, every other pod the update revision.
 // The consequences the issue asks for, confirmed in that code:
@@ -53,9 +57,9 @@ export interface PodView {
 
 export type ControllerAction =
   | { kind: 'create'; ordinal: number; revision: string }
-  | { kind: 'delete'; ordinal: number; reason: 'failed' | 'update' };
+  | { kind: 'delete'; ordinal: number; reason: 'failed' | 'update' | 'scale-down' };
 
-export type WaitReason = 'terminating' | 'not-ready' | 'not-available' | 'update-unavailable';
+export type WaitReason = 'terminating' | 'not-ready' | 'not-available' | 'update-unavailable' | 'scale-down';
 
 export interface ControllerDecision {
   actions: ControllerAction[];
@@ -96,6 +100,20 @@ export function reconcile(spec: SetSpec, pods: readonly (PodView | undefined)[],
     if (pod.terminating) return { actions, waitingFor: { ordinal, reason: 'terminating' } };
     if (!pod.ready) return { actions, waitingFor: { ordinal, reason: 'not-ready' } };
     if (!isAvailable(pod, spec.minReadyMs, nowMs)) return { actions, waitingFor: { ordinal, reason: 'not-available' } };
+  }
+  // processCondemned: scale down, highest ordinal first. Reached (when monotonic) only with every replica Running,
+  // Ready and Available, so the first unhealthy pod can only be a condemned one, the lowest such ordinal.
+  const condemned = pods.flatMap((pod, ordinal) => (pod && ordinal >= spec.replicas ? [ordinal] : [])).reverse();
+  const firstUnhealthy = [...condemned].reverse().find((ordinal) => !pods[ordinal]!.ready || pods[ordinal]!.terminating);
+  for (const ordinal of condemned) {
+    const pod = pods[ordinal]!;
+    if (pod.terminating) {
+      if (monotonic) return { actions, waitingFor: { ordinal, reason: 'terminating' } };
+      continue;
+    }
+    if (monotonic && ordinal !== firstUnhealthy && !isAvailable(pod, spec.minReadyMs, nowMs)) return { actions, waitingFor: { ordinal, reason: 'scale-down' } };
+    actions.push({ kind: 'delete', ordinal, reason: 'scale-down' });
+    if (monotonic) return { actions };
   }
   // With Parallel the loop above may have created pods; the update waits for the next round (slowStartBatch returns
   // before the update loop runs only on errors, but a created pod is unavailable, which the loop below counts).

@@ -9,6 +9,7 @@ const COLUMNS: [string, (run: RunResult) => string][] = [
   ['release', (r) => r.scenario],
   ['launch', (r) => seconds(r.figures.launchToAllReadyMs)],
   ['failed before/during/after', (r) => [r.figures.before, r.figures.during, r.figures.after].map((p) => `${p.failed}/${p.requests}`).join(' · ')],
+  ['share failed during', (r) => (r.figures.during.requests ? `${((100 * r.figures.during.failed) / r.figures.during.requests).toFixed(1)} %` : '-')],
   ['peak failed/s', (r) => percent(r.figures.peakFailedShare)],
   ['down', (r) => seconds(r.figures.downtimeMs)],
   ['< 3 ready (fewest)', (r) => `${seconds(r.figures.belowFullReadyMs)} (${r.figures.fewestReady})`],

@@ -2,19 +2,23 @@
 // time is a figure of its own); then each release scenario runs on it in turn:
 //   steady load on the last good release (v1) → apply the release (v2, the scenario) → watch → if bad: revert to v1
 //   (+ the manual steps the StatefulSet rules require, each recorded) → recovered → steady load; measure.
+// An overlay with an AnalysisRun (canary-analysis) runs it from the release on (analysis-run.ts), and its verdict is
+// the watch's (release-watch.ts judgeWithAnalysis); blue-green (two StatefulSets) has its own runner (blue-green.ts).
 // A good release stays (it becomes the next run's v1), as it would in Git. The rules come from rehearsal/model; this
 // module runs the clock, the processes (statefulset.ts), the load and the delivery (delivery.ts), and records the
 // timeline the report draws.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_WATCH_RULES, judge, type Verdict, type WatchRules } from '../model/release-watch.ts';
+import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type Verdict, type WatchRules } from '../model/release-watch.ts';
 import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
-import type { Marker, MarkerKind, PodSpan, ReleaseScenario, RunResult } from '../result.ts';
+import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
+import { AnalysisRunProcess } from './analysis-run.ts';
+import { rehearseBlueGreen } from './blue-green.ts';
 import { plainApply, type ClusterControl, type Delivery } from './delivery.ts';
-import * as figures from './figures.ts';
 import { Load } from './load.ts';
+import { readCounters, RunRecorder, runResult } from './recorder.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
 
@@ -38,6 +42,7 @@ export interface RehearsalOptions {
 }
 
 export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
+  if (plan.blueGreen) return rehearseBlueGreen(plan, scenarios, options);
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), `rollcall-compare-${plan.overlay}-`));
   // One clock for the models (never reset: pods keep their times across runs); each run's timeline is measured from
   // its own start (runOrigin).
@@ -134,39 +139,6 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
   }
 }
 
-/** Pod lanes, Ready counts, markers and controller events of one run. */
-class RunRecorder {
-  readonly spans = new Map<string, PodSpan[]>();
-  readonly readySamples: { atMs: number; ready: number }[] = [];
-  readonly markers: Marker[] = [];
-  readonly updatedOrdinals = new Set<number>();
-  releaseRevision: string | undefined;
-  #now = 0;
-
-  mark(kind: MarkerKind, label: string, pod?: string, atMs = this.#now): void {
-    this.markers.push({ atMs: Math.round(atMs), kind, label, ...(pod ? { pod } : {}) });
-  }
-
-  onAction(action: { kind: string; ordinal: number; revision?: string; reason?: string }, pod: string, atMs: number): void {
-    if (action.kind === 'delete' && action.reason === 'update') this.mark('pod-replaced', `controller deletes ${pod} for the update`, pod, atMs);
-    if (action.kind === 'create' && action.revision === this.releaseRevision) this.updatedOrdinals.add(action.ordinal);
-  }
-
-  sample(set: StatefulSetRun, nowMs: number): void {
-    const at = Math.max(0, Math.round(nowMs));
-    this.#now = at;
-    for (const { name, state, version } of set.displayStates()) {
-      const lane = this.spans.get(name) ?? [];
-      const last = lane.at(-1);
-      if (last && last.state === state && last.version === version) last.toMs = at;
-      else lane.push({ fromMs: last?.toMs ?? 0, toMs: at, state, version });
-      this.spans.set(name, lane);
-    }
-    const ready = set.readyCount();
-    if (this.readySamples.at(-1)?.ready !== ready) this.readySamples.push({ atMs: at, ready });
-  }
-}
-
 interface ReleaseContext {
   plan: RolloutPlan;
   set: StatefulSetRun;
@@ -202,9 +174,11 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     if (kind === 'sync' && delivery.summary) c.progress(`Argo CD: ${label}`);
   };
 
-  const countersBefore = await readCounters(c.dataRoot, set, plan.replicas);
+  const podNames = [...Array(plan.replicas).keys()].map((ordinal) => set.podName(ordinal));
+  const countersBefore = await readCounters(c.dataRoot, podNames);
   const load = new Load(() => set.endpoints());
   const { origin } = c;
+  let analysis: AnalysisRunProcess | undefined;
   try {
     load.start(options.connections, options.rate);
     const loadStartMs = now();
@@ -216,6 +190,12 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     run.releaseRevision = c.release.revision;
     mark('rollout-start', `release v2${c.release.env['BAD_RELEASE'] ? ` (BAD_RELEASE=${c.release.env['BAD_RELEASE']})` : ''}`);
     await delivery.apply(c.release, control, mark);
+    // canary-analysis: the sync creates the AnalysisRun with the release (a Sync-phase hook beside the StatefulSet).
+    analysis = plan.analysisRun
+      ? new AnalysisRunProcess({ manifest: plan.analysisRun, version: c.release.version, timeScale: options.timeScale, now, podUrl: (target) => set.podUrl(target.ordinal), startupMs: (target) => set.startupMs(target.ordinal) })
+      : undefined;
+    if (analysis) mark('analysis', `AnalysisRun started: ${analysis.metrics.map((m) => m.name).join(', ')} (${analysis.metrics[0]?.url.replace(/^https?:\/\//, '')})`);
+    let detectMs: number | null = null;
 
     // Pods the strategy updates by itself: from the partition up (RollingUpdate), or all (OnDelete + hook).
     const targets = [...Array(plan.replicas).keys()].filter((o) => plan.update.type === 'OnDelete' || o >= plan.update.partition);
@@ -223,6 +203,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     const windowMs = Math.max(1000, scaled(2 * plan.readiness.periodMs));
     let doneAtMs: number | null = null;
     let verdict: Verdict = { verdict: 'watching' };
+    let analysisEnded = false;
     const deadline = now() + 60_000 + scaled(plan.replicas * (plan.minReadyMs + plan.terminationGraceMs) + startupBudgetMs);
     while (verdict.verdict === 'watching') {
       await sleep(TICK_MS * 2);
@@ -230,7 +211,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       if (doneAtMs === null && set.allAvailableAt(c.release.revision, targets)) doneAtMs = at;
       const recent = load.outcomes.filter((o) => o.at - origin >= at - windowMs);
       const health = set.health(c.release.revision);
-      verdict = judge(rules, {
+      const observation = {
         nowMs: at,
         newPodNotReadyMs: health.notReadyMs,
         newPodRestarts: health.restarts,
@@ -238,9 +219,23 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
         rolloutDoneAtMs: doneAtMs,
         window: { requests: recent.length, failed: recent.filter((o) => !o.ok).length },
         windowMs,
-      });
+      };
+      if (analysis) {
+        const phase = analysis.phase();
+        const last = analysis.lastReading();
+        const detail = last ? `last reading ${last.phase}: ${last.value}` : 'no reading';
+        if (phase !== 'Running' && phase !== 'Pending' && !analysisEnded) {
+          analysisEnded = true;
+          mark('analysis', `AnalysisRun ${phase} after ${analysis.readings.length} readings (${detail})`);
+          if (phase !== 'Successful') detectMs = Math.round(at - rolloutAtMs);
+        }
+        verdict = judgeWithAnalysis(rules, observation, { phase, detail });
+      } else {
+        verdict = judge(rules, observation);
+      }
       if (verdict.verdict === 'watching' && at > deadline) verdict = { verdict: 'bad', rule: 'stalled', reason: 'the rollout did not finish in time' };
     }
+    await analysis?.stop();
     const podsUpdated = run.updatedOrdinals.size;
     const stoppedByItself = verdict.verdict === 'bad' && doneAtMs === null && podsUpdated < targets.length;
 
@@ -292,52 +287,28 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     await load.stop();
     run.sample(set, endMs);
 
-    // Every acknowledged visit was durable when acknowledged, so the files, read now that the load has stopped, must
-    // hold at least every visit acknowledged in this run.
-    const countersAfter = await readCounters(c.dataRoot, set, plan.replicas);
-    const countedInRun = new Map([...countersAfter].map(([pod, n]) => [pod, n - (countersBefore.get(pod) ?? 0)]));
-    const outcomes = load.outcomes.map(({ at, ...rest }) => ({ ...rest, atMs: at - origin }));
-    const slots = figures.trafficSlots(outcomes, endMs);
-    const afterFrom = revertAtMs ?? doneAtMs ?? endMs;
-    const launchedAtMs = run.readySamples.find((s) => s.ready === plan.replicas)?.atMs ?? 0;
-    return {
+    return runResult({
       overlay: plan.overlay,
       scenario: c.scenario,
       settings: settingsOf(plan, delivery, options.timeScale),
-      figures: {
-        launchToAllReadyMs: 0, // filled in by rehearseOverlay: the set is launched once per overlay
-        before: figures.phaseCount(outcomes, loadStartMs, rolloutAtMs),
-        during: figures.phaseCount(outcomes, rolloutAtMs, afterFrom),
-        after: figures.phaseCount(outcomes, afterFrom, endMs + 1),
-        peakFailedShare: figures.peakFailedShare(outcomes),
-        ...figures.readiness(run.readySamples, plan.replicas, Math.max(launchedAtMs, loadStartMs), endMs),
-        downtimeMs: figures.downtimeMs(slots),
-        stoppedByItself,
-        podsUpdated,
-        revertToRecoveredMs: revertAtMs !== null && recoveredAtMs !== null ? Math.round(recoveredAtMs - revertAtMs) : null,
-        manualSteps,
-        twoVersionsServingMs: figures.twoVersionsServingMs(slots),
-        detectMs: null,
-        detection,
-        ...figures.lostAndDuplicated(outcomes, countedInRun),
-        sync: delivery.summary?.(origin) ?? null,
-      },
-      timeline: {
-        slotMs: figures.SLOT_MS,
-        endMs: Math.round(endMs),
-        // Copies, cut at the end: the recorder keeps sampling until the next run starts.
-        pods: [...run.spans].map(([name, lane]) => ({ name, spans: lane.filter((span) => span.fromMs < endMs).map((span) => ({ ...span, toMs: Math.min(span.toMs, Math.round(endMs)) })) })),
-        traffic: slots,
-        markers: run.markers.sort((a, b) => a.atMs - b.atMs),
-      },
-    };
+      replicas: plan.replicas,
+      run,
+      outcomes: load.outcomes,
+      origin,
+      countersBefore,
+      countersAfter: await readCounters(c.dataRoot, podNames),
+      moments: { loadStartMs, rolloutAtMs, revertAtMs, recoveredAtMs, doneAtMs, endMs },
+      verdict: { stoppedByItself, podsUpdated, manualSteps, detectMs, detection },
+      sync: delivery.summary?.(origin) ?? null,
+    });
   } finally {
     delivery.close?.();
+    await analysis?.stop();
     await load.stop();
   }
 }
 
-function settingsOf(plan: RolloutPlan, delivery: Delivery, timeScale: number): Record<string, string | number | boolean> {
+export function settingsOf(plan: RolloutPlan, delivery: Delivery, timeScale: number): Record<string, string | number | boolean> {
   return {
     replicas: plan.replicas,
     podManagementPolicy: plan.podManagementPolicy,
@@ -348,17 +319,9 @@ function settingsOf(plan: RolloutPlan, delivery: Delivery, timeScale: number): R
     readinessFailureThreshold: plan.readiness.failureThreshold,
     ...(plan.startup ? { startupPeriodSeconds: plan.startup.periodMs / 1000, startupFailureThreshold: plan.startup.failureThreshold } : {}),
     terminationGracePeriodSeconds: plan.terminationGraceMs / 1000,
+    ...(plan.analysisRun ? { analysis: 'AnalysisRun (Argo Rollouts web provider)' } : {}),
+    ...(plan.blueGreen ? { blueGreen: `${plan.blueGreen.active} active` } : {}),
     delivery: delivery.name,
     timeScale,
   };
-}
-
-async function readCounters(dataRoot: string, set: StatefulSetRun, replicas: number): Promise<Map<string, number>> {
-  const counters = new Map<string, number>();
-  for (let ordinal = 0; ordinal < replicas; ordinal++) {
-    const name = set.podName(ordinal);
-    const text = await readFile(path.join(dataRoot, `web-app-data-${name}`, 'visits.json'), 'utf8').catch(() => '{"counter": 0}');
-    counters.set(name, (JSON.parse(text) as { counter: number }).counter);
-  }
-  return counters;
 }

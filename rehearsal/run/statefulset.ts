@@ -78,12 +78,18 @@ export class StatefulSetRun {
   /** How the timeline and the load name each revision in the current run ('v1' = last good, 'v2' = the release). */
   labels = new Map<string, string>();
   #probeTimeoutMs = 2000;
+  /** Per ordinal: real time spent starting containers (from start to listening), finished starts only. */
+  readonly #startupMs: number[];
+  /** Per ordinal: when the container now starting was started (null: none starting). */
+  readonly #startingSince: (number | null)[];
 
   constructor(options: StatefulSetOptions, initial: Template) {
     this.#o = options;
     const { plan } = options;
     this.#templates.set(initial.revision, initial);
     this.#pods = Array.from({ length: plan.replicas }, () => undefined);
+    this.#startupMs = Array.from({ length: plan.replicas }, () => 0);
+    this.#startingSince = Array.from({ length: plan.replicas }, () => null);
     this.spec = {
       replicas: plan.replicas,
       podManagementPolicy: plan.podManagementPolicy,
@@ -154,6 +160,7 @@ export class StatefulSetRun {
     const now = this.#o.now();
     pod.terminating = true;
     pod.startAtMs = null;
+    this.#started(ordinal, now);
     this.#routing(pod, now);
     const remove = () => {
       if (this.#pods[ordinal] === pod) this.#pods[ordinal] = undefined;
@@ -164,6 +171,30 @@ export class StatefulSetRun {
 
   deleteAll(): void {
     for (const ordinal of this.#pods.keys()) this.deletePod(ordinal);
+  }
+
+  /** The address of a pod's running container (what its per-pod DNS name reaches), or undefined when none runs. */
+  podUrl(ordinal: number): string | undefined {
+    const process = this.#pods[ordinal]?.process;
+    return process?.running && process.url ? process.url : undefined;
+  }
+
+  /** Real time the containers of `ordinal` have spent starting (process start-up, not scaled), up to now. A model
+   * that runs on the manifest's clock against this pod (the analysis) leaves it out, as the probes do. */
+  startupMs(ordinal: number): number {
+    const since = this.#startingSince[ordinal];
+    return (this.#startupMs[ordinal] ?? 0) + (since !== null && since !== undefined ? this.#o.now() - since : 0);
+  }
+
+  /** kubectl scale / a new spec.replicas (at most the pods this set was made for); the controller does the rest. */
+  scale(replicas: number): void {
+    if (replicas < 0 || replicas > this.#pods.length) throw new Error(`scale to ${replicas}: this set runs at most ${this.#pods.length} pods`);
+    this.spec.replicas = replicas;
+  }
+
+  /** No pod exists (every one deleted and its container stopped). */
+  empty(): boolean {
+    return this.#pods.every((pod) => pod === undefined);
   }
 
   /** Endpoints the Service routes to now. */
@@ -250,6 +281,7 @@ export class StatefulSetRun {
       return;
     }
     if (!pod.process.running) {
+      this.#started(pod.ordinal, now);
       // The container exited: not Ready at once; restarted after the back-off (restartPolicy Always).
       this.#setReady(pod, false, now);
       this.#o.events?.onRestart?.(pod.name, `exited with ${pod.process.exitCode}`, now);
@@ -257,11 +289,20 @@ export class StatefulSetRun {
       pod.startAtMs = now + this.scaled(restartDelayMs(pod.containers - 1));
       return;
     }
+    if (pod.process.url) this.#started(pod.ordinal, now);
     if (!pod.probing && pod.process.url && now >= pod.nextProbeAtMs) void this.#probe(pod, pod.process);
+  }
+
+  #started(ordinal: number, now: number): void {
+    const since = this.#startingSince[ordinal];
+    if (since === null || since === undefined) return;
+    this.#startupMs[ordinal] = (this.#startupMs[ordinal] ?? 0) + (now - since);
+    this.#startingSince[ordinal] = null;
   }
 
   #startContainer(pod: Pod, now: number): void {
     pod.containers++;
+    this.#startingSince[pod.ordinal] = now;
     const env = { ...this.#o.plan.env, ...pod.template.env };
     // The app's drain and timeout run on the rehearsal's clock too.
     for (const key of ['SHUTDOWN_DRAIN_MS', 'SHUTDOWN_TIMEOUT_MS']) if (env[key]) env[key] = String(this.scaled(Number(env[key])));
