@@ -3,11 +3,11 @@
 // Chromium the test skips with the reason; under CI=true that is a failure, as the browser is part of the contract.
 import assert from 'node:assert/strict';
 import { accessSync, constants } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, type TestContext } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { tempDir } from './temp-dir.ts';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -30,14 +30,19 @@ export async function openBrowser(t: TestContext): Promise<{ context: BrowserCon
     t.skip(missing);
     return undefined;
   }
-  const dir = await tempDir('rollcall-browser-');
+  // Not tempDir(): its after() hook would run before the browser is closed, and removing a profile Chromium is still
+  // writing fails with ENOTEMPTY. Close first, then remove.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rollcall-browser-'));
   const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
     viewport: { width: 1150, height: 900 },
   });
-  after(() => context.close());
+  after(async () => {
+    await context.close();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  });
   return { context, dir };
 }
 
