@@ -12,32 +12,14 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { duplicates, gaps, GC_PRELOAD, openFds, request, rssKiB, startServer, visitsCounter, waitUntil, type ServerProcess } from './harness.ts';
 import type { Context, Scenario } from './scenario.ts';
+import { rawExchange } from '../support/raw-http.ts';
 
 const ROUTES = ['/', '/visits', '/healthz', '/readyz', '/metrics', '/no-such-route'];
 const REQUESTS = 10_000;
 const SOCKETS = 200;
 
-/** Writes raw bytes on a fresh socket; resolves with what the server sent back before closing (or `waitMs`). */
-function raw(port: number, send: (socket: net.Socket) => void, waitMs = 10_000): Promise<{ response: string; ms: number; closed: boolean }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const socket = net.connect(port, '127.0.0.1');
-    let response = '';
-    let done = false;
-    const finish = (closed: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ response, ms: Math.round(performance.now() - started), closed });
-    };
-    const timer = setTimeout(() => finish(false), waitMs);
-    socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
-    socket.on('close', () => finish(true));
-    socket.on('error', () => finish(true));
-    socket.on('connect', () => send(socket));
-  });
-}
+/** A raw exchange with the fault suite's longer wait: several cases here send slowly on purpose. */
+const raw = (port: number, send: (socket: net.Socket) => void, waitMs = 10_000) => rawExchange(port, send, waitMs);
 
 const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
 

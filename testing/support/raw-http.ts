@@ -10,8 +10,9 @@ export interface RawResult {
   ms: number;
 }
 
-/** Sends `bytes` on a fresh connection; resolves with what came back once the server closes it (or after `waitMs`). */
-export function rawExchange(port: number, bytes: string, waitMs = 3_000): Promise<RawResult> {
+/** Sends `bytes` on a fresh connection (or lets `send` write to it, for clients that write in steps); resolves with
+ * what came back once the server closes it (or after `waitMs`). */
+export function rawExchange(port: number, bytes: string | ((socket: net.Socket) => void), waitMs = 3_000): Promise<RawResult> {
   return new Promise((resolve) => {
     const started = performance.now();
     const socket = net.connect(port, '127.0.0.1');
@@ -28,7 +29,7 @@ export function rawExchange(port: number, bytes: string, waitMs = 3_000): Promis
     socket.on('data', (chunk: Buffer) => (response += chunk.toString('latin1')));
     socket.on('close', () => finish(true));
     socket.on('error', () => finish(true));
-    socket.on('connect', () => socket.write(bytes));
+    socket.on('connect', () => (typeof bytes === 'string' ? socket.write(bytes) : bytes(socket)));
   });
 }
 
