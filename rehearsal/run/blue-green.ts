@@ -18,7 +18,7 @@ import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { Load } from './load.ts';
-import { readCounters, RunRecorder, runResult } from './recorder.ts';
+import { readCounters, RunTimelines, runResult } from './recorder.ts';
 import type { RehearsalOptions } from './rehearse.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
@@ -33,8 +33,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
   const now = () => performance.now() - t0;
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
   const rules = options.watch ?? DEFAULT_WATCH_RULES;
-  let runOrigin = 0;
-  let run: RunRecorder | undefined;
+  const timelines = new RunTimelines(now);
 
   let state: BlueGreenState = plan.blueGreen;
   const size = Math.max(plan.replicas, state.colours.blue.replicas, state.colours.green.replicas);
@@ -50,7 +49,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         timeScale: options.timeScale,
         endpointPropagationMs: options.endpointPropagationMs,
         now,
-        events: { onAction: (action, pod, atMs) => run?.onAction(action, pod, atMs - runOrigin) },
+        events: { onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
       },
       templates[colour],
     );
@@ -84,17 +83,16 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
     while (ticking) {
       sets.blue.tick();
       sets.green.tick();
-      run?.sample(cluster, now() - runOrigin);
+      timelines.sample(cluster);
       await sleep(TICK_MS);
     }
   })();
 
   try {
     options.progress?.('launch', `launch v1 (${state.active} active)`);
-    run = new RunRecorder();
+    timelines.launch();
     await until('the launch', () => sets[state.active].readyCount() === state.colours[state.active].replicas);
     const launchToAllReadyMs = Math.round(now());
-    const launchTimeline = run;
 
     const results: RunResult[] = [];
     for (const [index, scenario] of scenarios.entries()) {
@@ -103,15 +101,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
       const good = templates[active];
       const release: Template = { revision: `${idle}-r${index + 1}`, version: `1.0.${index + 1}`, env: badReleaseEnv(scenario, options.timeScale) };
       for (const set of Object.values(sets)) set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
-      if (index > 0) {
-        runOrigin = now();
-        run = new RunRecorder();
-      } else {
-        run = launchTimeline;
-      }
-      const origin = runOrigin;
-      const runNow = () => now() - origin;
-      const recorder = run;
+      const { run: recorder, origin, now: runNow } = timelines.begin(index);
       const mark = (kind: MarkerKind, label: string, pod?: string) => recorder.mark(kind, label, pod, runNow());
       const progress = (phase: string) => options.progress?.(scenario, `${phase} (${(runNow() / 1000).toFixed(1)} s)`);
       // One Git step: the declared state moves (the model refuses what the bundle's validation would refuse), and

@@ -44,6 +44,46 @@ export class RunRecorder {
   }
 }
 
+/**
+ * The recorders of an overlay's runs on one model clock (never reset: pods keep their times across runs). The launch
+ * and the first run share a timeline (t = 0: the first pod created); every later run starts its own at its start.
+ * Controller actions and samples go to the current run, on that run's clock.
+ */
+export class RunTimelines {
+  current: RunRecorder | undefined;
+  #origin = 0;
+  #launch: RunRecorder | undefined;
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  launch(): void {
+    this.current = this.#launch = new RunRecorder();
+  }
+
+  /** Starts run `index` (0: on the launch's timeline); its recorder, its origin on the model clock, and its clock. */
+  begin(index: number): { run: RunRecorder; origin: number; now: () => number } {
+    if (index > 0 || !this.#launch) {
+      this.#origin = this.#now();
+      this.current = new RunRecorder();
+    } else {
+      this.current = this.#launch;
+    }
+    const origin = this.#origin;
+    return { run: this.current, origin, now: () => this.#now() - origin };
+  }
+
+  onAction(action: Parameters<RunRecorder['onAction']>[0], pod: string, atMs: number): void {
+    this.current?.onAction(action, pod, atMs - this.#origin);
+  }
+
+  sample(set: Sampled): void {
+    this.current?.sample(set, this.#now() - this.#origin);
+  }
+}
+
 /** The visit counter in each pod's volume (0 when the pod never wrote one). */
 export async function readCounters(dataRoot: string, podNames: readonly string[]): Promise<Map<string, number>> {
   const counters = new Map<string, number>();

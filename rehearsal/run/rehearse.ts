@@ -18,7 +18,7 @@ import { AnalysisRunProcess } from './analysis-run.ts';
 import { rehearseBlueGreen } from './blue-green.ts';
 import { plainApply, type ClusterControl, type Delivery } from './delivery.ts';
 import { Load } from './load.ts';
-import { readCounters, RunRecorder, runResult } from './recorder.ts';
+import { readCounters, RunRecorder, RunTimelines, runResult } from './recorder.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
 
@@ -44,11 +44,10 @@ export interface RehearsalOptions {
 export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
   if (plan.blueGreen) return rehearseBlueGreen(plan, scenarios, options);
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), `rollcall-compare-${plan.overlay}-`));
-  // One clock for the models (never reset: pods keep their times across runs); each run's timeline is measured from
-  // its own start (runOrigin).
+  // One clock for the models; each run's timeline is measured from its own start (RunTimelines).
   const t0 = performance.now();
   const now = () => performance.now() - t0;
-  let runOrigin = 0;
+  const timelines = new RunTimelines(now);
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
   // Deadlines per phase so a run that never settles ends with an error rather than hanging.
   // Process start-up is real time and slow on a busy machine: 2 minutes on top of the manifests' own timings.
@@ -67,7 +66,6 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
     }
   };
 
-  let run: RunRecorder | undefined;
   let good: Template = { revision: 'r0', version: '1.0.0', env: {} };
   const set = new StatefulSetRun(
     {
@@ -76,7 +74,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
       timeScale: options.timeScale,
       endpointPropagationMs: options.endpointPropagationMs,
       now,
-      events: { onAction: (action, pod, atMs) => run?.onAction(action, pod, atMs - runOrigin) },
+      events: { onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
     },
     good,
   );
@@ -85,7 +83,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
   const ticker = (async () => {
     while (ticking) {
       set.tick();
-      run?.sample(set, now() - runOrigin);
+      timelines.sample(set);
       await sleep(TICK_MS);
     }
   })();
@@ -93,10 +91,9 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
   try {
     // The launch: creating the StatefulSet, until every replica is Ready (OrderedReady vs Parallel).
     options.progress?.('launch', 'launch v1');
-    run = new RunRecorder();
+    timelines.launch();
     await until('the launch', () => set.readyCount() === plan.replicas);
     const launchToAllReadyMs = Math.round(now());
-    const launchTimeline = run;
 
     const results: RunResult[] = [];
     for (const [index, scenario] of scenarios.entries()) {
@@ -114,15 +111,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
       }
       const release: Template = { revision: `r${index + 1}`, version: `1.0.${index + 1}`, env: badReleaseEnv(scenario, options.timeScale) };
       set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
-      // The first run's clock starts at the launch (t = 0: the first pod created); later runs start where they start.
-      if (index > 0) {
-        runOrigin = now();
-        run = new RunRecorder();
-      } else {
-        run = launchTimeline;
-      }
-      const origin = runOrigin;
-      const runNow = () => now() - origin;
+      const { run, origin, now: runNow } = timelines.begin(index);
       const progress = (phase: string) => options.progress?.(scenario, `${phase} (${(runNow() / 1000).toFixed(1)} s)`);
       const result = await rehearseRelease({ plan, set, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress, dataRoot });
       results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
