@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { build } from '../scripts/build.ts';
 import { followServerLog, type LogLine } from '../scripts/lib/server-log.ts';
+import { serviceNodeFlags } from '../scripts/lib/service-command.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'rollcall-built-'));
@@ -29,7 +30,7 @@ after(() => {
 });
 
 function spawnEntry(entry: string, env: Record<string, string>): { child: ChildProcess; logs: LogLine[]; exited: Promise<number | string>; listening: Promise<number> } {
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', entry], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(), entry], {
     cwd: path.dirname(entry),
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rawExchange, statuses } from '../support/raw-http.ts';
 import { request, rssKiB, SERVER, ServerProcess, startServer } from './harness.ts';
+import { serviceNodeFlags } from '../../scripts/lib/service-command.ts';
 
 const entry = path.resolve(process.argv[2] ?? SERVER);
 const dirs: string[] = [];
@@ -64,7 +65,7 @@ const probes: [string, () => Promise<string>][] = [
     return fs.existsSync(path.join(dir, 'visits.json.backup.tmp')) ? 'kept' : 'deleted';
   }],
   ['3. 12 pipelining clients that never read, 6 s (RSS max, /healthz slowest)', async () => {
-    const server = await start(fresh(), {}, ['--max-semi-space-size=8']);
+    const server = await start(fresh(), {}, serviceNodeFlags());
     const burst = Buffer.from('GET /visits HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(1000));
     const sockets = Array.from({ length: 12 }, () => {
       const s = net.connect(server.port, '127.0.0.1');
