@@ -2,7 +2,11 @@
 // pass their own. Every bad variable is reported at once, with the form it accepts.
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { z } from 'zod';
+// zod/mini, not the classic `zod` entry: the same validation engine with a functional, tree-shakable API. The
+// classic entry brings every method, format and message locale (about 450 KB of the 700 KB bundle, and its first
+// parse is slow); zod/mini brings only what this schema uses, which is the start-up an instance pays
+// (docs/benchmarks.md, "Cold start"). Every check therefore carries its own message: no locale is loaded.
+import * as z from 'zod/mini';
 import { BAD_RELEASE_FORM, parseBadRelease, type BadRelease } from './bad-release.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -16,20 +20,23 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** A blank value (`PORT=` in a manifest) means "unset": the default applies. */
+const blankAsUnset = z.transform((value: unknown) => (value === '' ? undefined : value));
+
 /**
- * An integer written as plain decimal digits; an empty string counts as unset (a blank `PORT=` in a manifest means
- * "default"). Number() would also take ' ' (as 0), '0x1f90', '1e4' and '18090.0', so the text is checked first.
+ * An integer written as plain decimal digits, or unset. Number() would also take ' ' (as 0), '0x1f90', '1e4' and
+ * '18090.0', so the text is checked first.
  */
 const integer = (min: number, max: number, fallback: number) =>
-  z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    z
-      .string()
-      .regex(/^[0-9]{1,15}$/, { message: 'not a plain decimal integer' })
-      .transform(Number)
-      .pipe(z.number().int().min(min).max(max))
-      .optional()
-      .transform((value) => value ?? fallback),
+  z.pipe(
+    blankAsUnset,
+    z.pipe(
+      z.optional(z.string().check(z.regex(/^[0-9]{1,15}$/, { error: 'not a plain decimal integer' }))),
+      z.pipe(
+        z.transform((value: string | undefined) => (value === undefined ? fallback : Number(value))),
+        z.number().check(z.minimum(min, { error: `below ${min}` }), z.maximum(max, { error: `above ${max}` })),
+      ),
+    ),
   );
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 each, 253 in all. */
@@ -37,36 +44,46 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?
 /** An address to listen on: an IPv4 or IPv6 address, or a host name (resolved by src/server.ts before anything else). */
 export const isListenHost = (host: string): boolean => isIP(host) !== 0 || HOST_NAME.test(host);
 
-const text = (fallback: string) => z.preprocess((value) => (value === '' ? undefined : value), z.string().default(fallback));
+/** Text with a default, and the rule it must follow if any. */
+const text = (fallback: string, rule?: { holds: (value: string) => boolean; error: string }) =>
+  z.pipe(blankAsUnset, z._default(rule ? z.string().check(z.refine(rule.holds, { error: rule.error })) : z.string(), fallback));
+
+/** What each variable accepts, in the words the error gives. */
+const EXPECTED = {
+  PORT: 'a TCP port, 0-65535',
+  HOST: 'an address to listen on, e.g. 0.0.0.0, ::, 127.0.0.1 or a host name',
+  DATA_DIR: 'a directory path',
+  TIME_ZONE: 'an IANA time zone such as Europe/Moscow or UTC',
+  POD_NAME: 'a name for this instance',
+  APP_VERSION: 'a version label',
+  SHUTDOWN_DRAIN_MS: 'milliseconds, 0-600000',
+  SHUTDOWN_TIMEOUT_MS: 'milliseconds, 1-600000',
+  LOG_LEVEL: `one of ${LOG_LEVELS.join(', ')}`,
+  BAD_RELEASE: BAD_RELEASE_FORM,
+} as const;
 
 const schema = z.object({
-  PORT: integer(0, 65535, 5000).describe('a TCP port, 0-65535'),
-  HOST: text('0.0.0.0')
-    .refine(isListenHost, { message: 'not an IP address or a host name' })
-    .describe('an address to listen on, e.g. 0.0.0.0, ::, 127.0.0.1 or a host name'),
-  DATA_DIR: text('./data').describe('a directory path'),
-  TIME_ZONE: text('Europe/Moscow')
-    .refine(isTimeZone, { message: 'not a known IANA time zone' })
-    .describe('an IANA time zone such as Europe/Moscow or UTC'),
-  POD_NAME: text('').describe('a name for this instance'),
-  APP_VERSION: text('').describe('a version label'),
-  SHUTDOWN_DRAIN_MS: integer(0, 600_000, 3000).describe('milliseconds, 0-600000'),
-  SHUTDOWN_TIMEOUT_MS: integer(1, 600_000, 10_000).describe('milliseconds, 1-600000'),
-  LOG_LEVEL: z
-    .preprocess((value) => (value === '' ? undefined : value), z.enum(LOG_LEVELS).default('info'))
-    .describe(`one of ${LOG_LEVELS.join(', ')}`),
+  PORT: integer(0, 65535, 5000),
+  HOST: text('0.0.0.0', { holds: isListenHost, error: 'not an IP address or a host name' }),
+  DATA_DIR: text('./data'),
+  TIME_ZONE: text('Europe/Moscow', { holds: isTimeZone, error: 'not a known IANA time zone' }),
+  POD_NAME: text(''),
+  APP_VERSION: text(''),
+  SHUTDOWN_DRAIN_MS: integer(0, 600_000, 3000),
+  SHUTDOWN_TIMEOUT_MS: integer(1, 600_000, 10_000),
+  LOG_LEVEL: z.pipe(blankAsUnset, z._default(z.enum(LOG_LEVELS, { error: 'not a known level' }), 'info')),
   // A bad release on purpose (src/bad-release.ts); unset or empty = a good release.
-  BAD_RELEASE: z
-    .string()
-    .optional()
-    .superRefine((value, ctx) => {
-      try {
-        parseBadRelease(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    })
-    .describe(BAD_RELEASE_FORM),
+  BAD_RELEASE: z.optional(
+    z.string().check(
+      z.superRefine((value, ctx) => {
+        try {
+          parseBadRelease(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
+        }
+      }),
+    ),
+  ),
 });
 
 export interface Config {
@@ -102,8 +119,7 @@ export function parseConfig(
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? '');
-      const field = schema.shape[variable as keyof typeof schema.shape];
-      return { variable, problem: issue.message, expected: field?.description ?? 'a valid value' };
+      return { variable, problem: issue.message, expected: EXPECTED[variable as keyof typeof EXPECTED] ?? 'a valid value' };
     });
     throw new ConfigError(problems);
   }
