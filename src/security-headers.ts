@@ -38,7 +38,8 @@ async function collect(): Promise<Record<string, string>> {
   };
   const context = { res: { headers }, get: () => undefined, set: () => undefined };
   await securityHeaders()(context as unknown as Parameters<MiddlewareHandler>[0], async () => {});
-  return Object.fromEntries([...set].sort(([a], [b]) => a.localeCompare(b)));
+  // Sorted as Headers sorts them; plain < because localeCompare would load ICU's collator (about 9 ms of start-up).
+  return Object.fromEntries([...set].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The headers the middleware sets, as a plain record for node:http's writeHead. */

@@ -3,7 +3,7 @@
 // Startup order matters: nothing in DATA_DIR is created, read or removed before the configuration is valid (HOST
 // resolved included), and nothing in it is read or removed before this process holds the directory's lock.
 import { lookup } from 'node:dns/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -58,12 +58,12 @@ async function main(): Promise<void> {
   let initial: number;
   let durableFile: DurableFile;
   try {
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     // The lock comes before any read or removal: a second process must touch nothing of the first one's.
     lockDataDirectory(dir, { pod: config.podName });
-    const removed = await removeStaleTempFiles(file);
+    const removed = removeStaleTempFiles(file);
     if (removed.length > 0) logger.info({ removed }, 'removed temp files left by an earlier crash');
-    initial = await readState(file);
+    initial = readState(file);
     durableFile = new DurableFile(nodeFileSystem, file, {
       onDirectoryReplaced: (replaced) => logger.warn({ dir: replaced }, 'data directory was replaced while running; writing to the new one'),
     });

@@ -1,8 +1,7 @@
 // Reading `visits.json` at startup. The file is the only copy of the count, so anything that is not exactly
 // `{"counter": N}` with N a non-negative safe integer is refused: the service stops with the problem named and the
 // file is left byte-for-byte as it was, for a human to look at. Guessing a value would silently lose visits.
-import fs from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { isTempFileOf } from './durable-write.ts';
 
@@ -63,11 +62,13 @@ export function parseState(text: string): { counter: number } | { problem: strin
 /**
  * Loads the counter from `file`: missing file = 0. Throws StateFileError for anything else that is not a valid
  * state file. Opens with O_NOFOLLOW after the lstat so a symlink swapped in between is refused too.
+ * Synchronous: it runs once, at start-up, before the server listens, when there is nothing else to do; each
+ * asynchronous call would cost a round trip through the thread pool (docs/benchmarks.md, "Cold start").
  */
-export async function readState(file: string): Promise<number> {
+export function readState(file: string): number {
   let stat;
   try {
-    stat = await fs.lstat(file);
+    stat = lstatSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw new StateFileError(file, `cannot be read (${(error as Error).message})`);
@@ -78,14 +79,14 @@ export async function readState(file: string): Promise<number> {
   if (stat.size > MAX_STATE_FILE_BYTES) throw new StateFileError(file, `is ${stat.size} bytes, over the ${MAX_STATE_FILE_BYTES}-byte limit`);
   let text: string;
   try {
-    const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const buffer = Buffer.alloc(MAX_STATE_FILE_BYTES + 1);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
       if (bytesRead > MAX_STATE_FILE_BYTES) throw new StateFileError(file, `is over the ${MAX_STATE_FILE_BYTES}-byte limit`);
       text = buffer.toString('utf8', 0, bytesRead);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (error) {
     if (error instanceof StateFileError) throw error;
@@ -96,13 +97,13 @@ export async function readState(file: string): Promise<number> {
   return parsed.counter;
 }
 
-/** Removes temp files a crash left behind; they are never read (a temp file may be incomplete). */
-export async function removeStaleTempFiles(file: string): Promise<string[]> {
+/** Removes temp files a crash left behind; they are never read (a temp file may be incomplete). Start-up only, so synchronous like readState. */
+export function removeStaleTempFiles(file: string): string[] {
   const dir = path.dirname(file);
   const removed: string[] = [];
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isFile() || !isTempFileOf(file, entry.name)) continue;
-    await fs.unlink(path.join(dir, entry.name));
+    unlinkSync(path.join(dir, entry.name));
     removed.push(entry.name);
   }
   return removed;

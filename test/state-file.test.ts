@@ -22,14 +22,14 @@ describe('parseState', () => {
 describe('readState', () => {
   test('a missing file counts from 0', async () => {
     const dir = await tempDir();
-    assert.equal(await readState(path.join(dir, 'visits.json')), 0);
+    assert.equal(readState(path.join(dir, 'visits.json')), 0);
   });
 
   test('reads a valid file', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'visits.json');
     await writeFile(file, '{"counter": 66}');
-    assert.equal(await readState(file), 66);
+    assert.equal(readState(file), 66);
   });
 
   for (const bad of BAD_STATE_FILES) {
@@ -38,7 +38,7 @@ describe('readState', () => {
       const file = path.join(dir, 'visits.json');
       await writeFile(file, bad.content);
       const before = await readFile(file);
-      await assert.rejects(readState(file), (error: unknown) => {
+      assert.throws(() => readState(file), (error: unknown) => {
         assert.ok(error instanceof StateFileError);
         assert.equal(error.file, file);
         assert.match(error.problem, bad.problem);
@@ -52,13 +52,13 @@ describe('readState', () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'real.json'), '{"counter": 3}');
     await symlink(path.join(dir, 'real.json'), path.join(dir, 'visits.json'));
-    await assert.rejects(readState(path.join(dir, 'visits.json')), /symlink/);
+    assert.throws(() => readState(path.join(dir, 'visits.json')), /symlink/);
   });
 
   test('refuses a directory', async () => {
     const dir = await tempDir();
     await mkdir(path.join(dir, 'visits.json'));
-    await assert.rejects(readState(path.join(dir, 'visits.json')), /is a directory/);
+    assert.throws(() => readState(path.join(dir, 'visits.json')), /is a directory/);
   });
 });
 
@@ -72,9 +72,9 @@ describe('removeStaleTempFiles', () => {
     await writeFile(path.join(dir, 'notes.txt'), 'keep');
     await writeFile(path.join(dir, 'other.json.1.1.tmp'), 'keep');
     await writeFile(path.join(dir, 'visits.json.backup.tmp'), 'an operator copy');
-    const removed = await removeStaleTempFiles(file);
+    const removed = removeStaleTempFiles(file);
     assert.deepEqual(removed.sort(), ['visits.json.123.1.tmp', 'visits.json.99.42.tmp']);
     assert.deepEqual((await readdir(dir)).sort(), ['notes.txt', 'other.json.1.1.tmp', 'visits.json', 'visits.json.backup.tmp']);
-    assert.equal(await readState(file), 5);
+    assert.equal(readState(file), 5);
   });
 });

@@ -71,7 +71,7 @@ describe('VisitCounter pipeline', { timeout: 20_000 }, () => {
     fs.rename = async (from: string, to: string) => {
       await jitter();
       await realRename(from, to);
-      renamed.push(await readState(target));
+      renamed.push(readState(target));
     };
     const results = await trickle(counter, 200);
     const numbers = results.map((r) => (r.status === 'fulfilled' ? r.value : -1)).sort((a, b) => a - b);
@@ -110,7 +110,7 @@ describe('VisitCounter pipeline', { timeout: 20_000 }, () => {
     assert.equal(counter.healthy, false);
     assert.equal(await counter.visit(), 1, 'numbering restarts after the last acknowledged visit');
     assert.equal(counter.healthy, true);
-    assert.equal(await readState(target), 1);
+    assert.equal(readState(target), 1);
     await counter.close();
   });
 
@@ -142,7 +142,7 @@ describe('VisitCounter pipeline', { timeout: 20_000 }, () => {
     assert.deepEqual(await readdir(dir), []);
     const again = await Promise.all([counter.visit(), counter.visit()]);
     assert.deepEqual(again.sort(), [1, 2], 'nothing was acknowledged, so the numbers start at 1 again');
-    assert.equal(await readState(target), 2);
+    assert.equal(readState(target), 2);
     await counter.close();
   });
 
@@ -170,7 +170,7 @@ describe('VisitCounter pipeline', { timeout: 20_000 }, () => {
     fs.rename = realRename;
     const last = await counter.visit();
     assert.equal(last, acknowledged.length + 1);
-    assert.equal(await readState(target), last);
+    assert.equal(readState(target), last);
     await counter.close();
   });
 });

@@ -16,7 +16,7 @@ async function setup(initial = 0, retryDelayMs = 20) {
   const batches: number[] = [];
   const counter = new VisitCounter({
     file: new DurableFile(fs, target),
-    initial: await readState(target),
+    initial: readState(target),
     retryDelayMs,
     metrics: { observeWrite: (_seconds, size) => batches.push(size), observeWriteFailure: () => {} },
   });
@@ -100,7 +100,7 @@ describe('VisitCounter', () => {
     await Promise.all(Array.from({ length: 25 }, () => counter.visit()));
     await counter.close();
     const fs = new FaultyFileSystem();
-    const again = new VisitCounter({ file: new DurableFile(fs, target), initial: await readState(target) });
+    const again = new VisitCounter({ file: new DurableFile(fs, target), initial: readState(target) });
     assert.equal(await again.visit(), 26);
     await again.close();
   });
@@ -157,7 +157,7 @@ describe('VisitCounter', () => {
     const sorted = [...acknowledged].sort((a, b) => a - b);
     assert.deepEqual(sorted, Array.from({ length: acknowledged.length }, (_, i) => i + 1), 'acknowledged numbers are exactly 1..N');
     await counter.close();
-    assert.equal(await readState(target), acknowledged.length, 'the last write, which succeeded, holds exactly N');
+    assert.equal(readState(target), acknowledged.length, 'the last write, which succeeded, holds exactly N');
   });
 
   test('after a failed directory fsync the file may hold unacknowledged visits, never fewer than acknowledged', async () => {
@@ -167,10 +167,10 @@ describe('VisitCounter', () => {
     // The second fsync of a write is the directory's: the rename already happened when it fails.
     fs.fsync = (fd: number) => (++fsyncs === 2 ? Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' })) : realFsync(fd));
     await assert.rejects(counter.visit(), { code: 'EIO' });
-    const onDisk = await readState(target);
+    const onDisk = readState(target);
     assert.ok(onDisk >= 5 && onDisk <= 6, `file holds ${onDisk}`);
     assert.equal(await counter.visit(), 6, 'the refused visit\'s number is handed out again');
-    assert.equal(await readState(target), 6);
+    assert.equal(readState(target), 6);
     await counter.close();
   });
 

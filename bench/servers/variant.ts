@@ -68,7 +68,7 @@ let counter: Counter;
 if (variant === 'naive') {
   const target = path.resolve(process.env['DATA_DIR'] ?? './data', STATE_FILE_NAME);
   await mkdir(path.dirname(target), { recursive: true });
-  counter = new NaiveCounter(new DurableFile(asyncFileSystem, target), await readState(target));
+  counter = new NaiveCounter(new DurableFile(asyncFileSystem, target), readState(target));
 } else if (variant === 'noop') {
   counter = new MemoryCounter();
 } else {
