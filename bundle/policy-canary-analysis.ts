@@ -6,14 +6,14 @@
 // what the model would not understand), and ends within the hook Jobs' deadline (worstCaseDurationMs), so the sync's
 // bound stays the one argocd/README.md states. The NetworkPolicy must admit the Argo Rollouts controller on 5000.
 import { AnalysisModelError, mapWebUrl, parseAnalysis, worstCaseDurationMs } from '../rehearsal/model/argo-rollouts-analysis.ts';
-import { RequestStats } from '../src/request-stats.ts';
+import { RequestStats } from '../src/service/request-stats.ts';
 import { appName, arr, expected, hookPhase, rec, str } from './policy.ts';
 import { describe } from './schema.ts';
 import type { K8sObject, Problem } from './types.ts';
 
 export const canaryAnalysisOverlay = 'canary-analysis';
 export const analysisKinds = new Set(['AnalysisTemplate', 'AnalysisRun']);
-/** The figures GET /stats serves (src/request-stats.ts). */
+/** The figures GET /stats serves (src/service/request-stats.ts). */
 const statsFields = new Set(Object.keys(new RequestStats(1).snapshot(0)));
 /** Namespace of the Argo Rollouts controller, whose web provider sends the analysis requests (its install.yaml). */
 export const argoRolloutsNamespace = 'argo-rollouts';

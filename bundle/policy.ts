@@ -16,7 +16,7 @@ export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export const appName = 'rollcall';
-/** Expected values shared with the app contract (src/config.ts) and the issue. */
+/** Expected values shared with the app contract (src/service/config.ts) and the issue. */
 export const expected = {
   port: 5000,
   dataDir: '/app/data',

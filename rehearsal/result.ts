@@ -5,7 +5,7 @@
 // is launched once and its scenarios run one after the other on it: for the second and later runs of an overlay,
 // t = 0 is the start of that run (every pod already Ready on v1, the last good release).
 
-/** How the v2 release behaves (src/bad-release.ts in the app; `good` is a normal release). */
+/** How the v2 release behaves (src/service/bad-release.ts in the app; `good` is a normal release). */
 export type ReleaseScenario = 'good' | 'crash' | 'unready' | 'errors' | 'slow';
 
 /** A pod's state as a person reads it on a lane of the timeline. */

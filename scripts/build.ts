@@ -1,7 +1,7 @@
 // `npm run build`: the production entry points, bundled for start-up (issue 10). The image runs these files with
 // no node_modules and no TypeScript: `node /app/server.js` and `node /app/hooks/<name>.js`.
 //
-//   <out>/server.js          src/server.ts with hono, @hono/node-server, pino, prom-client, zod inlined
+//   <out>/server.js          src/service/main.ts with hono, @hono/node-server, pino, prom-client, zod inlined
 //   <out>/hooks/<name>.js    one file per hook entry in src/hooks/ (see hookEntries)
 //   <out>/package.json       name, version and {"type": "module"}: the bundles are ES modules (server.ts uses
 //                            top-level await); the smoke hook reads the image's version from it
@@ -54,7 +54,7 @@ export async function build(outDir: string): Promise<BuildResult> {
   const hooks = hookEntries();
   const result = await esbuild.build({
     entryPoints: [
-      { in: path.join(root, 'src', 'server.ts'), out: 'server' },
+      { in: path.join(root, 'src', 'service', 'main.ts'), out: 'server' },
       ...hooks.map((file) => ({ in: file, out: `hooks/${path.basename(file, '.ts')}` })),
     ],
     outdir: outDir,

@@ -1,142 +1,17 @@
-// Entry point: `node src/server.ts`. Parses the environment, loads the counter, serves the app on Node's HTTP
-// server and handles signals. Everything that decides behaviour lives in the modules it wires together.
-// Startup order matters: nothing in DATA_DIR is created, read or removed before the configuration is valid (HOST
-// resolved included), and nothing in it is read or removed before this process holds the directory's lock.
-import { lookup } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
-import { isIP } from 'node:net';
-import path from 'node:path';
-import { pino } from 'pino';
-import packageJson from '../package.json' with { type: 'json' };
-import { createApp } from './app.ts';
-import { badReleaseFailsVisit, badReleaseNotReadyReason, describeBadRelease } from './bad-release.ts';
-import { ConfigError, parseConfig } from './config.ts';
-import { DataDirLockedError, lockDataDirectory } from './data-dir-lock.ts';
-import { DurableFile } from './durable-write.ts';
-import { nodeFileSystem } from './file-system.ts';
-import { createHttpServer } from './http-server.ts';
-import { handleShutdownSignals, ignoreSignals, Lifecycle } from './lifecycle.ts';
-import { createMetrics } from './metrics.ts';
-import { readState, removeStaleTempFiles, STATE_FILE_NAME, StateFileError } from './state-file.ts';
-import { VisitCounter } from './visit-counter.ts';
-
-/** Exit codes: 1 = cannot start (bad state file, data directory in use or not writable, cannot listen), 2 = bad configuration. */
-const EXIT_STARTUP = 1;
-const EXIT_CONFIG = 2;
-
-async function main(): Promise<void> {
-  // First of all: until this runs, SIGUSR1 would open the V8 inspector and SIGHUP/SIGUSR2 would kill the process.
-  const early = pino();
-  ignoreSignals({ warn: (details, message) => early.warn(details, message) });
-  let config;
-  try {
-    config = parseConfig(process.env, { packageVersion: packageJson.version });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    early.fatal({ problems: error.problems }, error.message);
-    process.exit(EXIT_CONFIG);
-  }
-  const logger = pino({
-    level: config.logLevel,
-    base: { pod: config.podName, version: config.version },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
-
-  // A host name must resolve now, before DATA_DIR is touched, not at listen() after the lock and the state file.
-  if (isIP(config.host) === 0) {
-    try {
-      await lookup(config.host);
-    } catch (error) {
-      const problem = `cannot be resolved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-      logger.fatal({ problems: [{ variable: 'HOST', problem, expected: 'an IP address or a host name that resolves' }] }, `invalid environment: HOST: ${problem}`);
-      process.exit(EXIT_CONFIG);
-    }
-  }
-
-  const file = path.resolve(config.dataDir, STATE_FILE_NAME);
-  const dir = path.dirname(file);
-  let initial: number;
-  let durableFile: DurableFile;
-  try {
-    mkdirSync(dir, { recursive: true });
-    // The lock comes before any read or removal: a second process must touch nothing of the first one's.
-    lockDataDirectory(dir, { pod: config.podName });
-    const removed = removeStaleTempFiles(file);
-    if (removed.length > 0) logger.info({ removed }, 'removed temp files left by an earlier crash');
-    initial = readState(file);
-    durableFile = new DurableFile(nodeFileSystem, file, {
-      onDirectoryReplaced: (replaced) => logger.warn({ dir: replaced }, 'data directory was replaced while running; writing to the new one'),
-    });
-    // Not ready until a durable write is proven possible; when it is not, stopping here (exit 1, the error named) is
-    // what a supervisor can see and retry, where a ready instance would refuse every visit.
-    try {
-      await durableFile.probe();
-    } catch (error) {
-      throw new Error(`the data directory does not take durable writes (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
-    }
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      logger.fatal({ file, dir: error.dir, holder: error.holder }, `cannot start: ${file}: ${error.message}; nothing was touched`);
-      process.exit(EXIT_STARTUP);
-    }
-    const problem = error instanceof StateFileError ? error.problem : (error as Error).message;
-    logger.fatal({ file, problem }, `cannot start: ${file}: ${problem}; the file was left untouched`);
-    process.exit(EXIT_STARTUP);
-  }
-
-  const { badRelease } = config;
-  const badLabel = describeBadRelease(badRelease);
-  if (badRelease) logger.warn({ badRelease: badLabel }, `BAD_RELEASE=${badLabel}: this instance is a bad release on purpose`);
-  const metrics = createMetrics(badRelease ? { badRelease: badLabel } : {});
-  const counter = new VisitCounter({ file: durableFile, initial, metrics, logger });
-  const lifecycle = new Lifecycle();
-  const startedAt = performance.now();
-  // The switch fails readiness on top of the lifecycle's own reasons (starting, draining), never instead of them.
-  const readiness = { notReadyReason: () => lifecycle.notReadyReason() ?? badReleaseNotReadyReason(badRelease, performance.now() - startedAt) };
-  const app = createApp({
-    counter,
-    lifecycle: readiness,
-    clock: { now: () => new Date() },
-    config,
-    metrics,
-    ...(badRelease ? { badRelease: { label: badLabel, failsVisit: () => badReleaseFailsVisit(badRelease, Math.random()) } } : {}),
-  });
-  const server = createHttpServer(app.fetch, {
-    isDraining: () => lifecycle.draining,
-    onError: (error) => logger.error({ err: error }, 'request failed'),
-    observe: (route, method, status) => metrics.countRequest(route, method, status),
-    warn: (details, message) => logger.warn(details, message),
-  });
-
-  handleShutdownSignals({
-    server,
-    lifecycle,
-    flush: () => counter.close(),
-    drainMs: config.shutdownDrainMs,
-    timeoutMs: config.shutdownTimeoutMs,
-    logger,
-    exit: (code) => process.exit(code),
-  });
-
-  server.on('error', (error) => {
-    logger.fatal({ err: error, host: config.host, port: config.port }, 'cannot listen');
-    process.exit(EXIT_STARTUP);
-  });
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    lifecycle.markReady();
-    logger.info(
-      { host: config.host, port, file, counter: initial, timeZone: config.timeZone, drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs },
-      'listening',
-    );
-    if (badRelease?.mode === 'crash') {
-      setTimeout(() => {
-        logger.fatal({ badRelease: badLabel }, `BAD_RELEASE=${badLabel}: exiting with an error on purpose`);
-        process.exit(EXIT_STARTUP);
-      }, badRelease.afterMs);
-    }
-  });
+// Entry point: `node src/server.ts` (what `npm start` runs). It checks the Node version, then loads the service
+// (src/service/main.ts). The check has to come before anything else: Node older than 22.18 cannot run TypeScript,
+// and for an ES module it refuses the `.ts` extension with ERR_UNKNOWN_FILE_EXTENSION before any line of ours runs.
+// It does run a CommonJS file whatever its extension, as JavaScript, so this one file is CommonJS (src/package.json
+// says so) and written in the part of TypeScript that is also JavaScript: no type annotations, no import statements.
+const engines = require('../package.json').engines;
+const needed = /^>=(\d+)\.(\d+)/.exec(engines.node);
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (needed && (major < Number(needed[1]) || (major === Number(needed[1]) && minor < Number(needed[2])))) {
+  process.stderr.write(
+    `rollcall needs Node.js ${engines.node} to run its TypeScript sources, and this is Node.js ${process.versions.node}. ` +
+      'Run `npm ci`, then `npm start`: npm puts the project\'s own Node 24 (the "node" devDependency) first on PATH.\n',
+  );
+  process.exit(1);
 }
-
-await main();
+// The service's modules are ES modules; main.ts starts it when loaded (and exits non-zero if it fails to).
+void import('./service/main.ts');

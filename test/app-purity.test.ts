@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 
 for (const module of ['app.ts', 'visit-page.ts']) {
-  test(`src/${module} imports nothing from node: and reads no environment`, async () => {
-    const source = await readFile(new URL(`../src/${module}`, import.meta.url), 'utf8');
+  test(`src/service/${module} imports nothing from node: and reads no environment`, async () => {
+    const source = await readFile(new URL(`../src/service/${module}`, import.meta.url), 'utf8');
     assert.doesNotMatch(source, /from ['"]node:/);
     assert.doesNotMatch(source, /process\./);
     assert.doesNotMatch(source, /\.listen\(/);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createApp, type Counter } from '../src/app.ts';
+import { createApp, type Counter } from '../src/service/app.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DurableFile } from '../src/durable-write.ts';
-import { nodeFileSystem } from '../src/file-system.ts';
-import { createMetrics } from '../src/metrics.ts';
-import { VisitCounter } from '../src/visit-counter.ts';
+import { DurableFile } from '../src/service/durable-write.ts';
+import { nodeFileSystem } from '../src/service/file-system.ts';
+import { createMetrics } from '../src/service/metrics.ts';
+import { VisitCounter } from '../src/service/visit-counter.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';
 
 class FakeCounter implements Counter {

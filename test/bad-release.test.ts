@@ -1,4 +1,4 @@
-// BAD_RELEASE: the switch that makes an instance a bad release on purpose (src/bad-release.ts), its validation, what
+// BAD_RELEASE: the switch that makes an instance a bad release on purpose (src/service/bad-release.ts), its validation, what
 // a person sees (log, /visits, page, metrics), and the Kustomize component that sets it on an overlay.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,10 +8,10 @@ import { listOverlays } from '../bundle/files.ts';
 import { render, type Rendered } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
-import { createApp, type Counter } from '../src/app.ts';
-import { badReleaseFailsVisit, badReleaseNotReadyReason, describeBadRelease, parseBadRelease } from '../src/bad-release.ts';
-import { ConfigError, parseConfig } from '../src/config.ts';
-import { createMetrics } from '../src/metrics.ts';
+import { createApp, type Counter } from '../src/service/app.ts';
+import { badReleaseFailsVisit, badReleaseNotReadyReason, describeBadRelease, parseBadRelease } from '../src/service/bad-release.ts';
+import { ConfigError, parseConfig } from '../src/service/config.ts';
+import { createMetrics } from '../src/service/metrics.ts';
 import { renderer, requireRenderer } from '../testing/support/renderer.ts';
 import { startServer } from '../testing/support/server-process.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';

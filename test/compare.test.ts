@@ -11,7 +11,7 @@ import type { RunResult } from '../rehearsal/result.ts';
 import * as figures from '../rehearsal/run/figures.ts';
 import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
 import { badReleaseEnv, parseScenarios } from '../rehearsal/run/scenarios.ts';
-import { parseBadRelease } from '../src/bad-release.ts';
+import { parseBadRelease } from '../src/service/bad-release.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
 
 describe('rollout plans from the rendered overlays', () => {

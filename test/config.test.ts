@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, parseConfig } from '../src/config.ts';
+import { ConfigError, parseConfig } from '../src/service/config.ts';
 
 describe('parseConfig', () => {
   test('uses the documented defaults for an empty environment', () => {

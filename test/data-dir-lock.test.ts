@@ -5,10 +5,10 @@ import { once } from 'node:events';
 import { chmod, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DataDirLockedError, HOLDER_FILE_NAME, LOCK_FILE_NAME, lockDataDirectory } from '../src/data-dir-lock.ts';
+import { DataDirLockedError, HOLDER_FILE_NAME, LOCK_FILE_NAME, lockDataDirectory } from '../src/service/data-dir-lock.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';
 
-const LOCK_MODULE = path.resolve(import.meta.dirname, '../src/data-dir-lock.ts');
+const LOCK_MODULE = path.resolve(import.meta.dirname, '../src/service/data-dir-lock.ts');
 
 /** A child process that takes the lock, says so, and holds it until killed. */
 async function holdInChild(dir: string): Promise<{ pid: number; kill(): Promise<void> }> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { DurableFile, isTempFileOf } from '../src/durable-write.ts';
+import { DurableFile, isTempFileOf } from '../src/service/durable-write.ts';
 import { FaultyFileSystem } from '../testing/support/faulty-fs.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { BODY_LIMIT_BYTES, CLOSE_AT, guardRequests } from '../src/http-guard.ts';
+import { BODY_LIMIT_BYTES, CLOSE_AT, guardRequests } from '../src/service/http-guard.ts';
 import { rawExchange, statuses } from '../testing/support/raw-http.ts';
 
 let draining = false;

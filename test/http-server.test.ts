@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { createHttpServer } from '../src/http-server.ts';
+import { createHttpServer } from '../src/service/http-server.ts';
 import { rawExchange, statuses } from '../testing/support/raw-http.ts';
 
 let reached = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createApp, type Counter } from '../src/app.ts';
-import { isErrorStatus, RequestStats } from '../src/request-stats.ts';
+import { createApp, type Counter } from '../src/service/app.ts';
+import { isErrorStatus, RequestStats } from '../src/service/request-stats.ts';
 
 const T0 = Date.parse('2026-01-02T03:04:05.000Z');
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Hono } from 'hono';
-import { SECURITY_HEADERS, securityHeaders } from '../src/security-headers.ts';
+import { SECURITY_HEADERS, securityHeaders } from '../src/service/security-headers.ts';
 
 describe('SECURITY_HEADERS', () => {
   // SECURITY_HEADERS is collected without a web Request or Response (they would load undici at start-up); this is

@@ -38,7 +38,7 @@ describe('server process', () => {
     await first.exited;
     await writeFile(path.join(dataDir, 'visits.json.4242.7.tmp'), '{"counter": 99');
     const second = await startServer({ DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: '0' });
-    // The lock file and its holder note stay: the lock is a file the kernel locks, never removed (src/data-dir-lock.ts).
+    // The lock file and its holder note stay: the lock is a file the kernel locks, never removed (src/service/data-dir-lock.ts).
     assert.deepEqual((await readdir(dataDir)).sort(), ['.rollcall.lock', '.rollcall.lock.holder', 'visits.json']);
     assert.equal((await visit(second.url)).body.visit, 2, 'the temp file was never read');
     second.child.kill('SIGTERM');

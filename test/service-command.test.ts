@@ -47,7 +47,7 @@ describe('service command', () => {
 
 // SIGUSR1 makes Node open the V8 inspector (127.0.0.1:9229), which would let anything in the pod's network namespace
 // run code in the service. Two safeguards: --disable-sigusr1 in the service's flags, and the server's own handler
-// (src/lifecycle.ts; test/server-startup.test.ts checks it alone, without the flag). Here: the service as `npm start`
+// (src/service/lifecycle.ts; test/server-startup.test.ts checks it alone, without the flag). Here: the service as `npm start`
 // runs it and as the image runs it. The check is the process's own listening sockets (from /proc), so another
 // program on 9229 on a shared machine neither fails the test nor hides an inspector, and `--inspect-port=0` is added
 // (it changes only where an inspector would listen) so a taken 9229 cannot make the inspector fail to open unseen.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { formatState, parseState, readState, removeStaleTempFiles, StateFileError } from '../src/state-file.ts';
+import { formatState, parseState, readState, removeStaleTempFiles, StateFileError } from '../src/service/state-file.ts';
 import { BAD_STATE_FILES } from '../testing/support/bad-state-files.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';
 

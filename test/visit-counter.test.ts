@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { DurableFile } from '../src/durable-write.ts';
-import { readState } from '../src/state-file.ts';
-import { StoreUnavailableError, VisitCounter } from '../src/visit-counter.ts';
+import { DurableFile } from '../src/service/durable-write.ts';
+import { readState } from '../src/service/state-file.ts';
+import { StoreUnavailableError, VisitCounter } from '../src/service/visit-counter.ts';
 import { FaultyFileSystem } from '../testing/support/faulty-fs.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';
 

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Script } from 'node:vm';
-import { createApp, type Counter } from '../src/app.ts';
-import { WATCH_SCRIPT } from '../src/watch-page.ts';
+import { createApp, type Counter } from '../src/service/app.ts';
+import { WATCH_SCRIPT } from '../src/service/watch-page.ts';
 
 function build(podName = 'rollcall-1') {
   const counter: Counter & { value: number } = { value: 0, healthy: true, visit: async () => ++counter.value };

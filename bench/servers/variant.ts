@@ -1,22 +1,22 @@
-// Bench-only servers on exactly the stack of src/server.ts (createHttpServer: node:http with the same limits, the
+// Bench-only servers on exactly the stack of src/service/main.ts (createHttpServer: node:http with the same limits, the
 // body/drain guard, @hono/node-server's listener; the Hono app with metrics and secure headers), with the counter
 // swapped:
 //   VARIANT=noop   an in-memory counter: /healthz is the framework's ceiling, GET / is a visit without the disk;
 //   VARIANT=naive  one durable atomic write (DurableFile.replace) per visit, one after the other, no batching, through
 //                  the async fs API as the obvious code would write it (the service's seam is synchronous, see
-//                  src/file-system.ts; a synchronous naive writer would block the loop for every single visit).
+//                  src/service/file-system.ts; a synchronous naive writer would block the loop for every single visit).
 // Env: PORT, HOST (127.0.0.1), DATA_DIR (naive only). Never part of the service; see bench/run.ts.
 import fs from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createApp, type Counter } from '../../src/app.ts';
-import { DurableFile } from '../../src/durable-write.ts';
-import type { FileSystem } from '../../src/file-system.ts';
-import { createHttpServer } from '../../src/http-server.ts';
-import { Lifecycle } from '../../src/lifecycle.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { formatState, readState, STATE_FILE_NAME } from '../../src/state-file.ts';
+import { createApp, type Counter } from '../../src/service/app.ts';
+import { DurableFile } from '../../src/service/durable-write.ts';
+import type { FileSystem } from '../../src/service/file-system.ts';
+import { createHttpServer } from '../../src/service/http-server.ts';
+import { Lifecycle } from '../../src/service/lifecycle.ts';
+import { createMetrics } from '../../src/service/metrics.ts';
+import { formatState, readState, STATE_FILE_NAME } from '../../src/service/state-file.ts';
 
 const encoder = new TextEncoder();
 

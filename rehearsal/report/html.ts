@@ -2,7 +2,7 @@
 // script and no external resource, so it opens offline, reads without JavaScript and prints on A4. Everything that
 // comes from the data (names, labels, settings, versions) is escaped.
 import { writeFile } from 'node:fs/promises';
-import { escapeHtml } from '../../src/visit-page.ts';
+import { escapeHtml } from '../../src/service/visit-page.ts';
 import type { ComparisonReport, PhaseCount, RunResult } from '../result.ts';
 import { FAILED_COLOUR, MARKER_LABELS, STATE_LABELS, STATE_PATTERNS, patternDefs, versionColours } from './palette.ts';
 import { numberMarkers, renderTimeline, seconds } from './svg-timeline.ts';

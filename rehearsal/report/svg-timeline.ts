@@ -2,7 +2,7 @@
 // per traffic slot below it (successes stacked by version, failures in red on top), and numbered markers on the
 // same time axis. Hand-written rather than a charting library: the report must be one static file that needs no
 // script to read and prints as it shows, and what it draws is rectangles on one axis.
-import { escapeHtml } from '../../src/visit-page.ts';
+import { escapeHtml } from '../../src/service/visit-page.ts';
 import type { Marker, PodSpan, Timeline, TrafficSlot } from '../result.ts';
 import { MARKER_LABELS, NO_PROCESS_COLOUR, STATE_LABELS, STATE_PATTERNS, patternDefs } from './palette.ts';
 

@@ -1,4 +1,4 @@
-// What each release scenario sets on the v2 template: BAD_RELEASE (src/bad-release.ts), with the app's own timings on
+// What each release scenario sets on the v2 template: BAD_RELEASE (src/service/bad-release.ts), with the app's own timings on
 // the rehearsal's clock like the manifests' timings.
 import type { ReleaseScenario } from '../result.ts';
 

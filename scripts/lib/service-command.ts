@@ -4,7 +4,7 @@
 // compare` start their servers with the same flags, so what they measure is what runs in the pod.
 // The flags: --max-semi-space-size=8 caps V8's young generation (docs/benchmarks.md, "Memory"); --disable-sigusr1
 // keeps SIGUSR1 from opening the V8 inspector on 127.0.0.1:9229. The server also replaces Node's SIGUSR1 handler with
-// its own (src/lifecycle.ts), but only once its first line runs; the flag covers start-up too. With the flag Node
+// its own (src/service/lifecycle.ts), but only once its first line runs; the flag covers start-up too. With the flag Node
 // blocks SIGUSR1 in every thread (checked on Node 24.21: it stays pending in /proc/<pid>/status ShdPnd), so the
 // server's handler never runs and no "SIGUSR1 ignored" line is logged: the signal does nothing at all.
 import { readFileSync } from 'node:fs';

@@ -60,7 +60,7 @@ function fingerprint(dir: string): string {
   const out: string[] = [];
   const walk = (current: string) => {
     for (const name of fs.readdirSync(current).sort()) {
-      // The data-directory lock and its holder note are the server's own (src/data-dir-lock.ts), taken before it
+      // The data-directory lock and its holder note are the server's own (src/service/data-dir-lock.ts), taken before it
       // reads the state file; what must not change is everything else.
       if (current === dir && name.startsWith('.rollcall.lock')) continue;
       const file = path.join(current, name);

@@ -30,7 +30,7 @@ function snapshot(dir: string): string {
   if (!fs.existsSync(dir)) return 'missing';
   return fs
     .readdirSync(dir)
-    // The data-directory lock and its holder note are the server's own (src/data-dir-lock.ts), written by a start
+    // The data-directory lock and its holder note are the server's own (src/service/data-dir-lock.ts), written by a start
     // that got as far as the lock; everything else must stay byte-for-byte.
     .filter((name) => !name.startsWith('.rollcall.lock'))
     .sort()

@@ -4,7 +4,7 @@
 // last acknowledged count. After rw: the service recovers by itself and no acknowledged visit is missing.
 //
 // The lock file sits on a mount of its own. The server holds DATA_DIR/.rollcall.lock open read-write for its whole
-// life (src/data-dir-lock.ts), and Linux refuses to make a mount read-only while any file on it is open for writing:
+// life (src/service/data-dir-lock.ts), and Linux refuses to make a mount read-only while any file on it is open for writing:
 // `mount -o remount,bind,ro` fails with EBUSY (fs/namespace.c, mnt_make_readonly: a mount with writers cannot be
 // flagged read-only; the same holds for a whole file system, sb_prepare_remount_readonly). That is an operator's
 // remount only. What this scenario stands for, a volume that turns read-only under a running service, is what the
@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCK_FILE_NAME } from '../../src/data-dir-lock.ts';
+import { LOCK_FILE_NAME } from '../../src/service/data-dir-lock.ts';
 import {
   duplicates,
   FAULT_PRELOAD,

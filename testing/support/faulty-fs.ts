@@ -1,6 +1,6 @@
 // A FileSystem seam over the real one that records every call and fails the ones a test asks it to.
-import type { FileSystem } from '../../src/file-system.ts';
-import { nodeFileSystem } from '../../src/file-system.ts';
+import type { FileSystem } from '../../src/service/file-system.ts';
+import { nodeFileSystem } from '../../src/service/file-system.ts';
 
 export type Operation = keyof FileSystem;
 

@@ -1,5 +1,5 @@
 // The HTTP application: a pure fetch handler. It never listens, never reads the environment and imports nothing
-// from node:, so it runs on any runtime with Request/Response; src/server.ts wires it to Node. Everything it
+// from node:, so it runs on any runtime with Request/Response; src/service/main.ts wires it to Node. Everything it
 // depends on (counter, clock, readiness, metrics) is passed in, so tests build it with fakes.
 import { Hono } from 'hono';
 import { accepts } from 'hono/accepts';

@@ -41,7 +41,7 @@ const integer = (min: number, max: number, fallback: number) =>
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 each, 253 in all. */
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-/** An address to listen on: an IPv4 or IPv6 address, or a host name (resolved by src/server.ts before anything else). */
+/** An address to listen on: an IPv4 or IPv6 address, or a host name (resolved by src/service/main.ts before anything else). */
 export const isListenHost = (host: string): boolean => isIP(host) !== 0 || HOST_NAME.test(host);
 
 /** Text with a default, and the rule it must follow if any. */
