@@ -17,10 +17,11 @@
 // median reported, so that a slow moment of the shared machine does not land on one variant only.
 // Cold start: spawn → first 200 from /healthz, median of several, and idle RSS (VmRSS 500 ms after that first 200),
 // for the sources (`npm start`'s command), the built entry (the image's) and the anchor: a bare node:http server in
-// plain JavaScript (bench/servers/bare.mjs), all alternating so they see the same machine state.
+// plain JavaScript (bench/servers/bare.mjs), all alternating so they see the same machine state; plus, reported
+// only, the same bare server in CommonJS (bench/servers/bare.cjs), which skips node:http's ESM facade.
 //
-// Options: --duration S (5) --warmup S (1) --rounds N (3) --conns 1,16,64 --variants ceiling,memory,durable,built,naive
-//          --cold N (9 repetitions; 0 skips) --loader auto|wrk|autocannon --json FILE (raw results)
+// Options: --duration S (5) --warmup S (1) --rounds N (5) --conns 1,16,64 --variants ceiling,memory,durable,built,naive
+//          --cold N (15 repetitions; 0 skips) --loader auto|wrk|autocannon --json FILE (raw results)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -37,10 +38,10 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     conns: { type: 'string', default: '1,16,64' },
     variants: { type: 'string', default: 'ceiling,memory,durable,built,naive' },
-    cold: { type: 'string', default: '9' },
+    cold: { type: 'string', default: '15' },
     json: { type: 'string' },
     loader: { type: 'string', default: 'auto' },
   },
@@ -52,7 +53,7 @@ const CONNECTIONS = args.conns.split(',').map(Number);
 const COLD_REPS = Number(args.cold);
 const loader = await pickLoader(args.loader);
 
-type ServerKind = 'service' | 'built' | 'noop' | 'naive' | 'bare';
+type ServerKind = 'service' | 'built' | 'noop' | 'naive' | 'bare' | 'bare-cjs';
 interface Variant {
   name: string;
   server: ServerKind;
@@ -137,6 +138,8 @@ function serverCommand(kind: ServerKind): { script: string; env: Record<string, 
       return { script: 'bench/servers/variant.ts', env: { VARIANT: 'naive' } };
     case 'bare':
       return { script: 'bench/servers/bare.mjs', env: {} };
+    case 'bare-cjs':
+      return { script: 'bench/servers/bare.cjs', env: {} };
   }
 }
 
@@ -366,10 +369,10 @@ async function main(): Promise<void> {
 
   // Cold start and idle RSS: the anchor, the sources and the built entry in rotating order, so all see the same
   // machine state.
-  const coldKinds = ['bare', 'service', 'built'] as const;
+  const coldKinds = ['bare', 'service', 'built', 'bare-cjs'] as const;
   type ColdKind = (typeof coldKinds)[number];
-  const cold: Record<ColdKind, number[]> = { bare: [], service: [], built: [] };
-  const idle: Record<ColdKind, number[]> = { bare: [], service: [], built: [] };
+  const cold: Record<ColdKind, number[]> = { bare: [], service: [], built: [], 'bare-cjs': [] };
+  const idle: Record<ColdKind, number[]> = { bare: [], service: [], built: [], 'bare-cjs': [] };
   for (let i = 0; i < COLD_REPS; i++) {
     for (let k = 0; k < coldKinds.length; k++) {
       const kind = coldKinds[(k + i) % coldKinds.length]!;
@@ -416,6 +419,8 @@ async function main(): Promise<void> {
   const idleService = median(idle.service);
   const idleBuilt = median(idle.built);
   const idleBare = median(idle.bare);
+  const coldBareCjs = median(cold['bare-cjs']);
+  const idleBareCjs = median(idle['bare-cjs']);
   // Throughput ratios per round (both variants measured within the same minute), then their median.
   const perRound = (a: string, b: string) =>
     Array.from({ length: ROUNDS }, (_, i) => {
@@ -432,8 +437,10 @@ async function main(): Promise<void> {
   const targets: { name: string; value: number; target: string; met: boolean; figure: string }[] = [
     ratio('cold start built entry / bare node:http', coldBuilt / coldBare, '<= 1.5', (v) => v <= 1.5, coldFigure(coldBuilt)),
     ratio('cold start npm start (sources) / bare', coldService / coldBare, 'report', () => true, coldFigure(coldService)),
+    ratio('cold start built / bare in CommonJS', coldBuilt / coldBareCjs, 'report', () => true, `${fmt(coldBuilt, 1)} / ${fmt(coldBareCjs, 1)} ms (median of ${COLD_REPS})`),
     ratio('idle RSS built entry / bare node:http', idleBuilt / idleBare, '<= 1.3', (v) => v <= 1.3, idleFigure(idleBuilt)),
     ratio('idle RSS npm start (sources) / bare', idleService / idleBare, 'report', () => true, idleFigure(idleService)),
+    ratio('idle RSS built / bare in CommonJS', idleBuilt / idleBareCjs, 'report', () => true, `${fmt(idleBuilt, 1)} / ${fmt(idleBareCjs, 1)} MiB (median of ${COLD_REPS})`),
     ratio(`RSS after load built / no-op server`, built.rss / ceiling.rss, '<= 1.3', (v) => v <= 1.3, `${fmt(built.rss, 1)} / ${fmt(ceiling.rss, 1)} MiB`),
     ratio(`RSS after load sources / no-op server`, durable.rss / ceiling.rss, '<= 1.3', (v) => v <= 1.3, `${fmt(durable.rss, 1)} / ${fmt(ceiling.rss, 1)} MiB`),
     ratio(`built / ceiling req/s @${top}`, median(builtOverCeiling), '>= 0.6', (v) => v >= 0.6, `${rounds(builtOverCeiling)}; medians ${fmt(built.rps)} / ${fmt(ceiling.rps)}`),
