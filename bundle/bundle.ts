@@ -27,7 +27,7 @@ export interface BundleReport {
   /** Source-file and raw argocd/ file problems. */
   files: Problem[];
   /** The README's command: `kustomize build overlays/recreate` in kustomize/ (or the kubectl equivalent). */
-  cardCommand?: { command: string; cwd: string; ok: boolean; sameAsRootRender: boolean };
+  documentedCommand?: { command: string; cwd: string; ok: boolean; sameAsRootRender: boolean };
   problems: Problem[];
 }
 
@@ -81,15 +81,15 @@ export async function validateBundle(root = repoRoot, renderer: Renderer | null 
 
   // The README's exact command, run where the README runs it.
   const cwd = join(root, 'kustomize');
-  const cardCmd = renderer.command('overlays/recreate').join(' ');
+  const documentedCmd = renderer.command('overlays/recreate').join(' ');
   try {
-    const card = await render(renderer, 'overlays/recreate', cwd);
+    const documented = await render(renderer, 'overlays/recreate', cwd);
     const recreate = overlays.find((o) => o.name === 'recreate');
-    const same = recreate !== undefined && JSON.stringify(card.objects) === JSON.stringify(recreate.objects);
-    report.cardCommand = { command: cardCmd, cwd: 'kustomize/', ok: true, sameAsRootRender: same };
-    if (!same) files.push({ scope: 'recreate', object: 'kustomization', field: '', message: `\`${cardCmd}\` in kustomize/ renders something else than from the repository root` });
+    const same = recreate !== undefined && JSON.stringify(documented.objects) === JSON.stringify(recreate.objects);
+    report.documentedCommand = { command: documentedCmd, cwd: 'kustomize/', ok: true, sameAsRootRender: same };
+    if (!same) files.push({ scope: 'recreate', object: 'kustomization', field: '', message: `\`${documentedCmd}\` in kustomize/ renders something else than from the repository root` });
   } catch (err) {
-    report.cardCommand = { command: cardCmd, cwd: 'kustomize/', ok: false, sameAsRootRender: false };
+    report.documentedCommand = { command: documentedCmd, cwd: 'kustomize/', ok: false, sameAsRootRender: false };
     files.push({ scope: 'recreate', object: 'kustomization', field: '', message: (err as Error).message });
   }
 

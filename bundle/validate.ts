@@ -24,7 +24,7 @@ if (report.skipped) {
   for (const a of report.argocd) {
     console.log(`${a.problems.length === 0 ? 'ok  ' : 'FAIL'} ${a.entry.padEnd(20)} ${a.objects.map((x) => `${String(x.kind)}/${x.metadata?.name}`).join(', ')}${a.problems.length ? `: ${a.problems.length} problem(s)` : ''}`);
   }
-  if (report.cardCommand) console.log(`${report.cardCommand.ok && report.cardCommand.sameAsRootRender ? 'ok  ' : 'FAIL'} documented command (in ${report.cardCommand.cwd}): ${report.cardCommand.command}`);
+  if (report.documentedCommand) console.log(`${report.documentedCommand.ok && report.documentedCommand.sameAsRootRender ? 'ok  ' : 'FAIL'} documented command (in ${report.documentedCommand.cwd}): ${report.documentedCommand.command}`);
   const fileProblems = report.files.length;
   console.log(`${fileProblems === 0 ? 'ok  ' : 'FAIL'} source files (kustomizations, YAML style, READMEs, raw argocd/ schemas)${fileProblems ? `: ${fileProblems} problem(s)` : ''}`);
   for (const p of report.problems) console.log(`  ${formatProblem(p)}`);

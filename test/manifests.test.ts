@@ -56,7 +56,7 @@ describe('rendering with real kustomize', () => {
   });
   test("the README's exact command renders from kustomize/ and equals the render from the repository root", (t) => {
     if (!requireRenderer(t)) return;
-    assert.deepEqual(report!.cardCommand, { command: renderer!.command('overlays/recreate').join(' '), cwd: 'kustomize/', ok: true, sameAsRootRender: true });
+    assert.deepEqual(report!.documentedCommand, { command: renderer!.command('overlays/recreate').join(' '), cwd: 'kustomize/', ok: true, sameAsRootRender: true });
   });
   test('every argocd/ entry point renders', (t) => {
     if (!requireRenderer(t)) return;
