@@ -67,7 +67,7 @@ export async function build(outDir: string): Promise<BuildResult> {
     // Whitespace and syntax minified, identifiers not: names stay readable in stack traces and in the logs' error
     // types (pino writes err.constructor.name) without esbuild's keepNames, whose __name() call on every function
     // and class, closures created per request included, cost about 5-10% of durable visits per second
-    // (docs/benchmarks.md, "What made the start-up faster").
+    // (docs/benchmarks.md, "What made the start-up (and the bundle) faster").
     minifyWhitespace: true,
     minifySyntax: true,
     minifyIdentifiers: false,
