@@ -33,7 +33,7 @@ export interface AppDeps {
   metrics?: AppMetrics;
   /** Counts of GET / over the last minute for GET /stats; a fresh 60 s window when not given. */
   requestStats?: RequestStats;
-  /** A bad release on purpose (BAD_RELEASE, src/bad-release.ts): its label, and whether this visit fails. */
+  /** A bad release on purpose (BAD_RELEASE, src/service/bad-release.ts): its label, and whether this visit fails. */
   badRelease?: { label: string; failsVisit(): boolean };
 }
 
@@ -59,7 +59,7 @@ export function createApp({ counter, lifecycle, clock, config, metrics, requestS
   const identity = { pod: config.podName, version: config.version, ...(badRelease ? { badRelease: badRelease.label } : {}) };
 
   // GET / only (the visits users make; probes and scrapes would dilute the share): its status after every other
-  // handler and onError ran, so a 500 from any cause counts as an error (src/request-stats.ts).
+  // handler and onError ran, so a 500 from any cause counts as an error (src/service/request-stats.ts).
   app.use('/', async (c, next) => {
     await next();
     if (c.req.method === 'GET') requestStats.record(c.res.status, clock.now().getTime());
@@ -112,7 +112,7 @@ export function createApp({ counter, lifecycle, clock, config, metrics, requestS
   // The canary analysis reads error_share from here (kustomize/overlays/canary-analysis/analysistemplate.yaml).
   // `?version=V` restricts the answer to release V: another version answers 404, which Argo Rollouts' web provider
   // takes as an Error measurement (retried, never counted as a pass or a failure), so an analysis started while the
-  // canary pod is being replaced never judges the old release (src/request-stats.ts).
+  // canary pod is being replaced never judges the old release (src/service/request-stats.ts).
   app.get('/stats', (c) => {
     const requested = c.req.query('version');
     if (requested !== undefined && requested !== config.version) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 // zod/mini, not the classic `zod` entry: the same validation engine with a functional, tree-shakable API. The
 // classic entry brings every method, format and message locale (about 450 KB of the 700 KB bundle, and its first
 // parse is slow); zod/mini brings only what this schema uses, which is the start-up an instance pays
-// (docs/benchmarks.md, "Cold start"). Every check therefore carries its own message: no locale is loaded.
+// (docs/benchmarks.md, "What made the start-up (and the bundle) faster"). Every check therefore carries its own message: no locale is loaded.
 import * as z from 'zod/mini';
 import { BAD_RELEASE_FORM, parseBadRelease, type BadRelease } from './bad-release.ts';
 
@@ -72,7 +72,7 @@ const schema = z.object({
   SHUTDOWN_DRAIN_MS: integer(0, 600_000, 3000),
   SHUTDOWN_TIMEOUT_MS: integer(1, 600_000, 10_000),
   LOG_LEVEL: z.pipe(blankAsUnset, z._default(z.enum(LOG_LEVELS, { error: 'not a known level' }), 'info')),
-  // A bad release on purpose (src/bad-release.ts); unset or empty = a good release.
+  // A bad release on purpose (src/service/bad-release.ts); unset or empty = a good release.
   BAD_RELEASE: z.optional(
     z.string().check(
       z.superRefine((value, ctx) => {

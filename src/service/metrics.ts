@@ -4,7 +4,7 @@ import type { CounterMetrics } from './visit-counter.ts';
 
 export interface AppMetrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
-  /** A request answered below the app (src/http-guard.ts, src/http-server.ts): counted, not timed. */
+  /** A request answered below the app (src/service/http-guard.ts, src/service/http-server.ts): counted, not timed. */
   countRequest(route: string, method: string, status: number): void;
   countVisit(): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -14,7 +14,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; badRelease?: 
   const registry = new client.Registry();
   if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: registry });
   if (options.badRelease) {
-    // A dashboard must be able to tell a bad release on purpose from a real one (BAD_RELEASE, src/bad-release.ts).
+    // A dashboard must be able to tell a bad release on purpose from a real one (BAD_RELEASE, src/service/bad-release.ts).
     new client.Gauge({ name: 'bad_release_info', help: 'Set to 1 when BAD_RELEASE makes this instance a bad release on purpose.', labelNames: ['mode'] as const, registers: [registry] }).set({ mode: options.badRelease }, 1);
   }
 

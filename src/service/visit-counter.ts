@@ -3,7 +3,7 @@
 // Group commit. A batch is cut on the event loop's check phase (setImmediate), after the loop has read every
 // request that was ready, so one fsync'd write serves all of them; visits that arrive while a write is in progress
 // wait and go into the next write together. Cutting at the first visit instead would give it a batch of its own,
-// and with the synchronous file-system calls of the real seam (src/file-system.ts) every visit would get a write.
+// and with the synchronous file-system calls of the real seam (src/service/file-system.ts) every visit would get a write.
 //
 // Pipelined for asynchronous seams: when the file system's calls take event-loop turns (a slow or faulty seam in
 // the tests and the fault suite), two batches overlap: while batch k renames its temp file and fsyncs the
