@@ -10,8 +10,8 @@
 //
 // Why bundle: Node 24 spends most of the service's start-up stripping types and resolving, reading and compiling
 // several hundred module files; one minified file with every dependency inlined is read and compiled once
-// (docs/benchmarks.md, "What made the start-up (and the bundle) faster"). esbuild is the bundler: a single well-kept tool that reads TypeScript with
-// erasable syntax as is and needs no configuration file.
+// (docs/benchmarks.md, "What made the start-up (and the bundle) faster"). esbuild is the bundler: a single well-kept
+// tool that reads TypeScript with erasable syntax as is and needs no configuration file.
 //
 // Usage: node scripts/build.ts [--out DIR] (default dist/) [--compile-cache]
 import { spawn } from 'node:child_process';

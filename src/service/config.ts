@@ -2,10 +2,10 @@
 // pass their own. Every bad variable is reported at once, with the form it accepts.
 import { isIP } from 'node:net';
 import os from 'node:os';
-// zod/mini, not the classic `zod` entry: the same validation engine with a functional, tree-shakable API. The
-// classic entry brings every method, format and message locale (about 450 KB of the 700 KB bundle, and its first
-// parse is slow); zod/mini brings only what this schema uses, which is the start-up an instance pays
-// (docs/benchmarks.md, "What made the start-up (and the bundle) faster"). Every check therefore carries its own message: no locale is loaded.
+// zod/mini, not the classic `zod` entry: the same validation engine with a functional, tree-shakable API. The classic
+// entry brings every method, format and message locale (about 450 KB of the 700 KB bundle, and its first parse is
+// slow); zod/mini brings only what this schema uses, which is the start-up an instance pays (docs/benchmarks.md, "What
+// made the start-up (and the bundle) faster"). Every check therefore carries its own message: no locale is loaded.
 import * as z from 'zod/mini';
 import { BAD_RELEASE_FORM, parseBadRelease, type BadRelease } from './bad-release.ts';
 

@@ -60,10 +60,10 @@ export function parseState(text: string): { counter: number } | { problem: strin
 }
 
 /**
- * Loads the counter from `file`: missing file = 0. Throws StateFileError for anything else that is not a valid
- * state file. Opens with O_NOFOLLOW after the lstat so a symlink swapped in between is refused too.
- * Synchronous: it runs once, at start-up, before the server listens, when there is nothing else to do; each
- * asynchronous call would cost a round trip through the thread pool (docs/benchmarks.md, "What made the start-up (and the bundle) faster").
+ * Loads the counter from `file`: missing file = 0. Throws StateFileError for anything else that is not a valid state
+ * file. Opens with O_NOFOLLOW after the lstat so a symlink swapped in between is refused too. Synchronous: it runs
+ * once, at start-up, before the server listens, when there is nothing else to do; each asynchronous call would cost a
+ * round trip through the thread pool (docs/benchmarks.md, "What made the start-up (and the bundle) faster").
  */
 export function readState(file: string): number {
   let stat;
