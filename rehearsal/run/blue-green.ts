@@ -18,7 +18,7 @@ import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { Load } from './load.ts';
-import { readCounters, RunTimelines, runResult } from './recorder.ts';
+import { readCounters, RunTimelines, runResult, watchObservation } from './recorder.ts';
 import type { RehearsalOptions } from './rehearse.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
@@ -138,20 +138,8 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
 
         const startupBudgetMs = scaled(plan.startup ? plan.startup.periodMs * plan.startup.failureThreshold : 3 * plan.readiness.periodMs);
         const windowMs = Math.max(1000, scaled(2 * plan.readiness.periodMs));
-        const observe = (doneAtMs: number | null) => {
-          const at = runNow();
-          const health = sets[idle].health(release.revision);
-          const recent = load.outcomes.filter((o) => o.at - t0 - origin >= at - windowMs);
-          return judge(rules, {
-            nowMs: at,
-            newPodNotReadyMs: health.notReadyMs,
-            newPodRestarts: health.restarts,
-            startupBudgetMs,
-            rolloutDoneAtMs: doneAtMs,
-            window: { requests: recent.length, failed: recent.filter((o) => !o.ok).length },
-            windowMs,
-          });
-        };
+        const observe = (doneAtMs: number | null) =>
+          judge(rules, watchObservation(runNow(), sets[idle].health(release.revision), load.outcomes, (t) => t - t0 - origin, { startupBudgetMs, rolloutDoneAtMs: doneAtMs, windowMs }));
         const deadline = runNow() + 60_000 + scaled(size * (plan.minReadyMs + plan.terminationGraceMs) + startupBudgetMs);
         // 1. The idle colour starts; no client reaches it. Only the pod-health rules can call it bad here.
         let verdict: Verdict = { verdict: 'watching' };

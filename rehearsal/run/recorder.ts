@@ -3,6 +3,7 @@
 // single-StatefulSet runner (rehearse.ts) and the blue-green runner (blue-green.ts).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { WatchObservation } from '../model/release-watch.ts';
 import type { Marker, MarkerKind, PodSpan, ReleaseScenario, RunFigures, RunResult } from '../result.ts';
 import * as figures from './figures.ts';
 import type { Outcome } from './load.ts';
@@ -160,5 +161,29 @@ export function runResult(r: {
       traffic: slots,
       markers: run.markers.sort((a, b) => a.atMs - b.atMs),
     },
+  };
+}
+
+/**
+ * What the release watch (rehearsal/model/release-watch.ts) sees at run time `nowMs`: the health of the new
+ * release's pods, and the visits answered over the last `windowMs`. `toRunMs` maps an outcome's time
+ * (performance.now()) to run time.
+ */
+export function watchObservation(
+  nowMs: number,
+  health: { notReadyMs: number; restarts: number },
+  outcomes: readonly Outcome[],
+  toRunMs: (at: number) => number,
+  settings: { startupBudgetMs: number; rolloutDoneAtMs: number | null; windowMs: number },
+): WatchObservation {
+  const recent = outcomes.filter((o) => toRunMs(o.at) >= nowMs - settings.windowMs);
+  return {
+    nowMs,
+    newPodNotReadyMs: health.notReadyMs,
+    newPodRestarts: health.restarts,
+    startupBudgetMs: settings.startupBudgetMs,
+    rolloutDoneAtMs: settings.rolloutDoneAtMs,
+    window: { requests: recent.length, failed: recent.filter((o) => !o.ok).length },
+    windowMs: settings.windowMs,
   };
 }

@@ -18,7 +18,7 @@ import { AnalysisRunProcess } from './analysis-run.ts';
 import { rehearseBlueGreen } from './blue-green.ts';
 import { plainApply, type ClusterControl, type Delivery } from './delivery.ts';
 import { Load } from './load.ts';
-import { readCounters, RunRecorder, RunTimelines, runResult } from './recorder.ts';
+import { readCounters, RunRecorder, RunTimelines, runResult, watchObservation } from './recorder.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
 
@@ -198,17 +198,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       await sleep(TICK_MS * 2);
       const at = now();
       if (doneAtMs === null && set.allAvailableAt(c.release.revision, targets)) doneAtMs = at;
-      const recent = load.outcomes.filter((o) => o.at - origin >= at - windowMs);
-      const health = set.health(c.release.revision);
-      const observation = {
-        nowMs: at,
-        newPodNotReadyMs: health.notReadyMs,
-        newPodRestarts: health.restarts,
-        startupBudgetMs,
-        rolloutDoneAtMs: doneAtMs,
-        window: { requests: recent.length, failed: recent.filter((o) => !o.ok).length },
-        windowMs,
-      };
+      const observation = watchObservation(at, set.health(c.release.revision), load.outcomes, (t) => t - origin, { startupBudgetMs, rolloutDoneAtMs: doneAtMs, windowMs });
       if (analysis) {
         const phase = analysis.phase();
         const last = analysis.lastReading();
