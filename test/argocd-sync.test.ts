@@ -93,7 +93,10 @@ test('settings from an Application: retry, backoff durations, automated; the syn
   const s = settingsFromApplication({ spec: { syncPolicy: { automated: {}, retry: { limit: 2, backoff: { duration: '10s', factor: 2, maxDuration: '1m' } } } } }, 600);
   assert.deepEqual(s, { syncTimeoutSeconds: 600, automated: true, retry: { limit: 2, durationSeconds: 10, factor: 2, maxDurationSeconds: 60, refresh: false } });
   // autoSync's default when the Application has no retry block: Retry{Limit: 5} (controller/appcontroller.go).
-  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {} } } }, 0).retry.limit, 5);
+  // controller/appcontroller.go autoSync and processRequestedAppOperation, one case each.
+  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {} } } }, 0).retry.limit, 5, 'no retry block: 5');
+  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {}, retry: { backoff: { duration: '5s' } } } } }, 0).retry.limit, 0, 'a block without limit: 0');
+  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {}, retry: { limit: -1 } } } }, 0).retry.limit, Infinity, 'a negative limit: forever');
 });
 
 // ---- whole operations ----

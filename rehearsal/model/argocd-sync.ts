@@ -246,8 +246,10 @@ export function settingsFromApplication(app: K8sObject | Record<string, unknown>
     syncTimeoutSeconds,
     automated: sp['automated'] !== undefined,
     retry: {
-      // Automated syncs without a retry block still retry 5 times (autoSync: Retry{Limit: 5}).
-      limit: typeof r.limit === 'number' ? r.limit : 5,
+      // controller/appcontroller.go autoSync: the operation starts with Retry{Limit: 5} and takes the Application's
+      // retry block whole when there is one, so a block without `limit` means Go's zero value, 0 retries, not 5.
+      // A negative limit retries forever (processRequestedAppOperation: `RetryCount < Limit || Limit < 0`).
+      limit: sp['retry'] === undefined ? 5 : typeof r.limit === 'number' ? (r.limit < 0 ? Infinity : r.limit) : 0,
       durationSeconds: seconds(r.backoff?.duration, 5),
       factor: typeof r.backoff?.factor === 'number' ? r.backoff.factor : 2,
       maxDurationSeconds: seconds(r.backoff?.maxDuration, 180),
