@@ -11,7 +11,7 @@ import { jobOutcome, runSync, settingsFromApplication, type StatefulSetStatus, t
 import { planFromObjects } from '../rehearsal/plan.ts';
 import { argocdDelivery, hookBehaviours } from '../rehearsal/run/argocd-delivery.ts';
 import type { ClusterControl } from '../rehearsal/run/delivery.ts';
-import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
+import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import { renderer, requireRenderer } from '../testing/support/renderer.ts';
 

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readPackageVersion } from '../bundle/policy.ts';
+import { readPackageVersion } from '../bundle/policy-basics.ts';
 import { repoRoot } from '../bundle/schema.ts';
 
 const dir = join(repoRoot, 'scripts/cluster');

@@ -9,7 +9,7 @@ import { repoRoot } from '../bundle/schema.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import type { RunResult } from '../rehearsal/result.ts';
 import * as figures from '../rehearsal/run/figures.ts';
-import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
+import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { badReleaseEnv, parseScenarios } from '../rehearsal/run/scenarios.ts';
 import { parseBadRelease } from '../src/service/bad-release.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
