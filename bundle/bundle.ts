@@ -106,7 +106,7 @@ export async function validateBundle(root = repoRoot, renderer: Renderer | null 
     (o?.problems ?? a?.problems ?? files).push(p);
   }
 
-  const infos: OverlayInfo[] = overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: o.rendered, kinds: new Set(o.objects.map(groupKind)) }));
+  const infos: OverlayInfo[] = overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: o.rendered, kinds: new Set(o.objects.map(groupKind)), objects: o.objects }));
   let settings;
   try {
     settings = readSettings(root);

@@ -101,6 +101,22 @@ export function checkOverlay(overlay: string, objects: readonly K8sObject[], pac
   return checkSingleSet(overlay, objects, packageVersion);
 }
 
+/**
+ * The overlay's own Namespace (kustomize/base/namespace.yaml): the one cluster-scoped object allowed. It replaces
+ * Argo CD's CreateNamespace, which made every sync multi-step (rehearsal/model/argocd-sync.ts, multiStepSyncs), so it
+ * must carry what CreateNamespace's managedNamespaceMetadata gave (Pod Security restricted) and must survive the
+ * Application: never pruned, never deleted with it, since it holds the PVCs.
+ */
+function checkNamespace(o: K8sObject, namespace: string, add: (obj: K8sObject, field: string, message: string) => void): void {
+  if (o.metadata?.name !== namespace) add(o, 'metadata.name', `the overlay's Namespace must be ${namespace}, got ${JSON.stringify(o.metadata?.name)}`);
+  const labels = o.metadata?.labels ?? {};
+  if (labels['pod-security.kubernetes.io/enforce'] !== 'restricted') add(o, 'metadata.labels[pod-security.kubernetes.io/enforce]', 'must be restricted (https://kubernetes.io/docs/concepts/security/pod-security-admission/)');
+  const options = (o.metadata?.annotations?.['argocd.argoproj.io/sync-options'] ?? '').split(',').map((x) => x.trim());
+  for (const want of ['Prune=false', 'Delete=false']) {
+    if (!options.includes(want)) add(o, 'metadata.annotations[argocd.argoproj.io/sync-options]', `must include ${want}: the namespace holds the PVCs, and Argo CD must never prune it or delete it with the Application`);
+  }
+}
+
 function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageVersion: string): Problem[] {
   const problems: Problem[] = [];
   const add = (obj: K8sObject | string, field: string, message: string) =>
@@ -110,6 +126,10 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageV
 
   // --- namespace and scope ---
   for (const o of objects) {
+    if (o.kind === 'Namespace') {
+      checkNamespace(o, namespace, add);
+      continue;
+    }
     if (clusterScopedKinds.has(String(o.kind))) {
       add(o, 'kind', `cluster-scoped ${String(o.kind)} is not allowed in an overlay (namespace-scoped, least privilege)`);
       continue;

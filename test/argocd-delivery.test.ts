@@ -115,7 +115,7 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     if (!requireRenderer(t)) return;
     const recreate = hookBehaviours(await overlay('recreate'));
     assert.deepEqual(recreate['rollcall-recreate'], { job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: true, partition: 0 });
-    assert.deepEqual(recreate['rollcall-smoke'], { job: { deadlineSeconds: 360, backoffLimit: 0 }, deletesStalePods: false, partition: 0 });
+    assert.deepEqual(recreate['rollcall-smoke'], { job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: false, partition: 0 });
     assert.equal(hookBehaviours(await overlay('canary'))['rollcall-smoke']?.partition, 2);
     assert.throws(() => hookBehaviours([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', annotations: { 'argocd.argoproj.io/hook': 'Sync' } } }]), /hook Pod\/x: .*Jobs only/);
   });
@@ -151,7 +151,7 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     assert.deepEqual(state.applied, ['r1', 'r1', 'r1', 'r0'], 'every attempt re-applies the release; then the revert');
     assert.equal(state.deleted, 6, 'the release\'s hook deleted the 3 old pods, the revert\'s hook the 3 crashing ones');
     assert.ok(healthy);
-    assert.ok(markers.includes('hook rollcall-smoke Failed (deadline 360 s)'), markers.join('\n'));
+    assert.ok(markers.includes('hook rollcall-smoke Failed (deadline 300 s)'), markers.join('\n'));
     assert.ok(markers.some((m) => m.startsWith('commit 1.0.0 pushed; auto-sync waits')));
     assert.ok(markers.includes('revert sync started'));
   });

@@ -225,6 +225,9 @@ describe('mutation checks: broken variants fail validation', () => {
   });
 
   const policyCases: [string, string, (objs: K8sObject[]) => void, RegExp][] = [
+    ['Namespace without Pod Security restricted', 'rolling', (o) => delete find(o, 'Namespace')['metadata'].labels['pod-security.kubernetes.io/enforce'], /Namespace\/rollcall-rolling metadata\.labels\[pod-security\.kubernetes\.io\/enforce\]: must be restricted/],
+    ['Namespace Argo CD may delete with the Application', 'canary', (o) => (find(o, 'Namespace')['metadata'].annotations['argocd.argoproj.io/sync-options'] = 'Prune=false'), /Namespace\/rollcall-canary metadata\.annotations\[argocd\.argoproj\.io\/sync-options\]: must include Delete=false/],
+    ['Namespace of another name', 'parallel', (o) => (find(o, 'Namespace')['metadata'].name = 'default'), /Namespace\/default metadata\.name: the overlay's Namespace must be rollcall-parallel/],
     ['missing liveness probe', 'rolling', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].livenessProbe, /StatefulSet\/rollcall spec\.template\.spec\.containers\[rollcall\]\.livenessProbe: is missing/],
     ['missing startup probe', 'parallel', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].startupProbe, /startupProbe: is missing/],
     ['liveness identical to readiness', 'rolling', (o) => { const c = find(o, 'StatefulSet')['spec'].template.spec.containers[0]; c.livenessProbe = structuredClone(c.readinessProbe); }, /livenessProbe\.httpGet\.path: must be \/healthz[\s\S]*livenessProbe: must differ from readinessProbe/],
@@ -329,14 +332,15 @@ describe('mutation checks: broken variants fail validation', () => {
   });
 
   const infos = (): OverlayInfo[] =>
-    report!.overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: true, kinds: new Set(o.objects.map((x) => `${String(x.apiVersion).includes('/') ? String(x.apiVersion).split('/')[0] : ''}/${String(x.kind)}`)) }));
+    report!.overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: true, kinds: new Set(o.objects.map((x) => `${String(x.apiVersion).includes('/') ? String(x.apiVersion).split('/')[0] : ''}/${String(x.kind)}`)), objects: o.objects }));
   const argoCases: [string, string, (objs: K8sObject[]) => void, RegExp][] = [
     ['path that does not exist', 'argocd/application', (o) => (find(o, 'Application')['spec'].source.path = 'kustomize/overlays/bluegreen'), /spec\.source\.path: kustomize\/overlays\/bluegreen is not a kustomization/],
     ['namespace not the overlay namespace', 'argocd/application', (o) => (find(o, 'Application')['spec'].destination.namespace = 'rollcall-canary'), /spec\.destination\.namespace: must be rollcall-rolling/],
     ['repository not from the settings file', 'argocd/application', (o) => (find(o, 'Application')['spec'].source.repoURL = 'https://example.com/fork.git'), /spec\.source\.repoURL: must be .* \(from argocd\/settings\/source\.yaml\)/],
     ['placeholder left in place', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.source.targetRevision = 'set-by-argocd-settings'), /spec\.template\.spec\.source\.targetRevision: still holds the placeholder/],
     ['no prune, no finalizer', 'argocd/application', (o) => { const a = find(o, 'Application'); a['spec'].syncPolicy.automated.prune = false; a['metadata'].finalizers = []; }, /automated\.prune: must be true[\s\S]*metadata\.finalizers: must include resources-finalizer/],
-    ['no CreateNamespace', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.syncPolicy.syncOptions = []), /\(canary\) template\.spec\.syncPolicy\.syncOptions: must include CreateNamespace=true/],
+    // The settings that made every sync multi-step, one by one (rehearsal/model/argocd-sync.ts, multiStepSyncs).
+    ['PruneLast', 'argocd/application', (o) => find(o, 'Application')['spec'].syncPolicy.syncOptions.push('PruneLast=true'), /spec\.syncPolicy: a release that prunes an object \(ServiceAccount\) is multi-step \(Sync\/0, Sync\/1\): a prune task in wave 1 \(PruneLast=true\)/],
     ['generator over the wrong directory', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].generators[0].git.directories[0].path = 'kustomize/*'), /git\.directories: must generate exactly kustomize\/overlays\/blue-green, kustomize\/overlays\/canary/],
     ['template namespace not per overlay', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.destination.namespace = 'rollcall'), /\(parallel\) template\.spec\.destination\.namespace: must be rollcall-parallel/],
     ['project without Job', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].namespaceResourceWhitelist = find(o, 'AppProject')['spec'].namespaceResourceWhitelist.filter((k: { kind: string }) => k.kind !== 'Job')), /overlay canary contains batch\/Job, which the project does not allow/],
@@ -356,6 +360,25 @@ describe('mutation checks: broken variants fail validation', () => {
       assert.match(show(checkArgoCd(repoRoot, entry, objects, infos(), settings)), want);
     });
   }
+
+  test('argocd: the settings that made every sync multi-step (CreateNamespace, managedNamespaceMetadata, PruneLast, no Namespace in the bundle) are refused', (t) => {
+    if (!ready(t)) return;
+    const objects = argo('argocd/applicationset');
+    const sp = find(objects, 'ApplicationSet')['spec'].template.spec.syncPolicy;
+    sp.syncOptions = ['CreateNamespace=true', 'PruneLast=true', 'RespectIgnoreDifferences=true'];
+    sp.managedNamespaceMetadata = { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } };
+    const withoutNamespace = infos().map((i) => ({ ...i, objects: i.objects.filter((o) => o.kind !== 'Namespace') }));
+    const all = show(checkArgoCd(repoRoot, 'argocd/applicationset', objects, withoutNamespace, readSettings(repoRoot)));
+    for (const o of overlayNames) {
+      assert.match(all, new RegExp(`\\(${o}\\) template\\.spec\\.syncPolicy: the first sync \\(namespace missing\\) is multi-step \\(PreSync/0, Sync/0\\): a PreSync Namespace task \\(CreateNamespace=true without a Namespace in the bundle\\)`));
+      assert.match(all, new RegExp(`\\(${o}\\) template\\.spec\\.syncPolicy: a release \\(namespace exists\\) is multi-step \\(PreSync/0, Sync/0\\): a PreSync Namespace task \\(CreateNamespace=true with managedNamespaceMetadata\\)`));
+      assert.match(all, new RegExp(`\\(${o}\\) template\\.spec\\.syncPolicy: a release that prunes an object \\(\\w+\\) is multi-step [^\\n]*a prune task in wave 1 \\(PruneLast=true\\)`));
+    }
+    // With the Namespace in the bundle, CreateNamespace adds no task at all (autoCreateNamespace finds it).
+    const withNamespace = show(checkArgoCd(repoRoot, 'argocd/applicationset', objects, infos(), readSettings(repoRoot)));
+    assert.doesNotMatch(withNamespace, /Namespace task/);
+    assert.match(withNamespace, /PruneLast=true/);
+  });
 
   describe('end to end: a broken copy of the bundle fails `validateBundle` with real kustomize', () => {
     let root = '';

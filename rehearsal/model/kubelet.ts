@@ -64,3 +64,14 @@ export function afterProbe(state: ProbeState, ok: boolean, startup: ProbeSpec | 
 export function probePeriodMs(state: ProbeState, startup: ProbeSpec | undefined, readiness: ProbeSpec): number {
   return !state.started && startup ? startup.periodMs : readiness.periodMs;
 }
+
+/**
+ * How long after a probe result the next probe runs. The period of the probe that runs next, except right after the
+ * startup probe succeeded: pkg/kubelet/prober/prober_manager.go UpdatePodStatus sees the container started but not
+ * ready and sends the readiness worker a manual trigger (worker.go run: manualTriggerCh runs doProbe at once and
+ * resets its ticker), so readiness is probed immediately, not a period later.
+ */
+export function nextProbeInMs(before: ProbeState, after: ProbeState, startup: ProbeSpec | undefined, readiness: ProbeSpec): number {
+  if (startup && !before.started && after.started && !after.ready) return 0;
+  return probePeriodMs(after, startup, readiness);
+}

@@ -11,13 +11,13 @@ import { findRenderer, noRendererMessage, render } from '../../bundle/render.ts'
 import { repoRoot } from '../../bundle/schema.ts';
 import type { K8sObject } from '../../bundle/types.ts';
 import { SyncOperation, type OperationEvent } from '../model/argocd-operation.ts';
-import { hookJobs, jobOutcome, settingsFromApplication, tasksFromObjects, type HookJob, type StatefulSetStatus, type SyncTask } from '../model/argocd-sync.ts';
+import { hookJobs, jobOutcome, settingsFromApplication, applicationSyncSpec, syncTasksOf, type HookJob, type StatefulSetStatus, type SyncTask } from '../model/argocd-sync.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, SyncFigures } from '../result.ts';
 import type { ClusterControl, Delivery } from './delivery.ts';
 import type { Template } from './statefulset.ts';
 
-/** Longer than the bundle's own bound on a bad release's operation (3 attempts × 360 s + 30 s of backoff ≈ 1110 s,
+/** Longer than the bundle's own bound on a bad release's operation (3 attempts × 300 s + 30 s of backoff ≈ 930 s,
  * argocd/README.md), so an operation still Running then is one that would never end by itself. */
 export const DEFAULT_HORIZON_SECONDS = 1800;
 
@@ -58,12 +58,9 @@ export function hookBehaviours(objects: readonly K8sObject[]): Record<string, Ho
     const text = JSON.stringify(o);
     const podSpec = ((o['spec'] as { template?: { spec?: { containers?: { env?: { name?: string; value?: string }[] }[] } } } | undefined)?.template?.spec) ?? {};
     const env = (key: string) => (podSpec.containers ?? []).flatMap((c) => c.env ?? []).find((e) => e.name === key)?.value;
-    if (text.includes('recreate-hook')) {
-      // The command waits RECREATE_TIMEOUT_MS for every replica to be Ready, then fails: a deadline of its own.
-      const inner = Number(env('RECREATE_TIMEOUT_MS') ?? 300_000) / 1000;
-      const deadline = inner > 0 ? Math.min(inner, job.deadlineSeconds ?? Infinity) : job.deadlineSeconds;
-      out[name] = { job: { ...job, deadlineSeconds: deadline }, deletesStalePods: true, partition: 0 };
-    } else if (text.includes('smoke')) out[name] = { job, deletesStalePods: false, partition: Number(env('SMOKE_PARTITION') ?? 0) };
+    // hookJobs already takes the smaller of the Job's deadline and the command's own timeout.
+    if (text.includes('recreate-hook')) out[name] = { job, deletesStalePods: true, partition: 0 };
+    else if (text.includes('smoke')) out[name] = { job, deletesStalePods: false, partition: Number(env('SMOKE_PARTITION') ?? 0) };
     else throw new Error(`hook Job ${name}: the Argo CD rehearsal does not know what its command does`);
   }
   return out;
@@ -118,9 +115,11 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
     const load = () =>
       (setup ??= (async () => {
         const { objects, app } = await renderOnce(plan.overlay);
-        const set = objects.find((o) => o.kind === 'StatefulSet') as { spec?: { updateStrategy?: { rollingUpdate?: { partition?: number } } } } | undefined;
+        const set = objects.find((o) => o.kind === 'StatefulSet') as { metadata?: { namespace?: string }; spec?: { updateStrategy?: { rollingUpdate?: { partition?: number } } } } | undefined;
         rollingUpdate = set?.spec?.updateStrategy?.rollingUpdate;
-        return { tasks: tasksFromObjects(objects), settings: settingsFromApplication(app, options.syncTimeoutSeconds ?? 0), hooks: hookBehaviours(objects) };
+        // Every task of a release's sync: the overlay's own and what the Application's sync options add (the namespace
+        // exists by then: the launch synced it).
+        return { tasks: syncTasksOf(objects, applicationSyncSpec(app, set?.metadata?.namespace), { namespaceExists: true }), settings: settingsFromApplication(app, options.syncTimeoutSeconds ?? 0), hooks: hookBehaviours(objects) };
       })());
 
     const status = (cluster: ClusterControl): StatefulSetStatus => {

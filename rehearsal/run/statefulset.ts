@@ -5,7 +5,7 @@
 // Every timing from the manifests is multiplied by `timeScale`; process start-up is real time, so probes start once
 // the process listens (start-up does not eat into the scaled startup-probe budget).
 import path from 'node:path';
-import { afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
+import { afterProbe, initialProbeState, nextProbeInMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
 import { routedAt, wantsTraffic, type EndpointChange } from '../model/service-endpoints.ts';
 import {
   nextCurrentRevision,
@@ -332,8 +332,8 @@ export class StatefulSetRun {
     const readiness = scaleProbe(plan.readiness, timeScale);
     const outcome = afterProbe(pod.probe, ok, startup, readiness);
     const now = this.#o.now();
+    pod.nextProbeAtMs = now + nextProbeInMs(pod.probe, outcome.state, startup, readiness);
     pod.probe = outcome.state;
-    pod.nextProbeAtMs = now + probePeriodMs(outcome.state, startup, readiness);
     this.#setReady(pod, outcome.state.ready, now);
     // The kubelet kills the container; the exit is then handled like any other (back-off, restart).
     if (outcome.restart) void process.terminate(this.scaled(plan.terminationGraceMs));
