@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './schema.ts';
 import type { K8sObject } from './types.ts';
+import { hookCommandTimeout } from '../rehearsal/model/argocd-sync.ts';
 
 type Rec = Record<string, unknown>;
 export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
@@ -86,3 +87,20 @@ export const hookPhase = 'Sync';
 
 /** How a check reports a finding: the object (or 'Kind/name'), the field, the message. */
 export type Add = (obj: K8sObject | string, field: string, message: string) => void;
+
+/** Seconds a hook pod may need to be pulled and start Node before its command's own timeout runs. */
+export const hookStartSeconds = 60;
+
+/** A hook Job's own timeout (SMOKE_TIMEOUT_MS, RECREATE_TIMEOUT_MS): the model's reading of it, one place. */
+export function hookInnerTimeout(job: K8sObject): { name: string; seconds: number } | undefined {
+  const t = hookCommandTimeout(job);
+  return t === undefined ? undefined : { name: t.env, seconds: t.seconds };
+}
+
+/** How long after its start a hook gives its verdict: its own timeout plus the start-up allowance, else its deadline. */
+export function hookVerdictSeconds(job: K8sObject): number | undefined {
+  const inner = hookInnerTimeout(job);
+  if (inner !== undefined && inner.seconds > 0) return inner.seconds + hookStartSeconds;
+  const deadline = rec(job['spec'])['activeDeadlineSeconds'];
+  return typeof deadline === 'number' ? deadline : undefined;
+}

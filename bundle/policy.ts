@@ -2,7 +2,7 @@
 // What is checked and why is in kustomize/README.md ("What `npm run validate` checks").
 import type { K8sObject, Problem } from './types.ts';
 import { describe } from './schema.ts';
-import { allowedNamespacedKinds, allowedRbac, appName, arr, envValue, expected, hookPhase, podTemplates, readPackageVersion, rec, selectorMatches, str, type Add, type PodTemplateRef } from './policy-basics.ts';
+import { allowedNamespacedKinds, allowedRbac, appName, arr, envValue, expected, hookInnerTimeout, hookPhase, hookStartSeconds, podTemplates, readPackageVersion, rec, selectorMatches, str, type Add, type PodTemplateRef } from './policy-basics.ts';
 import { checkApiServerRules } from './apiserver.ts';
 import { overlayRules } from './overlay-rules.ts';
 import { checkAnalysis } from './policy-canary-analysis.ts';
@@ -289,14 +289,21 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageV
     if (ann['argocd.argoproj.io/hook'] !== undefined && ann['argocd.argoproj.io/hook'] !== hookPhase) {
       add(job, 'metadata.annotations[argocd.argoproj.io/hook]', `must be ${hookPhase}: a PreSync, PostSync or SyncFail hook makes the sync wait for the StatefulSet's health, which a bad release never reaches (rehearsal/model/argocd-sync.ts)`);
     }
-    // A hook's deadline must cover its own inner timeout, with no pod retry on top (it could never fit).
+    // A failed hook is a verdict (no pod retry), a disrupted hook pod is not: it is rerun, and the deadline leaves
+    // the rerun a whole run of its own (its inner timeout plus the start-up allowance).
     const jspec = rec(job['spec']);
-    const c0 = rec(arr(rec(rec(jspec['template'])['spec'])['containers'])[0]);
-    const inner = arr(c0['env']).map(rec).find((e) => /_TIMEOUT_MS$/.test(String(e['name'])) && e['name'] !== 'SMOKE_REQUEST_TIMEOUT_MS');
+    const inner = hookInnerTimeout(job);
     const deadline = jspec['activeDeadlineSeconds'];
-    if (typeof deadline !== 'number') add(job, 'spec.activeDeadlineSeconds', 'must be set: it is what ends a sync of a bad release');
-    else if (inner !== undefined && !(deadline >= Number(inner['value']) / 1000 + 30)) add(job, 'spec.activeDeadlineSeconds', `must be >= ${String(inner['name'])} / 1000 + 30 s (${Number(inner['value']) / 1000 + 30}), got ${deadline}`);
-    if (jspec['backoffLimit'] !== 0) add(job, 'spec.backoffLimit', `must be 0 (the hook retries inside its own timeout; a second pod cannot fit the deadline), got ${JSON.stringify(jspec['backoffLimit'])}`);
+    if (typeof deadline !== 'number') add(job, 'spec.activeDeadlineSeconds', 'must be set: the backstop that ends a hook whose command hangs');
+    else if (inner !== undefined && !(deadline >= 2 * (inner.seconds + hookStartSeconds))) {
+      add(job, 'spec.activeDeadlineSeconds', `must be >= 2 x (${inner.name} / 1000 + ${hookStartSeconds} s) = ${2 * (inner.seconds + hookStartSeconds)}, room for a disrupted pod's rerun; got ${deadline}`);
+    }
+    if (jspec['backoffLimit'] !== 0) add(job, 'spec.backoffLimit', `must be 0 (the hook retries inside its own timeout and its failure is the verdict; a disrupted pod is rerun by podFailurePolicy), got ${JSON.stringify(jspec['backoffLimit'])}`);
+    if (!ignoresDisruption(job)) {
+      add(job, 'spec.podFailurePolicy', 'must have a rule { action: Ignore, onPodConditions: [{ type: DisruptionTarget }] }: an evicted or preempted hook pod must be rerun, not fail the sync (https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy)');
+    }
+    // The API server refuses podFailurePolicy unless the pod template's restartPolicy is Never (batch/v1 validation).
+    if (rec(rec(jspec['template'])['spec'])['restartPolicy'] !== 'Never') add(job, 'spec.template.spec.restartPolicy', 'must be Never (a hook runs once per pod; podFailurePolicy requires it)');
   }
   // One phase, one wave: the sync is single-step, so a failed or timed-out hook ends it (gitops-engine Sync: only
   // running hooks are awaited) instead of the StatefulSet's health, which a crash-looping release never reaches.
@@ -342,6 +349,17 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageV
   return problems;
 }
 
+
+/**
+ * Whether a Job reruns a pod that failed by disruption (eviction, preemption, taint) instead of counting it:
+ * a podFailurePolicy rule with action Ignore on the DisruptionTarget condition (status True, the default).
+ * https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy
+ */
+export function ignoresDisruption(job: K8sObject): boolean {
+  return arr(rec(rec(job['spec'])['podFailurePolicy'])['rules']).map(rec).some(
+    (r) => r['action'] === 'Ignore' && arr(r['onPodConditions']).map(rec).some((c) => c['type'] === 'DisruptionTarget' && (c['status'] ?? 'True') === 'True'),
+  );
+}
 
 /** Pod Security Standards "restricted" plus this project's uid/gid rule, for one pod template. */
 export function checkPodSecurity(t: PodTemplateRef, add: Add): void {
