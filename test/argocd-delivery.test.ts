@@ -1,6 +1,6 @@
 // The Argo CD delivery of `rollcall compare --delivery argocd`: the stepping form of the sync model agrees with
 // runSync, the bundle's hook Jobs are read as what their commands do, a bundle with a health-gated (PostSync) smoke hook
-// is reported as a hang while the real bundle ends and lets the revert sync, and one real rehearsal.
+// is reported as a hang while the real bundle ends and lets the revert sync, and one real rehearsal (shared).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { render } from '../bundle/render.ts';
@@ -11,9 +11,9 @@ import { jobOutcome, runSync, settingsFromApplication, type StatefulSetStatus, t
 import { planFromObjects } from '../rehearsal/plan.ts';
 import { argocdDelivery, hookBehaviours } from '../rehearsal/run/argocd-delivery.ts';
 import type { ClusterControl } from '../rehearsal/run/delivery.ts';
-import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import { renderer, requireRenderer } from '../testing/support/renderer.ts';
+import { ARGOCD_TIME_SCALE, sharedArgocdRun } from '../testing/support/shared-rehearsal.ts';
 
 const task = (kind: string, name: string, phase: SyncTask['phase'], hook: boolean, wave = 0): SyncTask => ({ kind, name, phase, wave, hook });
 const status = (ready: number, update = 'r1'): StatefulSetStatus => ({
@@ -198,18 +198,18 @@ const dummyFigures = {
   duplicated: 0,
 };
 
+// The shared real rehearsal (testing/support/shared-rehearsal.ts): retry limit 0 keeps it short (one hook deadline
+// instead of three); the retries are covered above.
 test('a real rehearsal through Argo CD: recreate × crash fails at the hook deadline, the revert recovers with no manual step', { timeout: 300_000 }, async (t) => {
   if (!requireRenderer(t)) return;
-  const objects = await overlay('recreate');
-  // Retry limit 0 keeps this run short (one hook deadline instead of three); the retries are covered above.
-  const app = await application();
-  const noRetry = { ...app, spec: { ...(app['spec'] as object), syncPolicy: { ...((app['spec'] as { syncPolicy: object }).syncPolicy), retry: { limit: 0 } } } } as K8sObject;
-  const timeScale = 0.05;
-  const delivery = argocdDelivery({ timeScale, objects: async () => objects, application: async () => noRetry });
-  const [run] = await rehearseOverlay(planFromObjects('recreate', objects), ['crash'], { timeScale, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000, delivery });
-  const f = run!.figures;
+  const run = await sharedArgocdRun();
+  const timeScale = ARGOCD_TIME_SCALE;
+  assert.equal(run.settings['timeScale'], timeScale);
+  assert.equal(`${run.overlay} × ${run.scenario}`, 'recreate × crash');
+  assert.match(String(run.settings['delivery']), /^Argo CD automated sync/);
+  const f = run.figures;
   const sync = f.sync!;
-  const labels = run!.timeline.markers.filter((m) => m.kind === 'sync').map((m) => m.label);
+  const labels = run.timeline.markers.filter((m) => m.kind === 'sync').map((m) => m.label);
   assert.equal(sync.phase, 'Failed', sync.message);
   assert.equal(sync.attempts, 1);
   assert.equal(sync.hang, false);
@@ -222,5 +222,5 @@ test('a real rehearsal through Argo CD: recreate × crash fails at the hook dead
   assert.ok(f.downtimeMs > 0, 'the recreate hook took every pod down for a crashing release');
   assert.equal(f.lost, 0);
   assert.equal(f.duplicated, 0);
-  assert.match(formatTable({ runs: [run!] }), /Failed @ \d+\.\d s/);
+  assert.match(formatTable({ runs: [run] }), /Failed @ \d+\.\d s/);
 });

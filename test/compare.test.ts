@@ -1,5 +1,6 @@
 // `rollcall compare`: the plan read from each rendered overlay, the figures computed from recorded outcomes, the
-// table, and one real rehearsal of bad releases at a small time scale with real server processes.
+// table, and real rehearsals of bad releases at a small time scale with real server processes (the shared ones,
+// testing/support/shared-rehearsal.ts: run once per `npm test` and read by every test that checks them).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadPlans } from '../rehearsal/compare.ts';
@@ -9,10 +10,10 @@ import { repoRoot } from '../bundle/schema.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import type { RunResult } from '../rehearsal/result.ts';
 import * as figures from '../rehearsal/run/figures.ts';
-import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { badReleaseEnv, parseScenarios } from '../rehearsal/run/scenarios.ts';
 import { parseBadRelease } from '../src/service/bad-release.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
+import { sharedRun } from '../testing/support/shared-rehearsal.ts';
 
 const readinessProbe = { httpGet: { path: '/readyz', port: 'http' } };
 
@@ -171,42 +172,38 @@ describe('the table', () => {
 describe('bad releases rehearsed with real server processes (time scale 0.1)', () => {
   test('rolling stalls on unready and lets errors reach every pod; recreate goes down on crash until the revert; canary contains errors; nothing lost', { timeout: 600_000 }, async (t) => {
     if (!requireRenderer(t)) return;
-    const plans = Object.fromEntries((await loadPlans(['rolling', 'recreate', 'canary'])).map((plan) => [plan.overlay, plan]));
-    const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
-    // One after the other: on a busy machine, concurrent process start-ups only make every phase longer.
-    const rolling = await rehearseOverlay(plans['rolling']!, ['unready', 'errors'], options);
-    const recreate = await rehearseOverlay(plans['recreate']!, ['crash'], options);
-    const canary = await rehearseOverlay(plans['canary']!, ['errors'], options);
-    const runs = [...rolling!, ...recreate!, ...canary!];
+    const unready = await sharedRun('rolling', 'unready');
+    const errors = await sharedRun('rolling', 'errors');
+    const crash = await sharedRun('recreate', 'crash');
+    const canaryErrors = await sharedRun('canary', 'errors');
+    const runs = [unready, errors, crash, canaryErrors];
     for (const line of formatTable({ runs }).split('\n')) t.diagnostic(line);
-    const [unready, errors] = rolling!;
-    const [crash] = recreate!;
-    const [canaryErrors] = canary!;
 
-    assert.equal(unready!.figures.stoppedByItself, true, `rolling × unready: the rollout stopped by itself (${JSON.stringify(unready!.figures.detection)})`);
-    assert.equal(unready!.figures.podsUpdated, 1, 'rolling × unready: after the first replaced ordinal');
-    assert.ok(unready!.figures.fewestReady >= 2, `rolling × unready: ≥ 2 Ready (fewest ${unready!.figures.fewestReady})`);
-    const unreadyFailed = unready!.figures.before.failed + unready!.figures.during.failed + unready!.figures.after.failed;
+    assert.equal(unready.figures.stoppedByItself, true, `rolling × unready: the rollout stopped by itself (${JSON.stringify(unready.figures.detection)})`);
+    assert.equal(unready.figures.podsUpdated, 1, 'rolling × unready: after the first replaced ordinal');
+    assert.ok(unready.figures.fewestReady >= 2, `rolling × unready: ≥ 2 Ready (fewest ${unready.figures.fewestReady})`);
+    const unreadyFailed = unready.figures.before.failed + unready.figures.during.failed + unready.figures.after.failed;
     assert.equal(unreadyFailed, 0, 'rolling × unready: no request failed');
-    assert.deepEqual(unready!.figures.manualSteps, ['kubectl delete pod rollcall-2'], 'forced rollback under OrderedReady');
-    assert.ok(unready!.timeline.markers.some((m) => m.kind === 'manual-step' && m.pod === 'rollcall-2'));
+    assert.deepEqual(unready.figures.manualSteps, ['kubectl delete pod rollcall-2'], 'forced rollback under OrderedReady');
+    assert.ok(unready.timeline.markers.some((m) => m.kind === 'manual-step' && m.pod === 'rollcall-2'));
 
-    assert.equal(errors!.figures.podsUpdated, 3, `rolling × errors: reaches every pod (${JSON.stringify(errors!.figures.detection)})`);
-    assert.equal(errors!.figures.stoppedByItself, false);
-    assert.equal(errors!.figures.detection?.rule, 'failing');
-    assert.deepEqual(errors!.figures.manualSteps, [], 'Ready pods roll back by themselves');
+    assert.equal(errors.figures.podsUpdated, 3, `rolling × errors: reaches every pod (${JSON.stringify(errors.figures.detection)})`);
+    assert.equal(errors.figures.stoppedByItself, false);
+    assert.equal(errors.figures.detection?.rule, 'failing');
+    assert.deepEqual(errors.figures.manualSteps, [], 'Ready pods roll back by themselves');
 
-    assert.ok(crash!.figures.downtimeMs > 0, `recreate × crash: an outage (${crash!.figures.downtimeMs} ms)`);
-    assert.notEqual(crash!.figures.revertToRecoveredMs, null, 'recreate × crash: recovered after the revert');
-    const done = crash!.timeline.markers.find((m) => m.kind === 'done')!.atMs;
-    const failedAfterDone = crash!.timeline.traffic.filter((s) => s.atMs > done + 100).reduce((n, s) => n + Object.values(s.failed).reduce((a, b) => a + b, 0), 0);
+    assert.ok(crash.figures.downtimeMs > 0, `recreate × crash: an outage (${crash.figures.downtimeMs} ms)`);
+    assert.notEqual(crash.figures.revertToRecoveredMs, null, 'recreate × crash: recovered after the revert');
+    const done = crash.timeline.markers.find((m) => m.kind === 'done')!.atMs;
+    const failedAfterDone = crash.timeline.traffic.filter((s) => s.atMs > done + 100).reduce((n, s) => n + Object.values(s.failed).reduce((a, b) => a + b, 0), 0);
     assert.equal(failedAfterDone, 0, 'recreate × crash: the outage ends with the recovery');
 
-    const share = canaryErrors!.figures.during.failed / canaryErrors!.figures.during.requests;
-    assert.equal(canaryErrors!.figures.podsUpdated, 1, 'canary: only the canary pod');
+    const share = canaryErrors.figures.during.failed / canaryErrors.figures.during.requests;
+    assert.equal(canaryErrors.figures.podsUpdated, 1, 'canary: only the canary pod');
     assert.ok(share > 0 && share <= 0.4, `canary × errors: ${Math.round(share * 100)} % failed during the release (about a third at most)`);
 
     for (const run of runs) {
+      assert.equal(run.settings['timeScale'], 0.1, `${run.overlay} × ${run.scenario}: the time scale this test is named for`);
       assert.equal(run.figures.lost, 0, `${run.overlay} × ${run.scenario}: no acknowledged visit lost`);
       assert.equal(run.figures.duplicated, 0, `${run.overlay} × ${run.scenario}: no visit number given twice`);
       assert.ok(run.figures.before.requests > 0, `${run.overlay} × ${run.scenario}: load ran`);
@@ -218,32 +215,30 @@ describe('bad releases rehearsed with real server processes (time scale 0.1)', (
 describe('canary-analysis and blue-green rehearsed with real server processes (time scale 0.1)', () => {
   test('a failed analysis aborts errors on canary-analysis; blue-green switches a good release with no failed request', { timeout: 600_000 }, async (t) => {
     if (!requireRenderer(t)) return;
-    const plans = Object.fromEntries((await loadPlans(['canary-analysis', 'blue-green'])).map((plan) => [plan.overlay, plan]));
-    const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
-    const [analysed] = await rehearseOverlay(plans['canary-analysis']!, ['errors'], options);
-    const [blueGreen] = await rehearseOverlay(plans['blue-green']!, ['good'], options);
-    for (const line of formatTable({ runs: [analysed!, blueGreen!] }).split('\n')) t.diagnostic(line);
+    const analysed = await sharedRun('canary-analysis', 'errors');
+    const blueGreen = await sharedRun('blue-green', 'good');
+    for (const line of formatTable({ runs: [analysed, blueGreen] }).split('\n')) t.diagnostic(line);
 
-    const markers = analysed!.timeline.markers;
+    const markers = analysed.timeline.markers;
     const verdict = markers.find((m) => m.kind === 'analysis' && /AnalysisRun (Failed|Error)/.test(m.label));
     assert.ok(verdict, `canary-analysis × errors: a failed analysis verdict (${markers.map((m) => `${m.kind}: ${m.label}`).join('; ')})`);
-    assert.equal(analysed!.figures.detection?.rule, 'analysis');
-    assert.ok(analysed!.figures.detectMs !== null && analysed!.figures.detectMs > 0, 'detectMs set');
+    assert.equal(analysed.figures.detection?.rule, 'analysis');
+    assert.ok(analysed.figures.detectMs !== null && analysed.figures.detectMs > 0, 'detectMs set');
     const detected = markers.find((m) => m.kind === 'detected');
     const revert = markers.find((m) => m.kind === 'revert');
     assert.ok(detected && /AnalysisRun (Failed|Error)/.test(detected.label) && detected.atMs >= verdict.atMs, 'the verdict is the detection');
     assert.ok(revert && revert.atMs >= detected.atMs, 'the revert follows it');
-    assert.equal(analysed!.figures.podsUpdated, 1, 'only the canary got the release');
+    assert.equal(analysed.figures.podsUpdated, 1, 'only the canary got the release');
 
-    const failed = blueGreen!.figures.before.failed + blueGreen!.figures.during.failed + blueGreen!.figures.after.failed;
+    const failed = blueGreen.figures.before.failed + blueGreen.figures.during.failed + blueGreen.figures.after.failed;
     assert.equal(failed, 0, 'blue-green × good: no request failed across the switch');
-    assert.equal(blueGreen!.figures.detection, null);
-    assert.ok(blueGreen!.timeline.markers.some((m) => m.kind === 'sync' && /active-green/.test(m.label)), 'the selector switched to green');
-    const lanes = blueGreen!.timeline.pods.map((p) => p.name).sort();
+    assert.equal(blueGreen.figures.detection, null);
+    assert.ok(blueGreen.timeline.markers.some((m) => m.kind === 'sync' && /active-green/.test(m.label)), 'the selector switched to green');
+    const lanes = blueGreen.timeline.pods.map((p) => p.name).sort();
     assert.deepEqual(lanes, ['rollcall-blue-0', 'rollcall-blue-1', 'rollcall-blue-2', 'rollcall-green-0', 'rollcall-green-1', 'rollcall-green-2']);
-    assert.ok(blueGreen!.timeline.pods.filter((p) => p.name.startsWith('rollcall-green')).every((p) => p.spans.some((s) => s.state === 'ready' && s.version === 'v2')), 'every green pod Ready on v2');
+    assert.ok(blueGreen.timeline.pods.filter((p) => p.name.startsWith('rollcall-green')).every((p) => p.spans.some((s) => s.state === 'ready' && s.version === 'v2')), 'every green pod Ready on v2');
 
-    for (const run of [analysed!, blueGreen!]) {
+    for (const run of [analysed, blueGreen]) {
       assert.equal(run.figures.lost, 0, `${run.overlay}: no acknowledged visit lost`);
       assert.equal(run.figures.duplicated, 0, `${run.overlay}: no visit number given twice`);
     }

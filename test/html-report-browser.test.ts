@@ -1,15 +1,16 @@
-// The HTML report of a small real rehearsal (2 overlays × the `crash` release, real server processes at time scale
-// 0.1) in a real headless Chromium: it loads from a file with no request leaving the page, every run's timeline has
-// one lane per pod, the failures drawn add up to the JSON's, the verdict and the load are shown, it prints as A4, and
-// a screenshot (kept in the test's temp dir) is not blank. The fixture-based checks are in test/html-report.test.ts.
+// The HTML report of a small real rehearsal (recreate and rolling × the `crash` release, real server processes at
+// time scale 0.1: the shared one, testing/support/shared-rehearsal.ts) in a real headless Chromium: it loads from a
+// file with no request leaving the page, every run's timeline has one lane per pod, the failures drawn add up to the
+// JSON's, the verdict and the load are shown, it prints as A4, and a screenshot (kept in the test's temp dir) is not
+// blank. The fixture-based checks are in test/html-report.test.ts.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { writeHtmlReport } from '../rehearsal/report/html.ts';
 import { keepScreenshot, openBrowser, screenshotSpread } from '../testing/support/browser.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
+import { sharedReport, sharedRun } from '../testing/support/shared-rehearsal.ts';
 
 const failedIn = (slots: { failed: Record<string, number> }[]) => slots.reduce((n, slot) => n + Object.values(slot.failed).reduce((a, b) => a + b, 0), 0);
 
@@ -19,10 +20,11 @@ test('the report of a real rehearsal shows a lane per pod and the JSON failures,
   if (!browser) return;
   const { context, dir } = browser;
   // recreate takes every pod down at once (failures), rolling stalls on the first pod (none, a manual step): two
-  // different pictures for the price of the shortest real rehearsal. Settings as in test/compare.test.ts.
+  // different pictures, from the shared real rehearsal (`rollcall compare`'s own code, as test/compare.test.ts reads).
   const started = performance.now();
-  const report = await compare(await loadPlans(['recreate', 'rolling']), ['crash'], { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 });
-  t.diagnostic(`rehearsal: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const recreate = await sharedReport('recreate');
+  const report = { ...recreate, runs: [await sharedRun('recreate', 'crash'), await sharedRun('rolling', 'crash')] };
+  t.diagnostic(`rehearsal: ${((performance.now() - started) / 1000).toFixed(1)} s (0 when shared)`);
   assert.deepEqual(report.runs.map((run) => `${run.overlay} × ${run.scenario}`), ['recreate × crash', 'rolling × crash']);
   // Whatever the report, a label with markup must show as text and never run (in the run not kept as a screenshot).
   report.runs[0]!.timeline.markers.push({ atMs: 0, kind: 'manual-step', label: '<img src=x onerror=alert(1)><script>alert(2)</script>' });
