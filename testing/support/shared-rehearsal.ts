@@ -189,7 +189,9 @@ export function sourceKey(): string {
       continue;
     }
     for (const entry of readdirSync(full, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile()) files.push(path.relative(repoRoot, path.join(entry.parentPath, entry.name)));
+      const file = path.relative(repoRoot, path.join(entry.parentPath, entry.name));
+      // Dot entries are not sources but scratch a test makes while it runs (kustomize/.bad-release-test-*).
+      if (entry.isFile() && !file.split(path.sep).some((part) => part.startsWith('.'))) files.push(file);
     }
   }
   for (const file of files.sort()) hash.update(`${file}\0`).update(readFileSync(path.join(repoRoot, file))).update('\0');
