@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parseManifests } from './render.ts';
-import { arr, rec } from './policy.ts';
+import { arr, rec } from './policy-basics.ts';
 import { describe } from './schema.ts';
 import { applicationSyncSpec, multiStepSyncs } from '../rehearsal/model/argocd-sync.ts';
 import type { K8sObject, Problem } from './types.ts';

@@ -7,7 +7,7 @@
 // bound stays the one argocd/README.md states. The NetworkPolicy must admit the Argo Rollouts controller on 5000.
 import { AnalysisModelError, mapWebUrl, parseAnalysis, worstCaseDurationMs } from '../rehearsal/model/argo-rollouts-analysis.ts';
 import { RequestStats } from '../src/service/request-stats.ts';
-import { appName, arr, expected, hookPhase, hookVerdictSeconds, rec, str } from './policy.ts';
+import { appName, arr, expected, hookPhase, hookVerdictSeconds, rec, str } from './policy-basics.ts';
 import { describe } from './schema.ts';
 import type { K8sObject, Problem } from './types.ts';
 

@@ -8,7 +8,7 @@ import { repoRoot } from '../bundle/schema.ts';
 import { DEFAULT_WATCH_RULES, describeWatchRules } from './model/release-watch.ts';
 import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
 import type { ComparisonReport, ReleaseScenario } from './result.ts';
-import { rehearseOverlay, type RehearsalOptions } from './run/rehearse.ts';
+import { rehearseOverlay, type RehearsalOptions } from './run/overlay.ts';
 
 export async function loadPlans(overlays: readonly string[] = listOverlays(repoRoot)): Promise<RolloutPlan[]> {
   const renderer = findRenderer();

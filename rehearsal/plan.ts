@@ -14,6 +14,12 @@ export interface ProbePlan {
   periodMs: number;
   failureThreshold: number;
   successThreshold: number;
+  /** httpGet.path: what the probe asks the container. */
+  path: string;
+  /** initialDelaySeconds: no probe of this kind before that long after the container started (worker.go doProbe). */
+  initialDelayMs: number;
+  /** timeoutSeconds (default 1): an answer slower than this is a failure. */
+  timeoutMs: number;
 }
 
 export interface RolloutPlan {
@@ -29,6 +35,8 @@ export interface RolloutPlan {
   readiness: ProbePlan;
   /** The startup probe, when the container has one: readiness waits for it, and its failures restart the container. */
   startup?: ProbePlan;
+  /** The liveness probe, when the container has one: runs once started; its failures restart the container. */
+  liveness?: ProbePlan;
   terminationGraceMs: number;
   /** canary-analysis: the AnalysisRun each sync creates, as rendered (rehearsal/run/analysis-run.ts runs it). */
   analysisRun?: K8sObject;
@@ -45,6 +53,26 @@ const num = (value: unknown, fallback: number): number => (typeof value === 'num
 function resolveMaxUnavailable(value: unknown, replicas: number): number {
   if (typeof value === 'string' && value.endsWith('%')) return Math.max(1, Math.floor((replicas * Number.parseInt(value, 10)) / 100));
   return Math.max(1, num(value, 1));
+}
+
+/**
+ * StatefulSet fields that change what the controllers do but that the rehearsal does not model: refused with the field
+ * named, so a figure is never computed from a manifest the model silently misreads.
+ */
+function refuseUnmodelled(overlay: string, spec: Rec): void {
+  const refuse = (field: string, why: string) => {
+    throw new Error(`${overlay}: ${field} is not modelled by the rehearsal (${why}); rehearse it on a cluster instead (rollcall compare --cluster)`);
+  };
+  const type = rec(spec['updateStrategy'])['type'];
+  if (type !== undefined && type !== 'RollingUpdate' && type !== 'OnDelete') {
+    refuse(`spec.updateStrategy.type: ${String(type)}`, 'Kubernetes 1.37 adds Recreate as alpha, gate StatefulSetRecreateStrategy; the model knows RollingUpdate and OnDelete');
+  }
+  const start = rec(spec['ordinals'])['start'];
+  if (start !== undefined && start !== 0) refuse(`spec.ordinals.start: ${String(start)}`, 'pods are named from ordinal 0');
+  const retention = rec(spec['persistentVolumeClaimRetentionPolicy']);
+  for (const key of ['whenDeleted', 'whenScaled']) {
+    if (retention[key] === 'Delete') refuse(`spec.persistentVolumeClaimRetentionPolicy.${key}: Delete`, 'every pod keeps its volume for the whole run');
+  }
 }
 
 export function planFromObjects(overlay: string, objects: readonly K8sObject[]): RolloutPlan {
@@ -90,12 +118,28 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     strategy['type'] === 'OnDelete'
       ? { type: 'OnDelete', deleteAll: hasRecreateHook }
       : { type: 'RollingUpdate', partition: num(rolling['partition'], 0), maxUnavailable: resolveMaxUnavailable(rolling['maxUnavailable'], replicas) };
-  // Kubernetes' defaults for a probe's fields (periodSeconds 10, failureThreshold 3, successThreshold 1).
-  const probe = (value: unknown): ProbePlan => {
+  // Kubernetes' defaults for a probe's fields (periodSeconds 10, failureThreshold 3, successThreshold 1,
+  // timeoutSeconds 1, initialDelaySeconds 0: k8s.io/api core/v1 Probe, pkg/apis/core/v1/defaults.go SetDefaults_Probe).
+  const probe = (value: unknown, field: string): ProbePlan => {
     const p = rec(value);
-    return { periodMs: num(p['periodSeconds'], 10) * 1000, failureThreshold: num(p['failureThreshold'], 3), successThreshold: num(p['successThreshold'], 1) };
+    const http = rec(p['httpGet']);
+    if (typeof http['path'] !== 'string') throw new Error(`${overlay}: ${field}: only httpGet probes with a path are rehearsed (the pods are the app's own processes)`);
+    return {
+      periodMs: num(p['periodSeconds'], 10) * 1000,
+      failureThreshold: num(p['failureThreshold'], 3),
+      successThreshold: num(p['successThreshold'], 1),
+      path: http['path'],
+      initialDelayMs: num(p['initialDelaySeconds'], 0) * 1000,
+      timeoutMs: num(p['timeoutSeconds'], 1) * 1000,
+    };
   };
-  const startup = container['startupProbe'] ? { startup: probe(container['startupProbe']) } : {};
+  const startup = container['startupProbe'] ? { startup: probe(container['startupProbe'], 'startupProbe') } : {};
+  const liveness = container['livenessProbe'] ? { liveness: probe(container['livenessProbe'], 'livenessProbe') } : {};
+  refuseUnmodelled(overlay, spec);
+  // Without a readiness probe a container is Ready as soon as it runs (prober_manager.go UpdatePodStatus: no worker,
+  // ready); the model always probes, so it refuses that case rather than invent a probe.
+  if (!container['readinessProbe']) throw new Error(`${overlay}: the container has no readinessProbe, which the rehearsal does not model (it would be Ready as soon as it runs)`);
+  const readiness = probe(container['readinessProbe'], 'readinessProbe');
   const setName = typeof rec(set!['metadata'])['name'] === 'string' ? (rec(set!['metadata'])['name'] as string) : 'rollcall';
   const analysisRun = objects.find((o) => o.kind === 'AnalysisRun');
   if (analysisRun) {
@@ -114,8 +158,9 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     update,
     minReadyMs: num(spec['minReadySeconds'], 0) * 1000,
     env,
-    readiness: probe(container['readinessProbe']),
+    readiness: readiness,
     ...startup,
+    ...liveness,
     terminationGraceMs: num(podSpec['terminationGracePeriodSeconds'], 30) * 1000,
     ...(analysisRun ? { analysisRun } : {}),
     ...(blueGreen ? { blueGreen } : {}),

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { writeHtmlReport } from '../rehearsal/report/html.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
-import { argocdDelivery, DEFAULT_HORIZON_SECONDS } from '../rehearsal/run/argocd-delivery.ts';
+import { argocdDelivery, DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS } from '../rehearsal/run/argocd-delivery.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
 
@@ -14,7 +14,7 @@ import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
  * (README, "Comparing rollout strategies"). The issue's budget is 5 minutes. */
 export const DEFAULT_TIME_SCALE = 0.05;
 
-const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
+const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--argocd-refresh S] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
@@ -30,6 +30,8 @@ reports what clients saw and what it took to get back.
                      A release that never becomes Ready holds the revert for 3 hook deadlines (111 s at time
                      scale 0.1), so four overlays took about 20 minutes under argocd at 0.1; the full matrix
                      takes under 5 under kubectl at the default scale
+  --argocd-refresh S seconds from a push to Argo CD noticing it (default ${DEFAULT_REFRESH_SECONDS}: its resync period,
+                     timeout.reconciliation; 0 = a Git webhook), manifest time
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
@@ -49,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       overlay: { type: 'string', multiple: true },
       scenario: { type: 'string', multiple: true },
       delivery: { type: 'string', default: 'kubectl' },
+      'argocd-refresh': { type: 'string', default: String(DEFAULT_REFRESH_SECONDS) },
       'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
       connections: { type: 'string', default: '8' },
       rate: { type: 'string', default: '200' },
@@ -66,7 +69,9 @@ async function main(argv: string[]): Promise<number> {
   if (!(timeScale > 0 && timeScale <= 10)) throw new Error('--time-scale must be a number in (0, 10]');
   if (!(Number.isInteger(connections) && connections >= 1 && connections <= 256)) throw new Error('--connections must be an integer 1-256');
   if (values.delivery !== 'kubectl' && values.delivery !== 'argocd') throw new Error(`--delivery must be kubectl or argocd, got "${values.delivery}"`);
-  const delivery = values.delivery === 'argocd' ? { delivery: argocdDelivery({ timeScale }) } : {};
+  const refreshSeconds = Number(values['argocd-refresh']);
+  if (!(Number.isFinite(refreshSeconds) && refreshSeconds >= 0 && refreshSeconds <= 3600)) throw new Error(`--argocd-refresh must be seconds 0-3600, got "${values['argocd-refresh']}"`);
+  const delivery = values.delivery === 'argocd' ? { delivery: argocdDelivery({ timeScale, refreshSeconds }) } : {};
   const rate = Number(values.rate);
   if (!(rate >= 1 && rate <= 10_000)) throw new Error('--rate must be a number 1-10000');
   const scenarios = parseScenarios(values.scenario);

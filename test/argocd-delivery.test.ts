@@ -11,7 +11,7 @@ import { jobOutcome, runSync, settingsFromApplication, type StatefulSetStatus, t
 import { planFromObjects } from '../rehearsal/plan.ts';
 import { argocdDelivery, hookBehaviours } from '../rehearsal/run/argocd-delivery.ts';
 import type { ClusterControl } from '../rehearsal/run/delivery.ts';
-import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
+import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import { renderer, requireRenderer } from '../testing/support/renderer.ts';
 
@@ -154,6 +154,10 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     assert.ok(markers.includes('hook rollcall-smoke Failed (deadline 300 s)'), markers.join('\n'));
     assert.ok(markers.some((m) => m.startsWith('commit 1.0.0 pushed; auto-sync waits')));
     assert.ok(markers.includes('revert sync started'));
+    // Argo CD sees a push at its next refresh (120 s by default), not at once.
+    assert.equal(sync.refreshSeconds, 120);
+    assert.ok(markers.includes('commit 1.0.1 pushed; Argo CD notices it at its next refresh (120 s)'), markers.join('\n'));
+    assert.ok(markers.indexOf('commit 1.0.1 pushed; Argo CD notices it at its next refresh (120 s)') < markers.indexOf('automated sync of 1.0.1 started'));
   });
 
   test('with the smoke hook moved back to PostSync: the sync hangs, the revert never syncs, and it is reported', async (t) => {

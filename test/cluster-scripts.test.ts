@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readPackageVersion } from '../bundle/policy.ts';
+import { readPackageVersion } from '../bundle/policy-basics.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import { makeStubs, type StubRule } from '../testing/support/command-stubs.ts';
 

@@ -1,7 +1,7 @@
 // The kubelet, Service endpoints and release-watch models (rehearsal/model), case by case with their sources.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { afterProbe, initialProbeState, nextProbeInMs, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
+import { afterLivenessProbe, afterProbe, initialProbeState, nextProbeInMs, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
 import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type WatchObservation } from '../rehearsal/model/release-watch.ts';
 import { routedAt, wantsTraffic } from '../rehearsal/model/service-endpoints.ts';
 
@@ -109,4 +109,17 @@ describe('release watch with an analysis (canary-analysis): the analysis stops t
     const verdict = judgeWithAnalysis(DEFAULT_WATCH_RULES, { ...o, newPodRestarts: 0, newPodNotReadyMs: 61_000 }, { phase: 'Successful', detail: '' });
     assert.ok(verdict.verdict === 'bad' && verdict.rule === 'stalled');
   });
+});
+
+// pkg/kubelet/prober/worker.go doProbe, liveness: failureThreshold failures in a row kill the container.
+test('liveness: failureThreshold failures in a row restart the container; a success resets the count', () => {
+  const liveness: ProbeSpec = { periodMs: 10_000, failureThreshold: 3, successThreshold: 1 };
+  let failures = 0;
+  for (const _ of [1, 2]) {
+    const o = afterLivenessProbe(failures, false, liveness);
+    assert.equal(o.restart, false);
+    failures = o.failures;
+  }
+  assert.deepEqual(afterLivenessProbe(failures, true, liveness), { failures: 0, restart: false });
+  assert.deepEqual(afterLivenessProbe(failures, false, liveness), { failures: 3, restart: true });
 });

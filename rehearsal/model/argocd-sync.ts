@@ -117,16 +117,25 @@ export const hookCommandTimeouts: Record<string, { env: string; defaultMs: numbe
 
 type JobSpec = { activeDeadlineSeconds?: unknown; backoffLimit?: unknown; template?: { spec?: { containers?: { command?: unknown; env?: { name?: string; value?: string }[] }[] } } };
 
-/** The command's own timeout in seconds (undefined: none known or 0). */
-export function commandTimeoutSeconds(job: K8sObject): number | undefined {
+/**
+ * A hook Job's own timeout: the env variable its command reads and its value in seconds (the command's default when
+ * unset; 0 = none). undefined: not a command this project knows.
+ */
+export function hookCommandTimeout(job: K8sObject): { env: string; seconds: number } | undefined {
   for (const c of ((job['spec'] ?? {}) as JobSpec).template?.spec?.containers ?? []) {
     const entry = Array.isArray(c.command) ? c.command.map(String).find((a) => a in hookCommandTimeouts) : undefined;
     if (entry === undefined) continue;
     const { env, defaultMs } = hookCommandTimeouts[entry]!;
     const ms = Number(c.env?.find((e) => e.name === env)?.value ?? defaultMs);
-    return Number.isFinite(ms) && ms > 0 ? ms / 1000 : undefined;
+    return { env, seconds: Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0 };
   }
   return undefined;
+}
+
+/** The command's own timeout in seconds (undefined: none known, or 0 = none). */
+export function commandTimeoutSeconds(job: K8sObject): number | undefined {
+  const t = hookCommandTimeout(job);
+  return t && t.seconds > 0 ? t.seconds : undefined;
 }
 
 /** The hook Jobs of an overlay by name (backoffLimit defaults to 6 as in batch/v1). */

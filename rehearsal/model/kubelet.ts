@@ -22,6 +22,17 @@ export interface ProbeSpec {
   successThreshold: number;
 }
 
+/**
+ * A liveness probe result (pkg/kubelet/prober/worker.go doProbe, probeType liveness): it runs only once the container
+ * has started (startup probe passed), `failureThreshold` failures in a row make the kubelet kill the container
+ * (restartPolicy Always: restarted with back-off), and any success resets the count.
+ */
+export function afterLivenessProbe(failures: number, ok: boolean, liveness: ProbeSpec): { failures: number; restart: boolean } {
+  if (ok) return { failures: 0, restart: false };
+  const next = failures + 1;
+  return { failures: next, restart: next >= liveness.failureThreshold };
+}
+
 /** Per-container probe state. A new container (after a restart) starts from `initialProbeState`. */
 export interface ProbeState {
   /** The startup probe has succeeded once (or there is none): readiness probing has begun. */

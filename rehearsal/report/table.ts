@@ -42,6 +42,8 @@ const SYNC_COLUMNS: [string, (run: RunResult) => string][] = [
       return s.revertSyncStartedMs === null ? 'never' : `+${seconds(s.revertSyncStartedMs - s.revertPushedMs)}`;
     },
   ],
+  // How long Argo CD took to notice each push (its refresh period, or 0 for a webhook), in manifest seconds.
+  ['refresh', (r) => (r.figures.sync ? `${r.figures.sync.refreshSeconds} s` : '-')],
 ];
 
 export function formatTable(report: Pick<ComparisonReport, 'runs'>): string {

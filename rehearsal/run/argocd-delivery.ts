@@ -34,7 +34,20 @@ export interface ArgoCdDeliveryOptions {
   horizonSeconds?: number;
   /** Real milliseconds between reconciles. */
   reconcileMs?: number;
+  /**
+   * Manifest seconds from a push to Argo CD noticing it: the next refresh of the Application. Default
+   * DEFAULT_REFRESH_SECONDS, the controller's resync period; 0 stands for a Git webhook.
+   */
+  refreshSeconds?: number;
 }
+
+/**
+ * Argo CD notices a commit when it next refreshes the Application: every `timeout.reconciliation` (120 s), plus up to
+ * `timeout.reconciliation.jitter` (60 s) (cmd/argocd-application-controller/commands/argocd_application_controller.go,
+ * defaultAppResyncPeriod, defaultAppResyncPeriodJitter), or at once with a Git webhook. The rehearsal waits the period
+ * without jitter, so a verdict does not depend on luck.
+ */
+export const DEFAULT_REFRESH_SECONDS = 120;
 
 /** What a hook Job of the bundle does, read from its command (src/hooks/smoke.ts, src/hooks/recreate-hook.ts). */
 interface HookBehaviour {
@@ -86,6 +99,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPlan) => Delivery {
   const horizon = options.horizonSeconds ?? DEFAULT_HORIZON_SECONDS;
   const reconcileMs = options.reconcileMs ?? 50;
+  const refreshSeconds = options.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
   // Rendered once per overlay, not per run, and fetched when the run starts (kustomize takes seconds on a busy machine:
   // the release's sync would otherwise start that much after the commit).
   const rendered = new Map<string, Promise<{ objects: readonly K8sObject[]; app: K8sObject }>>();
@@ -218,10 +232,16 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
       name: 'Argo CD automated sync (hooks, waves and retry of the rendered bundle)',
       async apply(template, cluster, mark) {
         templates.set(template.revision, template);
+        const pushedAt = seconds();
+        if (refreshSeconds > 0) {
+          // The commit waits for the Application's next refresh before any sync can see it.
+          mark('sync', `commit ${template.version} pushed; Argo CD notices it at its next refresh (${refreshSeconds} s)`);
+          await sleep(refreshSeconds * 1000 * options.timeScale);
+        }
         const running = current;
         if (running && !running.over) {
           // A newer commit while an operation runs: autoSync skips it until the operation is over.
-          revertPushedAt = seconds();
+          revertPushedAt = pushedAt;
           running.newerCommit(template.revision);
           mark('sync', `commit ${template.version} pushed; auto-sync waits: another operation is in progress (argo-cd#17314)`);
           while (!running.over && running.revision !== template.revision) {
@@ -240,7 +260,8 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
           }
           mark('sync', 'revert sync started');
         } else if (running) {
-          revertPushedAt = revertSyncAt = seconds();
+          revertPushedAt = pushedAt;
+          revertSyncAt = seconds();
           mark('sync', 'revert sync started');
         }
         await start(template, cluster, mark);
@@ -258,6 +279,7 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
           revertPushedMs: onRun(revertPushedAt),
           revertSyncStartedMs: onRun(revertSyncAt),
           hang: hang !== undefined,
+          refreshSeconds,
         } satisfies SyncFigures;
       },
       close() {

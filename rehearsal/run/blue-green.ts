@@ -19,7 +19,7 @@ import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { Load } from './load.ts';
 import { readCounters, RunTimelines, runResult, watchObservation } from './recorder.ts';
-import type { RehearsalOptions } from './rehearse.ts';
+import type { RehearsalOptions } from './options.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
 

@@ -15,8 +15,8 @@ import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { AnalysisRunProcess } from './analysis-run.ts';
-import { rehearseBlueGreen } from './blue-green.ts';
 import { plainApply, type ClusterControl, type Delivery } from './delivery.ts';
+import type { RehearsalOptions } from './options.ts';
 import { Load } from './load.ts';
 import { readCounters, RunRecorder, RunTimelines, runResult, watchObservation } from './recorder.ts';
 import { badReleaseEnv } from './scenarios.ts';
@@ -26,23 +26,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How often the controller and kubelet models are asked (real ms). */
 const TICK_MS = 20;
 
-export interface RehearsalOptions {
-  timeScale: number;
-  connections: number;
-  /** Requests per second over all connections. */
-  rate: number;
-  /** Load before the release and after it settled, in real milliseconds. */
-  steadyMs: number;
-  /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
-  endpointPropagationMs: number;
-  watch?: WatchRules;
-  /** How a release reaches the cluster (default: plainApply). */
-  delivery?: (plan: RolloutPlan) => Delivery;
-  progress?: (scenario: ReleaseScenario | 'launch', phase: string) => void;
-}
-
-export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
-  if (plan.blueGreen) return rehearseBlueGreen(plan, scenarios, options);
+/** Rehearses an overlay of one StatefulSet (blue-green's two: blue-green.ts; overlay.ts picks). */
+export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
   const dataRoot = await mkdtemp(path.join(os.tmpdir(), `rollcall-compare-${plan.overlay}-`));
   // One clock for the models; each run's timeline is measured from its own start (RunTimelines).
   const t0 = performance.now();
