@@ -154,6 +154,9 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
   const { origin } = c;
   let analysis: AnalysisRunProcess | undefined;
   try {
+    // Clients start once the Service routes to every pod: Ready is not yet routed (the endpoint change takes its
+    // propagation delay), and a request answered by no pod before the release would read as downtime.
+    await c.until('the Service to route to every pod', () => set.endpoints().length === plan.replicas);
     load.start(options.connections, options.rate);
     const loadStartMs = now();
     c.progress('steady load');
