@@ -109,7 +109,8 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
   }
   const strategy = rec(spec['updateStrategy']);
   const rolling = rec(strategy['rollingUpdate']);
-  // The recreate emulation: OnDelete plus an Argo CD hook Job (Sync phase since issue 13) running the recreate-hook command.
+  // The recreate emulation: OnDelete plus an Argo CD hook Job (Sync phase, so it runs on a revert too) running the
+  // recreate-hook command.
   const hasRecreateHook = objects.some(
     (o) => o.kind === 'Job' && o.metadata?.annotations?.['argocd.argoproj.io/hook'] !== undefined && JSON.stringify(o).includes('recreate-hook'),
   );
