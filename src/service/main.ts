@@ -16,9 +16,11 @@ import { DataDirLockedError, LOCK_FILE_NAME, LockFileError, lockDataDirectory } 
 import { foreignWriterProblem, resolveDataDirectory, systemDirectoryProblem } from './data-dir-safety.ts';
 import { DurableFile } from './durable-write.ts';
 import { nodeFileSystem } from './file-system.ts';
-import { createHttpServer } from './http-server.ts';
+import { cgroupMemoryLimit, connectionLimitFor, memoryLimit } from './connection-limit.ts';
+import { createHttpServer, openConnections } from './http-server.ts';
 import { handleShutdownSignals, ignoreSignals, Lifecycle } from './lifecycle.ts';
 import { createMetrics } from './metrics.ts';
+import { rateLimitedWarn } from './rate-limited-log.ts';
 import { readState, removeStaleTempFiles, STATE_FILE_NAME, StateFileError } from './state-file.ts';
 import { VisitCounter } from './visit-counter.ts';
 
@@ -122,12 +124,22 @@ async function main(): Promise<void> {
     metrics,
     ...(badRelease ? { badRelease: { label: badLabel, failsVisit: () => badReleaseFailsVisit(badRelease, Math.random()) } } : {}),
   });
+  // Lines that clients cause, at a bounded rate: every event is still counted in /metrics.
+  const warn = rateLimitedWarn((details, message) => logger.warn(details, message));
+  const memory = memoryLimit(config.memoryLimitBytes, cgroupMemoryLimit());
+  const maxConnections = connectionLimitFor(memory.bytes);
   const server = createHttpServer(app.fetch, {
     isDraining: () => lifecycle.draining,
     onError: (error) => logger.error({ err: error }, 'request failed'),
     observe: (route, method, status) => metrics.countRequest(route, method, status),
-    warn: (details, message) => logger.warn(details, message),
+    warn,
+    maxConnections,
+    onConnectionLimit: (which, open) => {
+      metrics.countClosedAtLimit(which);
+      warn({ which, open, maxConnections }, which === 'new' ? 'connection limit: every open connection is working, closed the new one' : 'connection limit: closed the oldest idle connection to make room');
+    },
   });
+  metrics.setConnectionLimit(maxConnections, memory.bytes, () => openConnections(server));
 
   handleShutdownSignals({
     server,
@@ -148,7 +160,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     lifecycle.markReady();
     logger.info(
-      { host: config.host, port, file, counter: initial, timeZone: config.timeZone, drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs },
+      { host: config.host, port, file, counter: initial, timeZone: config.timeZone, drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs, maxConnections, memoryLimit: memory },
       'listening',
     );
     if (badRelease?.mode === 'crash') {
