@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { badStateFiles } from './bad-state-files.ts';
 import { crashLoop } from './crash-loop.ts';
+import { dataDirReplaced } from './data-dir-replaced.ts';
 import { diskFull, shortWrite } from './disk-full.ts';
 import { fsyncEio } from './fsync-eio.ts';
 import { commandExists, killAllChildren, liveChildren, withTimeout } from './harness.ts';
@@ -37,6 +38,7 @@ const SCENARIOS: Scenario[] = [
   unroutableRequests,
   twoProcesses,
   pipeliningFlood,
+  dataDirReplaced,
 ];
 /** Per scenario; the whole suite takes a few minutes on 2 cores. */
 const SCENARIO_TIMEOUT_MS = 180_000;
