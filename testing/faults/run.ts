@@ -10,6 +10,7 @@ import path from 'node:path';
 import { badStateFiles } from './bad-state-files.ts';
 import { connectionFlood, slowBodies } from './connection-pressure.ts';
 import { crashLoop } from './crash-loop.ts';
+import { dataDirFiles } from './data-dir-files.ts';
 import { dataDirReplaced } from './data-dir-replaced.ts';
 import { diskFull, shortWrite } from './disk-full.ts';
 import { fsyncEio } from './fsync-eio.ts';
@@ -41,6 +42,7 @@ const SCENARIOS: Scenario[] = [
   twoProcesses,
   pipeliningFlood,
   dataDirReplaced,
+  dataDirFiles,
   slowBodies,
   connectionFlood,
 ];
