@@ -1,6 +1,7 @@
 // A verdict must not depend on the time scale or on luck: every overlay's good release is judged good, and the bad
 // releases that stop by themselves stop at every scale, run after run. Real rehearsals (real server processes), so
 // this suite is long (about 15 minutes on 2 cores): `npm run test:verdicts`, run by CI, not part of `npm test`.
+// Not named *.test.ts: `node --test` without arguments (npm test) would pick it up.
 // ROLLCALL_VERDICT_SCALES (comma-separated) and ROLLCALL_VERDICT_REPEATS narrow or widen it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
