@@ -163,8 +163,10 @@ describe('the table', () => {
       timeline: { slotMs: 100, endMs: 0, pods: [], traffic: [], markers: [] },
     } satisfies RunResult;
     const lines = formatTable({ runs: [run] }).split('\n');
-    assert.equal(lines.length, 3);
-    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0\s+\|$/);
+    // Two header lines, a rule, the row; then the legend (time scale 1: seconds as measured).
+    assert.match(lines[3]!, /^rolling +unready +0\.0 % +0\.0 s +1, stalled +stalled 3\.0 s +0\.9 s +1 +0\.0 s +0\/0$/);
+    assert.ok(lines.includes('Times are seconds as measured (time scale 1).'), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes('Launch of v1 to every pod Ready: rolling 4.2 s.')), lines.join('\n'));
   });
 });
 
