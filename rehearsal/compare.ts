@@ -8,7 +8,7 @@ import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
 import { DEFAULT_WATCH_RULES, describeWatchRules } from './model/release-watch.ts';
 import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
-import { progressLine } from './report/progress.ts';
+import { progressLine, runsDone, type ProgressPoint } from './report/progress.ts';
 import type { ComparisonReport, ReleaseScenario } from './result.ts';
 import { rehearseOverlay, type RehearsalOptions } from './run/overlay.ts';
 
@@ -50,18 +50,24 @@ export async function compare(
 ): Promise<ComparisonReport> {
   const runs = [];
   const started = performance.now();
+  // When the number of finished runs last grew: the time-left estimate averages finished runs only.
+  let finished = { runs: 0, atMs: 0 };
   for (const [overlayIndex, plan] of plans.entries()) {
     progress(`${plan.overlay}: ${describePlan(plan)}`);
-    const point = (scenario: ReleaseScenario | 'launch', phase: string) => ({
-      overlay: plan.overlay,
-      overlayIndex,
-      overlays: plans.length,
-      scenario,
-      scenarioIndex: scenario === 'launch' ? 0 : scenarios.indexOf(scenario),
-      scenarios: scenarios.length,
-      phase,
-      elapsedMs: performance.now() - started,
-    });
+    const point = (scenario: ReleaseScenario | 'launch', phase: string): ProgressPoint => {
+      const p = {
+        overlay: plan.overlay,
+        overlayIndex,
+        overlays: plans.length,
+        scenario,
+        scenarioIndex: scenario === 'launch' ? 0 : scenarios.indexOf(scenario),
+        scenarios: scenarios.length,
+        phase,
+        elapsedMs: performance.now() - started,
+      };
+      if (runsDone(p) > finished.runs) finished = { runs: runsDone(p), atMs: p.elapsedMs };
+      return { ...p, finishedAtMs: finished.atMs };
+    };
     runs.push(...(await rehearseOverlay(plan, scenarios, { ...options, progress: (scenario, phase) => progress(progressLine(point(scenario, phase))) })));
   }
   return {

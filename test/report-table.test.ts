@@ -81,6 +81,8 @@ describe('the progress line', () => {
   test('names overlay k of n, the scenario, the phase, the elapsed time and about how long is left', () => {
     // 11 of 30 runs done in 121 s: 11 s a run, 19 left.
     assert.equal(progressLine(point), 'overlay 3 of 6 recreate · crash (scenario 2 of 5) · revert to v1 · 2 min 01 s elapsed · about 3 min 29 s left');
+    // The last run ended at 110 s: 10 s a run, 300 s in all, 179 s left at 121 s.
+    assert.match(progressLine({ ...point, finishedAtMs: 110_000 }), / · about 2 min 59 s left$/);
   });
 
   test('gives no estimate before a run has finished, and says the launch is the launch', () => {

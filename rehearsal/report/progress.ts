@@ -1,7 +1,7 @@
 // The progress line `rollcall compare` writes to stderr while it works: where it is in the matrix (overlay k of n,
 // the scenario, the phase), how long it has run and about how long is left, in words a person reads at a glance.
 // One clock only (wall time since the comparison started); the estimate is the average run so far times the runs
-// left, so it is only given once a run has finished.
+// left, so it is only given once a run has finished (the average is taken when the last run ended).
 
 export interface ProgressPoint {
   overlay: string;
@@ -14,6 +14,8 @@ export interface ProgressPoint {
   scenarios: number;
   phase: string;
   elapsedMs: number;
+  /** Elapsed time when the last finished run ended (the estimate's base: an unfinished run would skew it). */
+  finishedAtMs?: number;
 }
 
 /** "45 s", "3 min 05 s", "1 h 02 min": wall time as a person says it. */
@@ -33,7 +35,8 @@ export function timeLeft(p: ProgressPoint): string {
   const done = runsDone(p);
   const total = p.overlays * p.scenarios;
   if (done === 0) return 'time left known after the first run';
-  return `about ${formatDuration((p.elapsedMs / done) * (total - done))} left`;
+  const expectedTotal = ((p.finishedAtMs ?? p.elapsedMs) / done) * total;
+  return `about ${formatDuration(Math.max(0, expectedTotal - p.elapsedMs))} left`;
 }
 
 export function progressLine(p: ProgressPoint): string {
