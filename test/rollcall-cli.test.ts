@@ -120,6 +120,9 @@ describe('rollcall --help', () => {
     const ran = await run(['compare', '--bogus', '-h']);
     assert.equal(ran.code, 0);
     assert.match(ran.stdout, /^usage: rollcall compare/);
+    const asCommand = await run(['help']);
+    assert.equal(asCommand.code, 0);
+    assert.equal(asCommand.stdout, ran.stdout);
   });
 });
 

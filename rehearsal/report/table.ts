@@ -96,6 +96,7 @@ function wrap(text: string): string[] {
 }
 
 export function formatTable(report: Report): string {
+  // Without a time scale (a report made by hand, a test) the figures are shown as measured, and said to be.
   const scale = report.timeScale ?? 1;
   const t = (ms: number) => clusterTime(ms, scale);
   const out = grid(COLUMNS, report.runs, t);
@@ -105,7 +106,7 @@ export function formatTable(report: Report): string {
     '',
     ...wrap(
       scale === 1
-        ? 'Times are seconds as measured (time scale 1).'
+        ? `Times are seconds as measured${report.timeScale === 1 ? ' (time scale 1: the same as on a cluster)' : ''}.`
         : `Times are cluster time: what the rehearsal measured ÷ its time scale ${scale}, so probe periods, minReadySeconds, ` +
             `drain and back-off read as the manifests set them. Pod start-up ran at real speed and is scaled up with them ` +
             `(1 real second reads as ${Math.round(1 / scale)} s).`,

@@ -31,7 +31,3 @@ export async function removeTempDir(dir: string): Promise<void> {
   live.delete(dir);
 }
 
-/** The directories still to be removed (for tests). */
-export function liveTempDirs(): readonly string[] {
-  return [...live];
-}

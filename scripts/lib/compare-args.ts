@@ -112,7 +112,7 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       values.set(token.name, [...(values.get(token.name) ?? []), token.value]);
     }
   }
-  if (help) return { command: 'help' };
+  if (help || positionals[0] === 'help') return { command: 'help' };
   if (problems.length > 0) throw new UsageError(problems[0]!);
   const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError(`no command given; accepted: ${COMMANDS.join(', ')} (rollcall --help shows the options)`);
