@@ -165,8 +165,10 @@ describe('the table', () => {
       timeline: { slotMs: 100, endMs: 0, pods: [], traffic: [], markers: [] },
     } satisfies RunResult;
     const lines = formatTable({ runs: [run] }).split('\n');
-    assert.equal(lines.length, 3);
-    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0\s+\|$/);
+    // Two header lines, a rule, the row; then the legend (no time scale given: seconds as measured).
+    assert.match(lines[3]!, /^rolling +unready +0\.0 % +0\.0 s +1, stalled +stalled 3\.0 s +0\.9 s +1 +0\.0 s +0\/0$/);
+    assert.ok(lines.includes('Times are seconds as measured.'), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes('Launch of v1 to every pod Ready: rolling 4.2 s.')), lines.join('\n'));
   });
 });
 
@@ -180,7 +182,7 @@ describe('bad releases rehearsed with real server processes (time scale 0.1)', (
     const recreate = await rehearseOverlay(plans['recreate']!, ['crash'], options);
     const canary = await rehearseOverlay(plans['canary']!, ['errors'], options);
     const runs = [...rolling!, ...recreate!, ...canary!];
-    for (const line of formatTable({ runs }).split('\n')) t.diagnostic(line);
+    for (const line of formatTable({ runs, timeScale: options.timeScale }).split('\n')) t.diagnostic(line);
     const [unready, errors] = rolling!;
     const [crash] = recreate!;
     const [canaryErrors] = canary!;
@@ -224,7 +226,7 @@ describe('canary-analysis and blue-green rehearsed with real server processes (t
     const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
     const [analysed] = await rehearseOverlay(plans['canary-analysis']!, ['errors'], options);
     const [blueGreen] = await rehearseOverlay(plans['blue-green']!, ['good'], options);
-    for (const line of formatTable({ runs: [analysed!, blueGreen!] }).split('\n')) t.diagnostic(line);
+    for (const line of formatTable({ runs: [analysed!, blueGreen!], timeScale: options.timeScale }).split('\n')) t.diagnostic(line);
 
     const markers = analysed!.timeline.markers;
     const verdict = markers.find((m) => m.kind === 'analysis' && /AnalysisRun (Failed|Error)/.test(m.label));

@@ -151,8 +151,14 @@ async function main(): Promise<void> {
     exit: (code) => process.exit(code),
   });
 
-  server.on('error', (error) => {
-    logger.fatal({ err: error, host: config.host, port: config.port }, 'cannot listen');
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    // The two a person can fix by choosing another port say which variable to set; anything else keeps its error.
+    const fix =
+      error.code === 'EADDRINUSE' ? `port ${config.port} is in use on ${config.host}: set PORT to a free port (e.g. PORT=${config.port + 1})`
+      : error.code === 'EACCES' ? `port ${config.port} needs privileges on ${config.host}: set PORT to 1024 or above`
+      : undefined;
+    if (fix) logger.fatal({ code: error.code, host: config.host, port: config.port }, `cannot listen: ${fix}`);
+    else logger.fatal({ err: error, host: config.host, port: config.port }, 'cannot listen');
     process.exit(EXIT_STARTUP);
   });
   server.listen(config.port, config.host, () => {
