@@ -19,7 +19,8 @@ export function componentArgs(l: Layout, component: ComponentName): string[] {
   switch (component) {
     case 'etcd':
       return [
-        '--name=default',
+        // The member's name (kubeadm uses the node's); etcd warns about its default.
+        `--name=${l.name}`,
         `--data-dir=${l.etcdDataDir}`,
         // Clients (the API server alone) over TLS with client certificates of etcd's own CA, on the namespace's
         // loopback; the single member's peer URL is never dialled by anyone else, so it stays plain on loopback.
@@ -27,7 +28,7 @@ export function componentArgs(l: Layout, component: ComponentName): string[] {
         `--advertise-client-urls=https://${local(l.ports.etcdClient)}`,
         `--listen-peer-urls=http://${local(l.ports.etcdPeer)}`,
         `--initial-advertise-peer-urls=http://${local(l.ports.etcdPeer)}`,
-        `--initial-cluster=default=http://${local(l.ports.etcdPeer)}`,
+        `--initial-cluster=${l.name}=http://${local(l.ports.etcdPeer)}`,
         '--initial-cluster-state=new',
         `--cert-file=${pki('etcd-server.crt')}`,
         `--key-file=${pki('etcd-server.key')}`,
@@ -58,9 +59,16 @@ export function componentArgs(l: Layout, component: ComponentName): string[] {
         `--service-account-issuer=https://kubernetes.default.svc.${l.clusterDomain}`,
         `--service-account-key-file=${pki('sa.pub')}`,
         `--service-account-signing-key-file=${pki('sa.key')}`,
+        // The aggregation layer, as kubeadm configures it: request headers trusted from the front proxy's CA only.
+        `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-username-headers=X-Remote-User',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+        `--proxy-client-cert-file=${pki('front-proxy-client.crt')}`,
+        `--proxy-client-key-file=${pki('front-proxy-client.key')}`,
         // No kubelet serves on the node (the node agent has no kubelet API), so no --kubelet-client-certificate: logs,
-        // exec and port-forward answer an error. No aggregation layer (--requestheader-*, front-proxy): no
-        // aggregated API server runs here.
+        // exec and port-forward answer an error.
       ];
     case 'kube-controller-manager':
       return [

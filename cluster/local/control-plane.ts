@@ -7,7 +7,7 @@
 // starts a new cluster: the previous one's files are removed first.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -29,6 +29,21 @@ export interface StartOptions extends LayoutOptions {
   componentTimeoutMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * Whether to wait for kube-proxy to be healthy (default true). Without a Node of its name it waits up to 30 s for
+   * one before serving (kubernetes `pkg/proxy/node.go`, newNodeManager), so a caller that registers the Node right
+   * after start-up may not want to wait.
+   */
+  waitForProxy?: boolean;
+}
+
+/**
+ * kube-proxy runs under a restart loop, as a DaemonSet's pod is restarted by its kubelet: it exits by design when
+ * its Node appears or changes addresses after it started (kubernetes `pkg/proxy/node.go`, NodeManager.OnNodeChange:
+ * "NodeIPs changed for the node" → exit), which happens when a node agent registers the Node after `up`.
+ */
+export function restartLoop(command: string[]): string[] {
+  return ['sh', '-c', 'while :; do "$@"; echo "kube-proxy exited with status $?; restarting in 1 s"; sleep 1; done', 'kube-proxy', ...command];
 }
 
 /** Whether Services work: the kube-proxy mode that runs, or why none does. */
@@ -171,15 +186,12 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const previous = await readState(l);
   if (previous?.processes.some(isRunning)) throw new Error(`control plane ${l.name} is already up (${l.stateFile}): stop it first with \`npm run cluster -- down\``);
   if (namespaceExists(l)) await deleteNamespace(l);
+  // The previous cluster's files go; a directory that is not one of ours (no state.json) is never emptied.
+  if (!previous && existsSync(l.stateDir) && (await readdir(l.stateDir)).length > 0) {
+    throw new Error(`${l.stateDir} exists, is not empty and holds no control plane (no state.json): choose another --state-dir`);
+  }
   await rm(l.stateDir, { recursive: true, force: true });
   await mkdir(l.logDir, { recursive: true });
-
-  const started = performance.now();
-  await writePki(l);
-  await writeKubeconfigs(l);
-  await createNamespace(l);
-  const proxy = await chooseProxyMode(l);
-  if (proxy.mode !== 'none') await writeFile(l.kubeProxyConfig, kubeProxyConfig(l, proxy.mode));
 
   const state: ControlPlaneState = {
     name: l.name,
@@ -191,7 +203,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     podCidr: l.podCidr,
     serviceCidr: l.serviceCidr,
     address: l.address,
-    proxy,
+    proxy: { mode: 'none', reason: 'not started yet' },
     processes: [],
     readyAfterMs: {},
   };
@@ -200,16 +212,30 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const stop = async () => {
     await stopControlPlane(options);
   };
+  const started = performance.now();
+  await writeState(l, state);
   try {
+    await writePki(l);
+    await writeKubeconfigs(l);
+    await createNamespace(l);
+    const proxy = await chooseProxyMode(l);
+    state.proxy = proxy;
+    if (proxy.mode !== 'none') await writeFile(l.kubeProxyConfig, kubeProxyConfig(l, proxy.mode));
+
     for (const component of COMPONENTS) {
       if (component === 'kube-proxy' && proxy.mode === 'none') {
         log(`kube-proxy: not started: ${proxy.reason}`);
         continue;
       }
       const logFile = path.join(l.logDir, `${component}.log`);
-      const record = startDaemon(component, [...inNamespace(l), binary, component, ...componentArgs(l, component)], logFile);
+      const command = [binary, component, ...componentArgs(l, component)];
+      const record = startDaemon(component, [...inNamespace(l), ...(component === 'kube-proxy' ? restartLoop(command) : command)], logFile);
       state.processes.push(record);
       await writeState(l, state);
+      if (component === 'kube-proxy' && options.waitForProxy === false) {
+        log(`kube-proxy: started (pid ${record.pid}, log ${logFile}), not waited for`);
+        continue;
+      }
       await waitHealthy(record, timeoutMs, healthCheck(l, component, admin));
       state.readyAfterMs[component] = Math.round(performance.now() - started);
       log(`${component}: healthy after ${(state.readyAfterMs[component]! / 1000).toFixed(1)} s (pid ${record.pid}, log ${logFile})`);

@@ -50,25 +50,36 @@ export function startDaemon(component: string, argv: string[], log: string): Pro
   }
 }
 
+/** Whether any process of the group led by `pgid` remains. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Stops the recorded process: SIGTERM, then SIGKILL after `graceMs`, and waits until it is gone. Nothing happens when
- * the PID now belongs to another process. Resolves to how it ended.
+ * Stops the recorded process and its process group (a daemon is started detached, so it leads a group of its own;
+ * a restart loop's child is in it): SIGTERM, then SIGKILL after `graceMs`, and waits until the group is gone.
+ * Nothing is signalled when the PID now belongs to another process. Resolves to how it ended.
  */
 export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Promise<'not running' | 'terminated' | 'killed'> {
   if (!isRunning(record)) return 'not running';
   const signal = (name: NodeJS.Signals) => {
     try {
-      if (isRunning(record)) process.kill(record.pid, name);
+      process.kill(-record.pid, name);
     } catch {}
   };
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isRunning(record)) return 'terminated';
+    if (!isRunning(record) && !groupAlive(record.pid)) return 'terminated';
     await sleep(50);
   }
   signal('SIGKILL');
-  for (let i = 0; i < 100 && isRunning(record); i++) await sleep(50);
+  for (let i = 0; i < 100 && (isRunning(record) || groupAlive(record.pid)); i++) await sleep(50);
   if (isRunning(record)) throw new Error(`${record.component} (pid ${record.pid}) survived SIGKILL`);
   return 'killed';
 }

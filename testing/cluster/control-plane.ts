@@ -75,9 +75,11 @@ describe('the local control plane', { skip: reason ?? false }, () => {
 
   test('/version reports the Kubernetes version go.mod requires', async () => {
     const goMod = readFileSync(path.join(import.meta.dirname, '../../cluster/controlplane/go.mod'), 'utf8');
-    const version = await admin.get<{ gitVersion: string; gitMajor: string; gitMinor: string }>('/version');
+    const version = await admin.get<{ gitVersion: string; major: string; minor: string; gitTreeState: string }>('/version');
     assert.equal(version.gitVersion, requiredVersion(goMod, 'k8s.io/kubernetes'));
-    assert.equal(`v${version.gitMajor}.${version.gitMinor}`, version.gitVersion.replace(/\.\d+$/, ''));
+    // major/minor come from their own link flags (kubectl's version skew check reads them).
+    assert.equal(`v${version.major}.${version.minor}`, version.gitVersion.replace(/\.\d+$/, ''));
+    assert.equal(version.gitTreeState, 'clean');
   });
 
   test('every component runs in the namespace and the admin kubeconfig names the API server', async () => {
@@ -115,13 +117,15 @@ describe('the local control plane', { skip: reason ?? false }, () => {
     // The PVC protection controller's finalizer is added by admission (StorageObjectInUseProtection).
     assert.ok(claim.metadata.finalizers?.includes('kubernetes.io/pvc-protection'));
     const scheduled = await eventually('pod web-0 judged by the scheduler', 30_000, async () => {
-      const pod = await admin.get<{ metadata: { ownerReferences?: { kind: string }[] }; spec: { serviceAccountName: string }; status: { conditions?: { type: string; status: string; reason?: string }[] } }>('/api/v1/namespaces/sts/pods/web-0');
+      const pod = await admin.get<{ metadata: { ownerReferences?: { kind: string }[] }; spec: { serviceAccountName: string }; status: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }>('/api/v1/namespaces/sts/pods/web-0');
       const condition = pod.status.conditions?.find((c) => c.type === 'PodScheduled');
       return condition ? { pod, condition } : undefined;
     });
     assert.equal(scheduled.pod.metadata.ownerReferences?.[0]?.kind, 'StatefulSet');
     assert.equal(scheduled.pod.spec.serviceAccountName, 'default');
     assert.deepEqual({ status: scheduled.condition.status, reason: scheduled.condition.reason }, { status: 'False', reason: 'Unschedulable' });
+    // kubernetes pkg/scheduler/scheduler.go ErrNoNodesAvailable: the scheduler ran its cycle and found no node at all.
+    assert.equal(scheduled.condition.message, 'no nodes available to schedule pods');
   });
 
   test('the node identity is confined by the Node authorizer', async () => {
