@@ -45,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'up': {
       const cp = await startControlPlane({ ...options, log });
-      console.error(`control plane ${cp.name} up in ${((cp.readyAfterMs['kube-proxy'] ?? cp.readyAfterMs.controllers ?? 0) / 1000).toFixed(1)} s: ${cp.apiserverUrl} (network namespace ${cp.netns}, state ${cp.stateDir})`);
+      const seconds = (ms = 0) => (ms / 1000).toFixed(1);
+      console.error(`control plane ${cp.name} up: ${cp.apiserverUrl} (network namespace ${cp.netns}, state ${cp.stateDir})`);
+      console.error(`ready after ${seconds(cp.readyAfterMs.controllers)} s (API server, controllers, scheduler)${cp.readyAfterMs['kube-proxy'] ? `, kube-proxy after ${seconds(cp.readyAfterMs['kube-proxy'])} s` : ''}`);
       if (cp.proxy.mode === 'none') console.error(`Services: ${cp.proxy.reason}`);
       else console.error(`Services: kube-proxy in ${cp.proxy.mode} mode inside the namespace (ClusterIPs answer there, not on the host)`);
       console.error(`node identity for a node agent: ${cp.kubeconfigs.node} (system:node:${cp.nodeName})`);

@@ -8,8 +8,12 @@ import type { Layout } from './layout.ts';
 
 export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy';
 
-/** Start order; stop runs it backwards. */
-export const COMPONENTS: ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
+/**
+ * Start order; stop runs it backwards. kube-proxy starts right after the API server and is waited for last: without
+ * a Node it spends up to 30 s looking for one (see restartLoop in control-plane.ts), which then overlaps with the
+ * controller-manager's and scheduler's start.
+ */
+export const COMPONENTS: ComponentName[] = ['etcd', 'kube-apiserver', 'kube-proxy', 'kube-controller-manager', 'kube-scheduler'];
 
 export type ProxyMode = 'nftables' | 'iptables';
 

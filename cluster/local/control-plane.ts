@@ -222,6 +222,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     state.proxy = proxy;
     if (proxy.mode !== 'none') await writeFile(l.kubeProxyConfig, kubeProxyConfig(l, proxy.mode));
 
+    const healthy = async (record: ProcessRecord) => {
+      const component = record.component as ComponentName;
+      await waitHealthy(record, timeoutMs, healthCheck(l, component, admin));
+      state.readyAfterMs[component] = Math.round(performance.now() - started);
+      log(`${component}: healthy after ${(state.readyAfterMs[component]! / 1000).toFixed(1)} s (pid ${record.pid}, log ${record.log})`);
+    };
+    let proxyRecord: ProcessRecord | undefined;
     for (const component of COMPONENTS) {
       if (component === 'kube-proxy' && proxy.mode === 'none') {
         log(`kube-proxy: not started: ${proxy.reason}`);
@@ -232,20 +239,15 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       const record = startDaemon(component, [...inNamespace(l), ...(component === 'kube-proxy' ? restartLoop(command) : command)], logFile);
       state.processes.push(record);
       await writeState(l, state);
-      if (component === 'kube-proxy' && options.waitForProxy === false) {
-        log(`kube-proxy: started (pid ${record.pid}, log ${logFile}), not waited for`);
-        continue;
-      }
-      await waitHealthy(record, timeoutMs, healthCheck(l, component, admin));
-      state.readyAfterMs[component] = Math.round(performance.now() - started);
-      log(`${component}: healthy after ${(state.readyAfterMs[component]! / 1000).toFixed(1)} s (pid ${record.pid}, log ${logFile})`);
-      if (component === 'kube-scheduler') {
-        const controllers = state.processes.find((p) => p.component === 'kube-controller-manager')!;
-        await waitHealthy(controllers, timeoutMs, async () => controllersWorking(await admin()));
-        state.readyAfterMs.controllers = Math.round(performance.now() - started);
-        log(`controllers: default service account and root CA published after ${(state.readyAfterMs.controllers / 1000).toFixed(1)} s`);
-      }
+      if (component === 'kube-proxy') proxyRecord = record;
+      else await healthy(record);
     }
+    const controllers = state.processes.find((p) => p.component === 'kube-controller-manager')!;
+    await waitHealthy(controllers, timeoutMs, async () => controllersWorking(await admin()));
+    state.readyAfterMs.controllers = Math.round(performance.now() - started);
+    log(`controllers: default service account and root CA published after ${(state.readyAfterMs.controllers / 1000).toFixed(1)} s`);
+    if (proxyRecord && options.waitForProxy === false) log(`kube-proxy: started (pid ${proxyRecord.pid}, log ${proxyRecord.log}), not waited for`);
+    else if (proxyRecord) await healthy(proxyRecord);
     await writeState(l, state);
   } catch (error) {
     await stop().catch(() => {});

@@ -83,9 +83,12 @@ describe('the local control plane', { skip: reason ?? false }, () => {
   });
 
   test('every component runs in the namespace and the admin kubeconfig names the API server', async () => {
-    assert.deepEqual(records.map((r) => r.component), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...(cp.proxy.mode === 'none' ? [] : ['kube-proxy'])]);
-    const netns = (await exec('ip', ['netns', 'identify', String(records[1]!.pid)])).stdout.trim();
-    assert.equal(netns, cp.netns);
+    const expected = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...(cp.proxy.mode === 'none' ? [] : ['kube-proxy'])];
+    assert.deepEqual(records.map((r) => r.component).sort(), expected.sort());
+    for (const r of records) {
+      assert.ok(isRunning(r), `${r.component} (pid ${r.pid}) runs`);
+      assert.equal((await exec('ip', ['netns', 'identify', String(r.pid)])).stdout.trim(), cp.netns, `${r.component} runs in the namespace`);
+    }
     assert.match(readFileSync(cp.kubeconfigs.admin, 'utf8'), new RegExp(`server: ${cp.apiserverUrl.replace(/\./g, '\\.')}`));
   });
 
