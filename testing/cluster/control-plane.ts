@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { requiredVersion } from '../../cluster/controlplane/go-mod.ts';
-import { ApiClient } from '../../cluster/local/api.ts';
+import { ApiClient, request } from '../../cluster/local/api.ts';
 import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { isRunning, type ProcessRecord } from '../../cluster/local/processes.ts';
 import { clientCredentials } from '../../cluster/local/pki.ts';
@@ -175,6 +175,32 @@ describe('the local control plane', { skip: reason ?? false }, () => {
       return stdout.trim() || undefined;
     });
     assert.equal(body, `hello from ${podIp}`);
+  });
+
+  test('kube-proxy restarts when its Node registers with an address, and Services keep answering', async (t) => {
+    if (cp.proxy.mode === 'none') {
+      t.skip(cp.proxy.reason);
+      return;
+    }
+    // What a node agent does first: register its Node (allowed to the node's own identity by NodeRestriction).
+    const node = new ApiClient(cp.apiserverUrl, await clientCredentials(layout({ ...OPTIONS, stateDir }), 'node'));
+    await node.post('/api/v1/nodes', { metadata: { name: cp.nodeName }, status: { addresses: [{ type: 'InternalIP', address: cp.address }] } });
+    const proxyLog = records.find((r) => r.component === 'kube-proxy')!.log;
+    await eventually('kube-proxy restarted by its loop', 30_000, async () => (/restarting in 1 s/.test(readFileSync(proxyLog, 'utf8')) ? true : undefined));
+    assert.match(readFileSync(proxyLog, 'utf8'), /NodeIPs changed for the node/);
+    const health = await eventually('kube-proxy healthy again, eligible on its Node', 30_000, async () => {
+      const res = await request(`http://${cp.address}:10256/healthz`, { timeoutMs: 2000 });
+      const body = JSON.parse(res.body) as { healthy: boolean; nodeEligible: boolean };
+      return res.status === 200 && body.nodeEligible ? body : undefined;
+    });
+    assert.equal(health.healthy, true);
+    const svc = await admin.get<{ spec: { clusterIP: string } }>('/api/v1/namespaces/default/services/hello');
+    const body = await eventually(`http://${svc.spec.clusterIP}/ after the restart`, 30_000, async () => {
+      const { stdout } = await exec('nsenter', [`--net=/run/netns/${cp.netns}`, '--', process.execPath, '-e',
+        `fetch('http://${svc.spec.clusterIP}/', { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).then((t) => console.log(t))`]);
+      return stdout.trim() || undefined;
+    });
+    assert.match(body, /^hello from /);
   });
 
   test('stop leaves no component running and deletes the namespace', async () => {
