@@ -67,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`control plane ${l.name}: never started here (${l.stateFile} missing)`);
         return 3;
       }
+      if (status.running.length === 0) console.log(`control plane ${l.name}: stopped`);
       for (const p of status.running) console.log(`${p.component.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.running ? 'running' : 'stopped'}`);
       console.log(`network namespace ${l.netns}: ${status.namespace ? 'present' : 'absent'}`);
       if (status.readyz) console.log(`${status.state.apiserverUrl}/readyz: ${status.readyz}`);

@@ -78,8 +78,10 @@ export function missingPrivileges(): string | undefined {
   return (
     'the local control plane needs root: it creates a network namespace (ip netns add, CAP_SYS_ADMIN), a veth pair ' +
     'and addresses on the host (CAP_NET_ADMIN), and kube-proxy writes nftables/iptables rules in the namespace. ' +
-    'Run it as root (sudo -E npm run cluster -- up). An unprivileged user namespace is not enough: its veth cannot ' +
-    'reach the host, so kubectl on the host could not talk to the API server.'
+    'Run it as root (sudo -E npm run cluster -- up). Without root, an unprivileged user namespace (unshare -Urn) could ' +
+    'hold the network namespace, but nothing could link it to the host: a veth end in the host namespace needs ' +
+    'CAP_NET_ADMIN there (a user-mode bridge such as slirp4netns or pasta would be needed), so kubectl on the host ' +
+    'could not reach the API server. That mode is not supported.'
   );
 }
 
