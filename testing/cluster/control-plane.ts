@@ -177,6 +177,23 @@ describe('the local control plane', { skip: reason ?? false }, () => {
     assert.equal(body, `hello from ${podIp}`);
   });
 
+  test('the kubernetes Service reaches the API server from inside the namespace, as in-cluster clients use it', async (t) => {
+    if (cp.proxy.mode === 'none') {
+      t.skip(cp.proxy.reason);
+      return;
+    }
+    const kubernetes = await admin.get<{ spec: { clusterIP: string } }>('/api/v1/namespaces/default/services/kubernetes');
+    // The serving certificate names the ClusterIP (pki.ts), so a pod's client verifies it with the cluster CA.
+    const ca = readFileSync(path.join(stateDir, 'pki', 'ca.crt'), 'utf8');
+    const script = `require('node:https').get({ host: ${JSON.stringify(kubernetes.spec.clusterIP)}, path: '/version', ca: ${JSON.stringify(ca)}, timeout: 2000 },
+      (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(JSON.parse(b).gitVersion)); })`;
+    const version = await eventually(`https://${kubernetes.spec.clusterIP}/version`, 30_000, async () => {
+      const { stdout } = await exec('nsenter', [`--net=/run/netns/${cp.netns}`, '--', process.execPath, '-e', script]);
+      return stdout.trim() || undefined;
+    });
+    assert.match(version, /^v1\.\d+\.\d+$/);
+  });
+
   test('kube-proxy restarts when its Node registers with an address, and Services keep answering', async (t) => {
     if (cp.proxy.mode === 'none') {
       t.skip(cp.proxy.reason);
