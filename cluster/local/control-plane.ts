@@ -105,16 +105,18 @@ async function writeState(l: Layout, state: ControlPlaneState): Promise<void> {
  */
 export async function chooseProxyMode(l: Layout): Promise<ServiceProxy> {
   const reasons: string[] = [];
+  const [nsenter, ...prefix] = inNamespace(l) as [string, ...string[]];
+  const inside = (args: string[]) => exec(nsenter, [...prefix, ...args]);
   const table = `rollcall-probe-${process.pid}`;
   try {
-    await exec(inNamespace(l)[0]!, [...inNamespace(l).slice(1), 'nft', 'add', 'table', 'inet', table]);
-    await exec(inNamespace(l)[0]!, [...inNamespace(l).slice(1), 'nft', 'delete', 'table', 'inet', table]);
+    await inside(['nft', 'add', 'table', 'inet', table]);
+    await inside(['nft', 'delete', 'table', 'inet', table]);
     return { mode: 'nftables' };
   } catch (error) {
     reasons.push(`nftables: ${describeExecError(error, 'nft', 'nftables')}`);
   }
   try {
-    await exec(inNamespace(l)[0]!, [...inNamespace(l).slice(1), 'iptables', '-t', 'nat', '-L', '-n']);
+    await inside(['iptables', '-t', 'nat', '-L', '-n']);
     return { mode: 'iptables' };
   } catch (error) {
     reasons.push(`iptables: ${describeExecError(error, 'iptables', 'iptables')}`);

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { requiredVersion } from '../../cluster/controlplane/go-mod.ts';
 import { ApiClient, request } from '../../cluster/local/api.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { chooseProxyMode, missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { isRunning, type ProcessRecord } from '../../cluster/local/processes.ts';
 import { clientCredentials } from '../../cluster/local/pki.ts';
 import { layout } from '../../cluster/local/layout.ts';
@@ -218,6 +218,26 @@ describe('the local control plane', { skip: reason ?? false }, () => {
       return stdout.trim() || undefined;
     });
     assert.match(body, /^hello from /);
+  });
+
+  test('kube-proxy falls back to iptables without nft, and says which packages are missing without either', async () => {
+    const bin = await mkdtemp(path.join(os.tmpdir(), 'rollcall-path-'));
+    const saved = process.env.PATH;
+    try {
+      const which = async (command: string) => (await exec('sh', ['-c', `command -v ${command}`])).stdout.trim();
+      await symlink(await which('nsenter'), path.join(bin, 'nsenter'));
+      await symlink(await which('iptables'), path.join(bin, 'iptables'));
+      const l = layout({ ...OPTIONS, stateDir });
+      process.env.PATH = bin;
+      assert.deepEqual(await chooseProxyMode(l), { mode: 'iptables' });
+      await rm(path.join(bin, 'iptables'));
+      const none = await chooseProxyMode(l);
+      assert.equal(none.mode, 'none');
+      assert.match((none as { reason: string }).reason, /nftables: the nft command is missing \(apt-get install nftables\); iptables: the iptables command is missing \(apt-get install iptables\)/);
+    } finally {
+      process.env.PATH = saved;
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 
   test('stop leaves no component running and deletes the namespace', async () => {
