@@ -285,8 +285,9 @@ export async function controlPlaneStatus(options: LayoutOptions = {}): Promise<S
   const state = await readState(l);
   const running = (state?.processes ?? []).map((p) => ({ component: p.component, pid: p.pid, running: isRunning(p) }));
   const status: Status = { state, running, namespace: namespaceExists(l) };
-  if (running.some((p) => p.component === 'kube-apiserver' && p.running) && existsSync(path.join(l.pkiDir, 'admin.crt'))) {
-    const res = await new ApiClient(l.apiserverUrl, await clientCredentials(l, 'admin')).send('GET', '/readyz').catch((e: Error) => ({ status: 0, body: e.message }));
+  if (state && running.some((p) => p.component === 'kube-apiserver' && p.running) && existsSync(path.join(l.pkiDir, 'admin.crt'))) {
+    // The address comes from the state: the subnet it was started with need not be repeated to ask for its status.
+    const res = await new ApiClient(state.apiserverUrl, await clientCredentials(l, 'admin')).send('GET', '/readyz').catch((e: Error) => ({ status: 0, body: e.message }));
     status.readyz = `${res.status} ${res.body.trim()}`;
   }
   return status;
