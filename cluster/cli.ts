@@ -7,19 +7,20 @@
 //   env      `export KUBECONFIG=...` for `eval "$(npm run -s cluster -- env)"`
 //
 // Options: --name NAME (default rollcall), --subnet N (10.87.N.0/24, default 0), --state-dir DIR
-// (default /var/tmp/rollcall-cluster/NAME), --node NAME (the node identity's name, default NAME-node).
+// (default /var/tmp/rollcall-cluster/NAME), --node NAME (the node identity's name, default NAME-node), and for up
+// --proxy-mode nftables|iptables (default: the first the kernel accepts).
 import { parseArgs } from 'node:util';
 import { buildRecord, controlPlaneBinary } from './controlplane/build.ts';
 import { controlPlaneStatus, readState, startControlPlane, stopControlPlane } from './local/control-plane.ts';
 import { layout, type LayoutOptions } from './local/layout.ts';
 
-const USAGE = 'usage: npm run cluster -- build|up|down|status|env [--name NAME] [--subnet N] [--state-dir DIR] [--node NAME]';
+const USAGE = 'usage: npm run cluster -- build|up|down|status|env [--name NAME] [--subnet N] [--state-dir DIR] [--node NAME] [--proxy-mode nftables|iptables]';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, subnet: { type: 'string' }, 'state-dir': { type: 'string' }, node: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'proxy-mode': { type: 'string' }, name: { type: 'string' }, subnet: { type: 'string' }, 'state-dir': { type: 'string' }, node: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help || positionals.length !== 1) {
     console.error(USAGE);
@@ -44,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'up': {
-      const cp = await startControlPlane({ ...options, log });
+      const mode = values['proxy-mode'];
+      if (mode !== undefined && mode !== 'nftables' && mode !== 'iptables') throw new Error(`--proxy-mode ${mode}: nftables or iptables`);
+      const cp = await startControlPlane({ ...options, ...(mode ? { proxyMode: mode } : {}), log });
       const seconds = (ms = 0) => (ms / 1000).toFixed(1);
       console.error(`control plane ${cp.name} up: ${cp.apiserverUrl} (network namespace ${cp.netns}, state ${cp.stateDir})`);
       console.error(`ready after ${seconds(cp.readyAfterMs.controllers)} s (API server, controllers, scheduler)${cp.readyAfterMs['kube-proxy'] ? `, kube-proxy after ${seconds(cp.readyAfterMs['kube-proxy'])} s` : ''}`);

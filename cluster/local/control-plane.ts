@@ -35,6 +35,8 @@ export interface StartOptions extends LayoutOptions {
    * after start-up may not want to wait.
    */
   waitForProxy?: boolean;
+  /** kube-proxy's mode; by default the first of nftables and iptables the kernel accepts (chooseProxyMode). */
+  proxyMode?: ProxyMode;
 }
 
 /**
@@ -222,7 +224,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     await writePki(l);
     await writeKubeconfigs(l);
     await createNamespace(l);
-    const proxy = await chooseProxyMode(l);
+    const proxy: ServiceProxy = options.proxyMode ? { mode: options.proxyMode } : await chooseProxyMode(l);
     state.proxy = proxy;
     if (proxy.mode !== 'none') await writeFile(l.kubeProxyConfig, kubeProxyConfig(l, proxy.mode));
 
