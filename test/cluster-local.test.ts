@@ -3,6 +3,7 @@
 // The control plane itself is tested by `npm run test:cluster` (testing/cluster/).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -122,7 +123,17 @@ describe('daemons', () => {
       assert.match(text, /exited with status 3; restarting in 1 s/);
       assert.equal(await stopProcess(record, 2000), 'terminated');
       assert.equal(isRunning(record), false);
-      assert.throws(() => process.kill(-record.pid, 0), { code: 'ESRCH' }, 'no process of the group remains');
+      // proc(5) stat: state is the first field after comm, pgrp the third.
+      const live = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          return Number(pgrp) === record.pid && state !== 'Z' ? [pid] : [];
+        } catch {
+          return [];
+        }
+      });
+      assert.deepEqual(live, [], 'no live process of the group remains');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

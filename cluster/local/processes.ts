@@ -2,7 +2,7 @@
 // appended to one log file each, known by PID. A PID alone could be reused by another program after a reboot or a
 // long time, so each is recorded with its start time (/proc/<pid>/stat field 22) and signalled only while both match.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessRecord {
@@ -50,14 +50,24 @@ export function startDaemon(component: string, argv: string[], log: string): Pro
   }
 }
 
-/** Whether any process of the group led by `pgid` remains. */
+/**
+ * Whether a live process of the group `pgid` remains. Scans /proc rather than sending signal 0 to the group: zombies
+ * (exited, not yet reaped by their parent or by init) still belong to it and would answer.
+ */
 function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // After comm: state (field 3), ppid, pgrp (field 5).
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
   }
+  return false;
 }
 
 /**
