@@ -1,5 +1,5 @@
 // Policy of the Argo Rollouts analysis objects (kustomize/overlays/canary-analysis): only that overlay has them, the
-// AnalysisRun is a Sync-phase hook in the StatefulSet's wave (issue 13's single-step rule; the wave itself is checked
+// AnalysisRun is a Sync-phase hook in the StatefulSet's wave (the single-step rule; the wave itself is checked
 // for every overlay in bundle/policy.ts) and runs exactly the AnalysisTemplate's metrics; every metric reads the canary
 // pod's GET /stats?version=<the StatefulSet's image tag> (so a run that starts while the canary pod is replaced never
 // judges the previous release) in a way the rehearsal's model of Argo Rollouts can evaluate (the same parser refuses

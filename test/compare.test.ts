@@ -13,7 +13,7 @@ import * as figures from '../rehearsal/run/figures.ts';
 import { badReleaseEnv, parseScenarios } from '../rehearsal/run/scenarios.ts';
 import { parseBadRelease } from '../src/service/bad-release.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
-import { sharedRun } from '../testing/support/shared-rehearsal.ts';
+import { KUBECTL_OPTIONS, sharedRun } from '../testing/support/shared-rehearsal.ts';
 
 const readinessProbe = { httpGet: { path: '/readyz', port: 'http' } };
 
@@ -77,7 +77,9 @@ describe('rollout plans from the rendered overlays', () => {
     assert.throws(() => planFromObjects('x', set({ ordinals: { start: 1 } })), /spec\.ordinals\.start: 1 is not modelled/);
     assert.throws(() => planFromObjects('x', set({ persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete' } })), /persistentVolumeClaimRetentionPolicy\.whenScaled: Delete is not modelled/);
     assert.throws(() => planFromObjects('x', set({}, {})), /no readinessProbe/);
-    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { exec: { command: ['true'] } } })), /readinessProbe: only httpGet probes/);
+    // An exec probe is refused before the model sees it: the container allowlist does not let a manifest run commands.
+    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { exec: { command: ['true'] } } })), /readinessProbe\.exec: only httpGet and tcpSocket probes are allowed/);
+    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { tcpSocket: { port: 5000 } } })), /readinessProbe: only httpGet probes with a path are rehearsed/);
     // Modelled instead of refused: initialDelaySeconds and timeoutSeconds are read.
     const plan = planFromObjects('x', set({}, { readinessProbe: { httpGet: { path: '/r' }, initialDelaySeconds: 4, timeoutSeconds: 5 } }));
     assert.deepEqual(plan.readiness, { periodMs: 10_000, failureThreshold: 3, successThreshold: 1, path: '/r', initialDelayMs: 4000, timeoutMs: 5000 });
@@ -164,8 +166,10 @@ describe('the table', () => {
       timeline: { slotMs: 100, endMs: 0, pods: [], traffic: [], markers: [] },
     } satisfies RunResult;
     const lines = formatTable({ runs: [run] }).split('\n');
-    assert.equal(lines.length, 3);
-    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0\s+\|$/);
+    // Two header lines, a rule, the row; then the legend (no time scale given: seconds as measured).
+    assert.match(lines[3]!, /^rolling +unready +0\.0 % +0\.0 s +1, stalled +stalled 3\.0 s +0\.9 s +1 +0\.0 s +0\/0$/);
+    assert.ok(lines.includes('Times are seconds as measured.'), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes('Launch of v1 to every pod Ready: rolling 4.2 s.')), lines.join('\n'));
   });
 });
 
@@ -177,7 +181,7 @@ describe('bad releases rehearsed with real server processes (time scale 0.1)', (
     const crash = await sharedRun('recreate', 'crash');
     const canaryErrors = await sharedRun('canary', 'errors');
     const runs = [unready, errors, crash, canaryErrors];
-    for (const line of formatTable({ runs }).split('\n')) t.diagnostic(line);
+    for (const line of formatTable({ runs, timeScale: KUBECTL_OPTIONS.timeScale }).split('\n')) t.diagnostic(line);
 
     assert.equal(unready.figures.stoppedByItself, true, `rolling × unready: the rollout stopped by itself (${JSON.stringify(unready.figures.detection)})`);
     assert.equal(unready.figures.podsUpdated, 1, 'rolling × unready: after the first replaced ordinal');
@@ -217,7 +221,7 @@ describe('canary-analysis and blue-green rehearsed with real server processes (t
     if (!requireRenderer(t)) return;
     const analysed = await sharedRun('canary-analysis', 'errors');
     const blueGreen = await sharedRun('blue-green', 'good');
-    for (const line of formatTable({ runs: [analysed, blueGreen] }).split('\n')) t.diagnostic(line);
+    for (const line of formatTable({ runs: [analysed, blueGreen], timeScale: KUBECTL_OPTIONS.timeScale }).split('\n')) t.diagnostic(line);
 
     const markers = analysed.timeline.markers;
     const verdict = markers.find((m) => m.kind === 'analysis' && /AnalysisRun (Failed|Error)/.test(m.label));
