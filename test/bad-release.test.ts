@@ -1,7 +1,7 @@
 // BAD_RELEASE: the switch that makes an instance a bad release on purpose (src/service/bad-release.ts), its validation, what
 // a person sees (log, /visits, page, metrics), and the Kustomize component that sets it on an overlay.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { listOverlays } from '../bundle/files.ts';
@@ -126,14 +126,18 @@ describe('the server process with a bad release', () => {
 describe('components/bad-release', () => {
   test('one line in any overlay sets BAD_RELEASE on the app container and changes nothing else', { timeout: 60_000 }, async (t) => {
     if (!requireRenderer(t) || !renderer) return;
+    // A copy of kustomize/, not the repository's own folder: other test files read and copy that folder while this
+    // one runs (npm test runs two files at a time), and must never meet a half-written kustomization in it.
+    const root = await tempDir();
+    await cp(path.join(repoRoot, 'kustomize'), path.join(root, 'kustomize'), { recursive: true });
     for (const overlay of listOverlays(repoRoot)) {
-      // A kustomization next to the repository's overlays: the overlay plus the component, as the README's one line does.
-      const dir = await mkdtemp(path.join(repoRoot, 'kustomize', `.bad-release-test-${overlay}-`));
+      // A kustomization next to the overlays: the overlay plus the component, as the README's one line does.
+      const dir = await mkdtemp(path.join(root, 'kustomize', `bad-release-test-${overlay}-`));
       try {
         await writeFile(path.join(dir, 'kustomization.yaml'), `resources:\n  - ../overlays/${overlay}\ncomponents:\n  - ../components/bad-release\n`);
         const [plain, bad]: Rendered[] = await Promise.all([
           render(renderer, path.join('kustomize', 'overlays', overlay), repoRoot),
-          render(renderer, path.relative(repoRoot, dir), repoRoot),
+          render(renderer, path.relative(root, dir), root),
         ]);
         const env = (objects: readonly K8sObject[]): { name: string; value?: string }[] =>
           (objects.find((o) => o.kind === 'StatefulSet') as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } })
