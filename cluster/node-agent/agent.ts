@@ -12,7 +12,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import { ImageStore, parseImageMap } from './images.ts';
 import { KubeApi, loadKubeConfig } from './kube-api.ts';
 import { LEASE_RENEW_MS, registerNode, renewLease, reportStatus, STATUS_REPORT_MS, type NodeIdentity } from './node-object.ts';
-import { enableForwarding, PodIPAllocator, tearDownPodNetwork } from './pod-network.ts';
+import { enableForwarding, PodIPAllocator, removeLocalPodRoutes, tearDownPodNetwork } from './pod-network.ts';
 import { PodWorker } from './pod-worker.ts';
 import { runProvisioner } from './provisioner.ts';
 
@@ -99,6 +99,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   chmodSync(path.join(opts.stateDir, 'pods'), 0o711);
   sweepLeftovers(opts.stateDir, log);
   enableForwarding();
+  for (const route of await removeLocalPodRoutes(podCIDR)) log(`removed the route "${route}": pods get their own network namespaces`);
 
   const version = (await api.get<{ gitVersion: string }>('/version')).gitVersion;
   const identity: NodeIdentity = { name: nodeName, internalIP: hostIP, podCIDR, version, maxPods: 110 };

@@ -57,6 +57,26 @@ export async function tearDownPodNetwork(uid: string): Promise<void> {
   await ip('netns', 'del', netns).catch(() => undefined);
 }
 
+/**
+ * A `local` route covering the pod CIDR (a namespace prepared for pods that bind their address in the node's own
+ * namespace) would deliver pod traffic to the node itself instead of routing it into each pod's namespace: the
+ * local table is looked up before the main one. The agent owns pod networking on its node, so it removes such a
+ * route and says so. Answers the routes removed.
+ */
+export async function removeLocalPodRoutes(podCIDR: string): Promise<string[]> {
+  const { stdout } = await run('ip', ['-4', 'route', 'show', 'table', 'local', 'type', 'local'], { timeout: 10_000 });
+  const removed: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^local\s+(\S+)\s+dev\s+(\S+)/.exec(line.trim());
+    if (!m?.[1] || !m[2]) continue;
+    const dest = m[1].includes('/') ? m[1] : `${m[1]}/32`;
+    if (dest !== podCIDR) continue;
+    await ip('route', 'del', 'local', dest, 'dev', m[2], 'table', 'local');
+    removed.push(line.trim());
+  }
+  return removed;
+}
+
 /** The node forwards between pods and its own addresses: IPv4 forwarding on in the agent's namespace. */
 export function enableForwarding(): void {
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
