@@ -136,7 +136,9 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
       tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-node-agent-'));
       // The pods' user (10001) must reach the image build and its volumes below this directory.
       chmodSync(tmp, 0o711);
-      cp = await startControlPlane({ ...OPTIONS, stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
+      // CONTROLPLANE_BINARY: a binary built elsewhere (default: the cached build, made when missing).
+      const binary = process.env['CONTROLPLANE_BINARY'];
+      cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
       const tag = bundleTag();
       const imageDir = path.join(tmp, 'images', tag);
       await exec(process.execPath, [path.join(root, 'scripts/build.ts'), '--out', imageDir], { cwd: root, timeout: 120_000 });
