@@ -175,6 +175,7 @@ describe('pod phase (pkg/kubelet/kubelet_pods.go getPhase)', () => {
     ['OnFailure, exited 1 (restarting)', [cv({ state: exited(1) })], 'OnFailure', false, 'Running'],
     ['Always, exited 0 between restarts', [cv({ state: exited(0) })], 'Always', false, 'Running'],
     ['deleted: all exited 0 → Succeeded', [cv({ state: exited(0) })], 'Always', true, 'Succeeded'],
+    ['refused or stopped before it ever ran → Failed', [cv({ state: { waiting: { reason: 'Blocked' } } })], 'Always', true, 'Failed'],
     ['deleted: one killed → Failed', [cv({ state: exited(0) }), cv({ name: 'd', state: exited(137) })], 'Always', true, 'Failed'],
   ];
   for (const [name, containers, policy, terminal, phase] of cases) {

@@ -55,6 +55,8 @@ export function podPhase(containers: ContainerView[], containerCount: number, po
     } else if (c.lastState) stopped++;
     else waiting++;
   }
+  // A pod refused or stopped before a container ever ran ends Failed (the kubelet's rejected pods do).
+  if (podIsTerminal && running === 0 && (waiting > 0 || unknown > 0)) return 'Failed';
   if (waiting > 0) return 'Pending';
   if (running > 0 && unknown === 0) return 'Running';
   if (running === 0 && stopped > 0 && unknown === 0) {

@@ -110,6 +110,8 @@ export class PodWorker {
   #lastSent = '';
   #stopped = false;
   readonly #setupSleeper = new Sleeper();
+  /** Settles when the sandbox and volume set-up has finished or given up: termination tears down after it. */
+  #setupDone: Promise<void> = Promise.resolve();
   /** Settles when the worker is done with the pod (its processes ended; the object deleted if it was being deleted). */
   readonly done: Promise<void>;
 
@@ -200,6 +202,21 @@ export class PodWorker {
       }, Math.max(0, left));
     }
 
+    let endSetup = (): void => undefined;
+    this.#setupDone = new Promise<void>((resolve) => (endSetup = resolve));
+    try {
+      if (!(await this.#setUp())) return;
+    } finally {
+      endSetup();
+    }
+    await Promise.all(this.#containers.map((c) => this.#containerLoop(c)));
+    // Every container has ended for good (restartPolicy Never / OnFailure after success): the pod is done.
+    if (!this.#terminating) await this.terminate(false);
+  }
+
+  /** The sandbox (address, network namespace) and the volumes; false when the pod was terminated meanwhile. */
+  async #setUp(): Promise<boolean> {
+    const pod = this.#pod;
     // The sandbox: an address and a network namespace.
     const previousIP = pod.status?.podIP;
     this.#podIP = previousIP && this.#deps.ips.claim(this.#uid, previousIP) ? previousIP : this.#deps.ips.allocate(this.#uid);
@@ -213,7 +230,7 @@ export class PodWorker {
         await this.#setupSleeper.sleep(5000);
       }
     }
-    if (this.#terminating) return;
+    if (this.#terminating) return false;
     this.#sandboxReady = true;
     void this.#syncStatus();
 
@@ -236,10 +253,7 @@ export class PodWorker {
         await this.#setupSleeper.sleep(waiting ? 2000 : 10_000);
       }
     }
-    if (this.#terminating) return;
-    await Promise.all(this.#containers.map((c) => this.#containerLoop(c)));
-    // Every container has ended for good (restartPolicy Never / OnFailure after success): the pod is done.
-    if (!this.#terminating) await this.terminate(false);
+    return !this.#terminating;
   }
 
   /** One container: start, wait for its end, restart it after back-off while the policy says so. */
@@ -512,6 +526,7 @@ export class PodWorker {
       if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
       const grace = this.#graceSeconds();
       for (const c of this.#containers) c.sleeper.wake();
+      await this.#setupDone;
       await Promise.all(this.#containers.map((c) => this.#kill(c, grace, deleteObject ? 'the pod is being deleted' : 'the pod is done')));
       // Give container loops a turn to record their terminated states.
       await new Promise((r) => setImmediate(r));
