@@ -55,7 +55,7 @@ function nodeNameFromCert(cert: Buffer | undefined): string | undefined {
 }
 
 /** Kills what a previous run of the agent left (its pods' process groups and network namespaces). */
-function sweepLeftovers(stateDir: string, log: (msg: string) => void): void {
+async function sweepLeftovers(stateDir: string, log: (msg: string) => void): Promise<void> {
   const podsDir = path.join(stateDir, 'pods');
   if (!existsSync(podsDir)) return;
   for (const entry of readdirSync(podsDir)) {
@@ -73,7 +73,7 @@ function sweepLeftovers(stateDir: string, log: (msg: string) => void): void {
       }
     }
     const uid = entry.split('_').at(-1);
-    if (uid) void tearDownPodNetwork(uid);
+    if (uid) await tearDownPodNetwork(uid);
   }
 }
 
@@ -97,7 +97,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   chmodSync(opts.stateDir, 0o711);
   mkdirSync(path.join(opts.stateDir, 'pods'), { recursive: true, mode: 0o711 });
   chmodSync(path.join(opts.stateDir, 'pods'), 0o711);
-  sweepLeftovers(opts.stateDir, log);
+  await sweepLeftovers(opts.stateDir, log);
   enableForwarding();
   for (const route of await removeLocalPodRoutes(podCIDR)) log(`removed the route "${route}": pods get their own network namespaces`);
 

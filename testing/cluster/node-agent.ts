@@ -185,6 +185,151 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
     assert.deepEqual(defaults.map((c) => [c.provisioner, c.volumeBindingMode]), [['rollcall.dev/hostpath', 'WaitForFirstConsumer']]);
   });
 
+  describe('pods run by the agent', () => {
+    const ns = 'agent-pods';
+    let image = '';
+    type Status = {
+      phase?: string;
+      reason?: string;
+      conditions?: { type: string; status: string }[];
+      containerStatuses?: {
+        restartCount: number;
+        state: { waiting?: { reason: string }; running?: { startedAt: string }; terminated?: { exitCode: number; reason: string } };
+        lastState: { terminated?: { exitCode: number } };
+      }[];
+    };
+    const podStatus = async (name: string) => (await api.find<{ metadata: { uid: string }; status: Status }>(`/api/v1/namespaces/${ns}/pods/${name}`))?.status;
+    const container = (s: Status | undefined) => s?.containerStatuses?.[0];
+    const makePod = (name: string, script: string, spec: Record<string, unknown> = {}, c: Record<string, unknown> = {}) =>
+      api.request('POST', `/api/v1/namespaces/${ns}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: ns },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true },
+          ...spec,
+          containers: [{ name: 'c', image, command: ['node', '-e', script], ...c }],
+        },
+      });
+
+    before(async () => {
+      image = `ghcr.io/rollcall/rollcall:${bundleTag()}`;
+      await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      await eventually('the default service account', 30_000, async () => api.find(`/api/v1/namespaces/${ns}/serviceaccounts/default`));
+    });
+    after(async () => {
+      await api.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
+    });
+
+    test('a container that keeps exiting is restarted with back-off: CrashLoopBackOff, restartCount, lastState', { timeout: 90_000 }, async () => {
+      await makePod('crash', 'process.exit(3)', { restartPolicy: 'Always' });
+      const seen = new Map<number, number>();
+      const s = await eventually('two restarts', 60_000, async () => {
+        const st = await podStatus('crash');
+        const cs = container(st);
+        if (cs && !seen.has(cs.restartCount)) seen.set(cs.restartCount, Date.now());
+        return cs && cs.restartCount >= 2 && cs.state.waiting?.reason === 'CrashLoopBackOff' ? st : undefined;
+      });
+      assert.equal(s.phase, 'Running', 'restarting pods are Running (getPhase)');
+      assert.equal(container(s)?.lastState.terminated?.exitCode, 3);
+      // rehearsal/model/kubelet.ts: the first restart at once, the second after 10 s.
+      const gap = (seen.get(2) ?? 0) - (seen.get(1) ?? 0);
+      assert.ok(gap >= 9_000 && gap < 20_000, `10 s back-off between the first and second restart, saw ${gap} ms`);
+      figures['back-off before the 2nd restart (ms)'] = gap;
+    });
+
+    test('pods with restartPolicy Never end Succeeded or Failed with their exit codes', { timeout: 60_000 }, async () => {
+      await makePod('exit-0', 'process.exit(0)', { restartPolicy: 'Never' });
+      await makePod('exit-7', 'process.exit(7)', { restartPolicy: 'Never' });
+      const ok = await eventually('exit-0 Succeeded', 45_000, async () => ((await podStatus('exit-0'))?.phase === 'Succeeded' ? podStatus('exit-0') : undefined));
+      assert.deepEqual([container(ok)?.state.terminated?.exitCode, container(ok)?.state.terminated?.reason], [0, 'Completed']);
+      const bad = await eventually('exit-7 Failed', 45_000, async () => ((await podStatus('exit-7'))?.phase === 'Failed' ? podStatus('exit-7') : undefined));
+      assert.deepEqual([container(bad)?.state.terminated?.exitCode, container(bad)?.state.terminated?.reason], [7, 'Error']);
+      assert.equal(bad?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+    });
+
+    test("the projected token (TokenRequest) authenticates as the pod's service account, within its Role", { timeout: 60_000 }, async () => {
+      await api.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader' } });
+      await api.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'reader' },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
+      });
+      await api.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'reader' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+      });
+      // The client of the hooks, as they use it (src/hooks/k8s-client.ts: SERVICEACCOUNT_DIR, KUBERNETES_SERVICE_HOST).
+      const script = `
+        const { inClusterClient, inClusterConfig } = await import(${JSON.stringify(path.join(root, 'src/hooks/k8s-client.ts'))});
+        const fs = await import('node:fs');
+        const client = inClusterClient(inClusterConfig(process.env));
+        const self = await client.request('GET', '/api/v1/namespaces/${ns}/pods/' + process.env.POD_NAME);
+        const secrets = await client.request('GET', '/api/v1/namespaces/${ns}/secrets');
+        const nsFile = fs.readFileSync(process.env.SERVICEACCOUNT_DIR + '/namespace', 'utf8');
+        console.log(JSON.stringify({ self: self.status, secrets: secrets.status, nsFile }));
+        process.exit(self.status === 200 && self.body.metadata.name === process.env.POD_NAME && secrets.status === 403 && nsFile === '${ns}' ? 0 : 1);
+      `;
+      await makePod('token', script, { restartPolicy: 'Never', serviceAccountName: 'reader', automountServiceAccountToken: true }, {
+        command: ['node', '--input-type=module', '-e', script],
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      });
+      const s = await eventually('token pod finished', 45_000, async () => {
+        const st = await podStatus('token');
+        return st?.phase === 'Succeeded' || st?.phase === 'Failed' ? st : undefined;
+      });
+      assert.equal(s.phase, 'Succeeded', `GET its own pod 200, secrets 403, namespace file right (exit ${container(s)?.state.terminated?.exitCode})`);
+    });
+
+    test('deletion: SIGTERM, the grace period, SIGKILL, then the object is deleted', { timeout: 60_000 }, async () => {
+      await makePod('stubborn', "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1000)", { terminationGracePeriodSeconds: 3 });
+      await eventually('stubborn running', 30_000, async () => (container(await podStatus('stubborn'))?.state.running ? true : undefined));
+      const started = performance.now();
+      await api.request('DELETE', `/api/v1/namespaces/${ns}/pods/stubborn`);
+      await eventually('stubborn gone', 30_000, async () => ((await api.find(`/api/v1/namespaces/${ns}/pods/stubborn`)) ? undefined : true));
+      const took = performance.now() - started;
+      assert.ok(took >= 2_900 && took < 10_000, `killed after its 3 s grace period, gone after ${Math.round(took)} ms`);
+      figures['deletion with a 3 s grace period (ms)'] = Math.round(took);
+    });
+
+    test('probes: a failing liveness probe restarts the container, a failing readiness probe keeps it unready', { timeout: 90_000 }, async () => {
+      const server = "require('node:http').createServer((q, s) => { s.statusCode = q.url === '/readyz' ? 503 : 500; s.end(); }).listen(5000)";
+      await makePod('unhealthy', server, {}, {
+        ports: [{ name: 'http', containerPort: 5000 }],
+        readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
+        livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2 },
+      });
+      const s = await eventually('a liveness restart', 60_000, async () => {
+        const st = await podStatus('unhealthy');
+        return (container(st)?.restartCount ?? 0) >= 1 ? st : undefined;
+      });
+      assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+      const events = await api.get<{ items: { reason: string; message: string }[] }>(`/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=unhealthy`);
+      assert.ok(events.items.some((e) => e.reason === 'Unhealthy' && /Liveness/.test(e.message)));
+      assert.ok(events.items.some((e) => e.reason === 'Killing'));
+    });
+
+    test('activeDeadlineSeconds ends the pod Failed with reason DeadlineExceeded', { timeout: 60_000 }, async () => {
+      await makePod('deadline', 'setInterval(() => {}, 1000)', { restartPolicy: 'Never', activeDeadlineSeconds: 3 });
+      const s = await eventually('deadline Failed', 45_000, async () => ((await podStatus('deadline'))?.phase === 'Failed' ? podStatus('deadline') : undefined));
+      assert.equal(s?.reason, 'DeadlineExceeded');
+    });
+
+    test('an image this node has no build for waits in ErrImagePull / ImagePullBackOff', { timeout: 60_000 }, async () => {
+      await makePod('no-image', 'process.exit(0)', {}, { image: 'ghcr.io/rollcall/rollcall:0.0.0-missing' });
+      const s = await eventually('image pull failure', 45_000, async () => {
+        const st = await podStatus('no-image');
+        return /ErrImagePull|ImagePullBackOff/.test(container(st)?.state.waiting?.reason ?? '') ? st : undefined;
+      });
+      assert.equal(s.phase, 'Pending');
+    });
+  });
+
   for (const overlay of overlays) {
     describe(overlay, () => {
       let namespace = '';
