@@ -269,6 +269,29 @@ describe('admission: what this node refuses', () => {
     assert.match(admitPod(pod({ containers: [{ name: 'c', image: 'x', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] }))?.message ?? '', /NET_ADMIN/);
     assert.match(admitPod(pod({ containers: [{ name: 'c', image: 'x', livenessProbe: { exec: { command: ['true'] } } }] }))?.message ?? '', /liveness probe/);
   });
+  test('the container allowlist applies to what the manifest wrote, not to the token volume the API server adds', () => {
+    assert.match(admitPod(pod({ containers: [{ name: 'c', image: 'ghcr.io/rollcall/rollcall:1.0.0', command: ['node', '-e', 'x'] }] }))?.message ?? '', /command/);
+    assert.match(
+      admitPod(pod({ containers: [{ name: 'c', image: 'ghcr.io/rollcall/rollcall:1.0.0', env: [{ name: 'NODE_OPTIONS', value: '--import=data:,x' }] }] }))?.message ?? '',
+      /NODE_OPTIONS/,
+    );
+    const tokenVolume = {
+      name: 'kube-api-access-x7k2q',
+      projected: {
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    };
+    const mount = { name: 'kube-api-access-x7k2q', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+    const hook = { name: 'recreate', image: 'ghcr.io/rollcall/rollcall:1.0.0', command: ['node', '/app/hooks/recreate-hook.js'], volumeMounts: [mount] };
+    assert.equal(admitPod(pod({ containers: [hook], volumes: [tokenVolume] })), undefined, 'the injected token volume is not the manifest’s');
+    const handMade = { ...tokenVolume, name: 'my-token' };
+    assert.match(admitPod(pod({ containers: [{ ...hook, volumeMounts: [{ ...mount, name: 'my-token' }] }], volumes: [handMade] }))?.message ?? '', /volume|mountPath/);
+    assert.match(admitPod(pod({ containers: [{ ...hook, volumeMounts: [{ ...mount, mountPath: '/etc' }] }], volumes: [tokenVolume] }))?.message ?? '', /mountPath/);
+  });
   test('probe ports by name', () => {
     const c = { name: 'c', ports: [{ name: 'http', containerPort: 5000 }] };
     assert.equal(resolvePort('http', c), 5000);

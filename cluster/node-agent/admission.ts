@@ -1,9 +1,10 @@
 // The node's own admission of a pod (the kubelet's admit handlers, pkg/kubelet/lifecycle): a manifest is untrusted
 // input, and this node runs containers as host processes without the isolation a container runtime gives. So a
-// pod is refused, with a reason the API shows, when it asks for what this node cannot do safely or at all. The
-// one seam for stricter container rules is `checkContainerRules` below: the agent calls nothing else.
+// pod is refused, with a reason the API shows, when it asks for what this node cannot do at all, or for anything
+// outside the project's container allowlist (`checkContainerRules`, the one place the agent applies it).
 import type { IContainer } from 'kubernetes-models/v1';
 import type { IPod } from 'kubernetes-models/v1/Pod';
+import { checkPodSpec } from '../../rehearsal/model/container-allowlist.ts';
 import { probeSupported } from './probes.ts';
 
 /** A refusal: the pod ends Failed with this reason and message, as a kubelet admit handler's rejection does. */
@@ -12,18 +13,42 @@ export interface Refusal {
   message: string;
 }
 
+/** The service-account volume the API server's ServiceAccount admission plugin adds to a pod whose token is mounted
+ * (plugin/pkg/admission/serviceaccount/admission.go, `kube-api-access-<5 chars>`: the token, kube-root-ca.crt and
+ * the namespace), and its mount in every container. The manifest never wrote them, so the allowlist, which judges
+ * what a manifest may set, is applied without them; anything else named like them is judged as written. */
+const SA_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+export function injectedTokenVolume(pod: IPod): string | undefined {
+  const v = pod.spec?.volumes?.find((vol) => /^kube-api-access-[a-z0-9]{5}$/.test(vol.name));
+  const sources = v?.projected?.sources ?? [];
+  const shape =
+    sources.length === 3 &&
+    sources[0]?.serviceAccountToken?.path === 'token' &&
+    sources[1]?.configMap?.name === 'kube-root-ca.crt' &&
+    sources[2]?.downwardAPI?.items?.[0]?.fieldRef?.fieldPath === 'metadata.namespace';
+  return v && shape ? v.name : undefined;
+}
+
 /**
- * Rules for a single container of a manifest, beyond what this node can run at all: privileges, capabilities,
- * users. Kept as one function so a shared allowlist (one module, tested case by case) can be called from here and
- * from nowhere else in the agent.
+ * The one seam for the rules on what a manifest's containers may set: the shared allowlist
+ * (rehearsal/model/container-allowlist.ts, also applied by the rehearsal and by `npm run validate`), on the pod spec
+ * as the manifest wrote it (without the injected token volume). Answers the refusal, or undefined.
  */
-export function checkContainerRules(container: IContainer): string | undefined {
-  const sec = container.securityContext ?? {};
-  if (sec.privileged) return `container ${container.name} asks to be privileged`;
-  const added = sec.capabilities?.add ?? [];
-  if (added.length > 0) return `container ${container.name} adds capabilities ${added.join(', ')}`;
-  if (sec.procMount && sec.procMount !== 'Default') return `container ${container.name} asks for procMount ${sec.procMount}`;
-  return undefined;
+export function checkContainerRules(pod: IPod): string | undefined {
+  const injected = injectedTokenVolume(pod);
+  const strip = (c: IContainer): IContainer => {
+    const mounts = c.volumeMounts?.filter((m) => !(m.name === injected && m.mountPath === SA_MOUNT_PATH && m.readOnly));
+    const { volumeMounts: _drop, ...rest } = c;
+    return (mounts && mounts.length > 0 ? { ...rest, volumeMounts: mounts } : rest) as IContainer;
+  };
+  const spec = {
+    ...pod.spec,
+    containers: (pod.spec?.containers ?? []).map(strip),
+    ...(pod.spec?.volumes ? { volumes: pod.spec.volumes.filter((v) => v.name !== injected) } : {}),
+  };
+  // Only the fields the allowlist judges: containers and volumes (the rest of the pod spec is Kubernetes' own).
+  const result = checkPodSpec({ containers: spec.containers, ...(spec.volumes && spec.volumes.length > 0 ? { volumes: spec.volumes } : {}) });
+  return result.ok ? undefined : `${result.field}: ${result.reason}`;
 }
 
 export function admitPod(pod: IPod): Refusal | undefined {
@@ -43,8 +68,11 @@ export function admitPod(pod: IPod): Refusal | undefined {
       if (probe && !probeSupported(probe)) return refuse(`container ${c.name}: its ${kind} probe is neither httpGet nor tcpSocket`);
     }
     if (c.lifecycle?.postStart || c.lifecycle?.preStop) return refuse(`container ${c.name}: lifecycle hooks are not run by this node`);
-    const problem = checkContainerRules(c);
-    if (problem) return refuse(problem);
+    const sec = c.securityContext ?? {};
+    if (sec.privileged) return refuse(`container ${c.name} asks to be privileged`);
+    if ((sec.capabilities?.add ?? []).length > 0) return refuse(`container ${c.name} adds capabilities ${sec.capabilities?.add?.join(', ')}`);
   }
+  const problem = checkContainerRules(pod);
+  if (problem) return refuse(problem);
   return undefined;
 }

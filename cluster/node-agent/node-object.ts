@@ -90,7 +90,8 @@ export async function registerNode(api: KubeApi, id: NodeIdentity, since: Date):
         'node.kubernetes.io/instance-type': 'rollcall-node-agent',
       },
     },
-    spec: { podCIDR: id.podCIDR, podCIDRs: [id.podCIDR] },
+    // No spec.podCIDR: that is the node IPAM controller's to set; the agent's pod range is its own (--pod-cidr).
+    spec: {},
   };
   try {
     await api.request('POST', '/api/v1/nodes', node);
