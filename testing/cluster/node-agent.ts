@@ -185,12 +185,15 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
     assert.deepEqual(defaults.map((c) => [c.provisioner, c.volumeBindingMode]), [['rollcall.dev/hostpath', 'WaitForFirstConsumer']]);
   });
 
+  // Every pod here runs the project's own programs (the service, the hooks), switched by the variables the container
+  // allowlist permits (BAD_RELEASE, SHUTDOWN_DRAIN_MS, SMOKE_URLS...): the agent refuses anything else.
   describe('pods run by the agent', () => {
     const ns = 'agent-pods';
     let image = '';
     type Status = {
       phase?: string;
       reason?: string;
+      podIP?: string;
       conditions?: { type: string; status: string }[];
       containerStatuses?: {
         restartCount: number;
@@ -198,32 +201,64 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
         lastState: { terminated?: { exitCode: number } };
       }[];
     };
-    const podStatus = async (name: string) => (await api.find<{ metadata: { uid: string }; status: Status }>(`/api/v1/namespaces/${ns}/pods/${name}`))?.status;
+    type Env = { name: string; value?: string; valueFrom?: unknown }[];
+    const podStatus = async (name: string) => (await api.find<{ status: Status }>(`/api/v1/namespaces/${ns}/pods/${name}`))?.status;
     const container = (s: Status | undefined) => s?.containerStatuses?.[0];
-    const makePod = (name: string, script: string, spec: Record<string, unknown> = {}, c: Record<string, unknown> = {}) =>
-      api.request('POST', `/api/v1/namespaces/${ns}/pods`, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: ns },
-        spec: {
-          automountServiceAccountToken: false,
-          securityContext: { runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true },
-          ...spec,
-          containers: [{ name: 'c', image, command: ['node', '-e', script], ...c }],
-        },
-      });
+    const ready = (s: Status | undefined) => s?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const finished = async (name: string) => {
+      const st = await podStatus(name);
+      return st?.phase === 'Succeeded' || st?.phase === 'Failed' ? st : undefined;
+    };
+    const podName = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
+    /** The service with a scratch volume for its counter, and `env`/`extra` on its container. */
+    const serviceSpec = (env: Env = [], extra: Record<string, unknown> = {}) => ({
+      automountServiceAccountToken: false,
+      securityContext: { runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, runAsNonRoot: true },
+      containers: [{ name: 'c', image, ports: [{ name: 'http', containerPort: 5000 }], env: [podName, ...env], volumeMounts: [{ name: 'data', mountPath: '/app/data' }], ...extra }],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    });
+    const hookSpec = (hook: string, env: Env, extra: Record<string, unknown> = {}) => ({
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true },
+      ...extra,
+      containers: [{ name: 'c', image, command: ['node', `/app/hooks/${hook}.js`], env }],
+    });
+    const makePod = (name: string, spec: Record<string, unknown>) =>
+      api.request('POST', `/api/v1/namespaces/${ns}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: { test: name } }, spec });
+    let webIP = '';
 
     before(async () => {
       image = `ghcr.io/rollcall/rollcall:${bundleTag()}`;
       await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
       await eventually('the default service account', 30_000, async () => api.find(`/api/v1/namespaces/${ns}/serviceaccounts/default`));
+      // A one-replica StatefulSet of the service: the target of the smoke and recreate hooks below.
+      await api.request('POST', `/apis/apps/v1/namespaces/${ns}/statefulsets`, {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          serviceName: 'web',
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: serviceSpec([], { readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 } }),
+          },
+        },
+      });
+      const web = await eventually('web-0 Ready', 60_000, async () => {
+        const st = await podStatus('web-0');
+        return ready(st) ? st : undefined;
+      });
+      webIP = web.podIP ?? '';
     });
     after(async () => {
       await api.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
     });
 
     test('a container that keeps exiting is restarted with back-off: CrashLoopBackOff, restartCount, lastState', { timeout: 90_000 }, async () => {
-      await makePod('crash', 'process.exit(3)', { restartPolicy: 'Always' });
+      await makePod('crash', serviceSpec([{ name: 'BAD_RELEASE', value: 'crash:100' }]));
       const seen = new Map<number, number>();
       const s = await eventually('two restarts', 60_000, async () => {
         const st = await podStatus('crash');
@@ -232,63 +267,67 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
         return cs && cs.restartCount >= 2 && cs.state.waiting?.reason === 'CrashLoopBackOff' ? st : undefined;
       });
       assert.equal(s.phase, 'Running', 'restarting pods are Running (getPhase)');
-      assert.equal(container(s)?.lastState.terminated?.exitCode, 3);
+      assert.equal(container(s)?.lastState.terminated?.exitCode, 1, 'BAD_RELEASE=crash exits 1');
       // rehearsal/model/kubelet.ts: the first restart at once, the second after 10 s.
       const gap = (seen.get(2) ?? 0) - (seen.get(1) ?? 0);
       assert.ok(gap >= 9_000 && gap < 20_000, `10 s back-off between the first and second restart, saw ${gap} ms`);
       figures['back-off before the 2nd restart (ms)'] = gap;
     });
 
-    test('pods with restartPolicy Never end Succeeded or Failed with their exit codes', { timeout: 60_000 }, async () => {
-      await makePod('exit-0', 'process.exit(0)', { restartPolicy: 'Never' });
-      await makePod('exit-7', 'process.exit(7)', { restartPolicy: 'Never' });
-      const ok = await eventually('exit-0 Succeeded', 45_000, async () => ((await podStatus('exit-0'))?.phase === 'Succeeded' ? podStatus('exit-0') : undefined));
+    test('pods with restartPolicy Never end Succeeded or Failed with their exit codes (the smoke hook)', { timeout: 60_000 }, async () => {
+      await makePod('smoke-ok', hookSpec('smoke', [{ name: 'SMOKE_URLS', value: `http://${webIP}:5000` }]));
+      await makePod('smoke-bad', hookSpec('smoke', [{ name: 'SMOKE_URLS', value: 'http://10.88.255.254:5000' }, { name: 'SMOKE_TIMEOUT_MS', value: '2000' }]));
+      const ok = await eventually('smoke-ok finished', 45_000, () => finished('smoke-ok'));
+      assert.equal(ok.phase, 'Succeeded');
       assert.deepEqual([container(ok)?.state.terminated?.exitCode, container(ok)?.state.terminated?.reason], [0, 'Completed']);
-      const bad = await eventually('exit-7 Failed', 45_000, async () => ((await podStatus('exit-7'))?.phase === 'Failed' ? podStatus('exit-7') : undefined));
-      assert.deepEqual([container(bad)?.state.terminated?.exitCode, container(bad)?.state.terminated?.reason], [7, 'Error']);
-      assert.equal(bad?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+      const bad = await eventually('smoke-bad finished', 45_000, () => finished('smoke-bad'));
+      assert.equal(bad.phase, 'Failed');
+      assert.notEqual(container(bad)?.state.terminated?.exitCode, 0);
+      assert.equal(container(bad)?.state.terminated?.reason, 'Error');
+      assert.equal(bad.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
     });
 
-    test("the projected token (TokenRequest) authenticates as the pod's service account, within its Role", { timeout: 60_000 }, async () => {
-      await api.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader' } });
-      await api.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
+    test("the projected token (TokenRequest) authenticates the recreate hook as its service account, within its Role", { timeout: 60_000 }, async () => {
+      const rbac = 'rbac.authorization.k8s.io/v1';
+      await api.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'recreater' } });
+      // What kustomize/overlays/recreate/role.yaml grants.
+      await api.request('POST', `/apis/${rbac}/namespaces/${ns}/roles`, {
+        apiVersion: rbac,
         kind: 'Role',
-        metadata: { name: 'reader' },
-        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
+        metadata: { name: 'recreater' },
+        rules: [
+          { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get'] },
+          { apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] },
+        ],
       });
-      await api.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
+      await api.request('POST', `/apis/${rbac}/namespaces/${ns}/rolebindings`, {
+        apiVersion: rbac,
         kind: 'RoleBinding',
-        metadata: { name: 'reader' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reader' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+        metadata: { name: 'recreater' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'recreater' },
+        subjects: [{ kind: 'ServiceAccount', name: 'recreater', namespace: ns }],
       });
-      // The client of the hooks, as they use it (src/hooks/k8s-client.ts: SERVICEACCOUNT_DIR, KUBERNETES_SERVICE_HOST).
-      const script = `
-        const { inClusterClient, inClusterConfig } = await import(${JSON.stringify(path.join(root, 'src/hooks/k8s-client.ts'))});
-        const fs = await import('node:fs');
-        const client = inClusterClient(inClusterConfig(process.env));
-        const self = await client.request('GET', '/api/v1/namespaces/${ns}/pods/' + process.env.POD_NAME);
-        const secrets = await client.request('GET', '/api/v1/namespaces/${ns}/secrets');
-        const nsFile = fs.readFileSync(process.env.SERVICEACCOUNT_DIR + '/namespace', 'utf8');
-        console.log(JSON.stringify({ self: self.status, secrets: secrets.status, nsFile }));
-        process.exit(self.status === 200 && self.body.metadata.name === process.env.POD_NAME && secrets.status === 403 && nsFile === '${ns}' ? 0 : 1);
-      `;
-      await makePod('token', script, { restartPolicy: 'Never', serviceAccountName: 'reader', automountServiceAccountToken: true }, {
-        command: ['node', '--input-type=module', '-e', script],
-        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-      });
-      const s = await eventually('token pod finished', 45_000, async () => {
-        const st = await podStatus('token');
-        return st?.phase === 'Succeeded' || st?.phase === 'Failed' ? st : undefined;
-      });
-      assert.equal(s.phase, 'Succeeded', `GET its own pod 200, secrets 403, namespace file right (exit ${container(s)?.state.terminated?.exitCode})`);
+      const env = [
+        { name: 'RECREATE_STATEFULSET', value: 'web' },
+        { name: 'RECREATE_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'RECREATE_TIMEOUT_MS', value: '0' },
+      ];
+      await makePod('recreate-allowed', hookSpec('recreate-hook', env, { serviceAccountName: 'recreater', automountServiceAccountToken: true }));
+      await makePod('recreate-denied', hookSpec('recreate-hook', env, { serviceAccountName: 'default', automountServiceAccountToken: true }));
+      const allowed = await eventually('recreate-allowed finished', 45_000, () => finished('recreate-allowed'));
+      assert.equal(allowed.phase, 'Succeeded', 'GET statefulsets/web and list pods with its own token: nothing stale, exit 0');
+      const denied = await eventually('recreate-denied finished', 45_000, () => finished('recreate-denied'));
+      assert.equal(denied.phase, 'Failed', 'the default service account has no Role: 403, exit 1');
+      assert.equal(container(denied)?.state.terminated?.exitCode, 1);
     });
 
     test('deletion: SIGTERM, the grace period, SIGKILL, then the object is deleted', { timeout: 60_000 }, async () => {
-      await makePod('stubborn', "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1000)", { terminationGracePeriodSeconds: 3 });
-      await eventually('stubborn running', 30_000, async () => (container(await podStatus('stubborn'))?.state.running ? true : undefined));
+      // A 60 s drain (readiness fails, the server keeps serving) is longer than the 3 s grace period: SIGKILL ends it.
+      await makePod('stubborn', {
+        ...serviceSpec([{ name: 'SHUTDOWN_DRAIN_MS', value: '60000' }], { readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 } }),
+        terminationGracePeriodSeconds: 3,
+      });
+      await eventually('stubborn Ready', 30_000, async () => (ready(await podStatus('stubborn')) ? true : undefined));
       const started = performance.now();
       await api.request('DELETE', `/api/v1/namespaces/${ns}/pods/stubborn`);
       await eventually('stubborn gone', 30_000, async () => ((await api.find(`/api/v1/namespaces/${ns}/pods/stubborn`)) ? undefined : true));
@@ -298,35 +337,45 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
     });
 
     test('probes: a failing liveness probe restarts the container, a failing readiness probe keeps it unready', { timeout: 90_000 }, async () => {
-      const server = "require('node:http').createServer((q, s) => { s.statusCode = q.url === '/readyz' ? 503 : 500; s.end(); }).listen(5000)";
-      await makePod('unhealthy', server, {}, {
-        ports: [{ name: 'http', containerPort: 5000 }],
-        readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
-        livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2 },
-      });
+      await makePod(
+        'unhealthy',
+        serviceSpec([{ name: 'BAD_RELEASE', value: 'unready' }], {
+          readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
+          livenessProbe: { httpGet: { path: '/readyz', port: 'http' }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2 },
+        }),
+      );
       const s = await eventually('a liveness restart', 60_000, async () => {
         const st = await podStatus('unhealthy');
         return (container(st)?.restartCount ?? 0) >= 1 ? st : undefined;
       });
-      assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+      assert.equal(ready(s), false);
       const events = await api.get<{ items: { reason: string; message: string }[] }>(`/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=unhealthy`);
       assert.ok(events.items.some((e) => e.reason === 'Unhealthy' && /Liveness/.test(e.message)));
       assert.ok(events.items.some((e) => e.reason === 'Killing'));
     });
 
     test('activeDeadlineSeconds ends the pod Failed with reason DeadlineExceeded', { timeout: 60_000 }, async () => {
-      await makePod('deadline', 'setInterval(() => {}, 1000)', { restartPolicy: 'Never', activeDeadlineSeconds: 3 });
+      await makePod('deadline', { ...serviceSpec(), restartPolicy: 'Never', activeDeadlineSeconds: 3 });
       const s = await eventually('deadline Failed', 45_000, async () => ((await podStatus('deadline'))?.phase === 'Failed' ? podStatus('deadline') : undefined));
       assert.equal(s?.reason, 'DeadlineExceeded');
     });
 
     test('an image this node has no build for waits in ErrImagePull / ImagePullBackOff', { timeout: 60_000 }, async () => {
-      await makePod('no-image', 'process.exit(0)', {}, { image: 'ghcr.io/rollcall/rollcall:0.0.0-missing' });
+      const spec = serviceSpec();
+      await makePod('no-image', { ...spec, containers: [{ ...spec.containers[0], image: 'ghcr.io/rollcall/rollcall:0.0.0-missing' }] });
       const s = await eventually('image pull failure', 45_000, async () => {
         const st = await podStatus('no-image');
         return /ErrImagePull|ImagePullBackOff/.test(container(st)?.state.waiting?.reason ?? '') ? st : undefined;
       });
       assert.equal(s.phase, 'Pending');
+    });
+
+    test('a container outside the allowlist (node -e) is refused: the pod ends Failed with the field named', { timeout: 60_000 }, async () => {
+      const spec = hookSpec('smoke', []);
+      await makePod('refused', { ...spec, containers: [{ name: 'c', image, command: ['node', '-e', 'process.exit(0)'] }] });
+      const s = await eventually('refused Failed', 30_000, async () => ((await podStatus('refused'))?.phase === 'Failed' ? podStatus('refused') : undefined));
+      assert.equal(s?.reason, 'NodeAgentRefused');
+      assert.match((s as { message?: string }).message ?? '', /command/);
     });
   });
 
