@@ -21,7 +21,9 @@ describe('kubelet: probes (pkg/kubelet/prober/worker.go doProbe)', () => {
     assert.equal(probePeriodMs(state, startup, readiness), 2000);
     const started = afterProbe(state, true, startup, readiness);
     assert.deepEqual(started, { state: { started: true, ready: false, successes: 0, failures: 0 }, restart: false });
-    assert.equal(probePeriodMs(started.state, startup, readiness), 5000);
+    // prober_manager.go UpdatePodStatus triggers the readiness worker as soon as the container has started.
+    assert.equal(probePeriodMs(started.state, startup, readiness, state), 0, 'the first readiness probe at once');
+    assert.equal(probePeriodMs(started.state, startup, readiness, started.state), 5000, 'then every readiness period');
     assert.equal(afterProbe(started.state, true, startup, readiness).state.ready, true, 'successThreshold 1: one success');
   });
 

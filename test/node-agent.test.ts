@@ -221,6 +221,11 @@ describe('pod status: conditions and their transition times', () => {
     assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
   });
 
+  test('past activeDeadlineSeconds the pod is Failed even when its container exited 0', () => {
+    const s = podStatus(view(false, { containers: [cv({ state: exited(0) })], terminal: { reason: 'DeadlineExceeded', failed: true } }), undefined, t0);
+    assert.deepEqual([s.phase, s.reason], ['Failed', 'DeadlineExceeded']);
+  });
+
   test('a finished pod is not ready, with reason PodCompleted', () => {
     const s = podStatus(view(false, { containers: [cv({ state: exited(0) })], restartPolicy: 'Never' }), undefined, t0);
     assert.equal(s.phase, 'Succeeded');

@@ -30,7 +30,7 @@ export interface PodView {
   hostIP: string;
   startTime?: string;
   /** The pod will run nothing more (deleted, or past activeDeadlineSeconds): its phase becomes terminal. */
-  terminal?: { reason?: string; message?: string };
+  terminal?: { reason?: string; message?: string; /** Failed whatever the exit codes (an eviction such as DeadlineExceeded). */ failed?: boolean };
   /** Conditions the agent does not own (PodScheduled from the scheduler, DisruptionTarget, readiness gates). */
   readinessGates: string[];
 }
@@ -81,7 +81,9 @@ function condition(type: string, ok: boolean, previous: IPodCondition[] | undefi
 export function podStatus(view: PodView, previous: IPodStatus | undefined, now: Date): IPodStatus {
   const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const prevConditions = previous?.conditions;
-  const phase = podPhase(view.containers, view.containerCount, view.restartPolicy, view.terminal !== undefined);
+  // pkg/kubelet/active_deadline.go: a pod past its deadline is evicted, Failed with reason DeadlineExceeded, even when
+  // its containers exit 0 on SIGTERM (the kubelet's eviction sets the phase itself: kubelet.go killPodNow callers).
+  const phase = view.terminal?.failed ? 'Failed' : podPhase(view.containers, view.containerCount, view.restartPolicy, view.terminal !== undefined);
   const terminalPhase = phase === 'Succeeded' || phase === 'Failed';
   const allReady = view.containers.length === view.containerCount && view.containers.every((c) => c.ready) && !terminalPhase;
   const unready = view.containers.filter((c) => !c.ready).map((c) => c.name);

@@ -101,7 +101,7 @@ export class PodWorker {
   #podIP: string | undefined;
   #sandboxReady = false;
   #volumes: PreparedVolumes | undefined;
-  #terminal: { reason?: string; message?: string } | undefined;
+  #terminal: { reason?: string; message?: string; failed?: boolean } | undefined;
   #terminating: Promise<void> | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #startTime: string | undefined;
@@ -196,7 +196,7 @@ export class PodWorker {
       const left = Date.parse(this.#startTime) + deadline * 1000 - Date.now();
       this.#deadlineTimer = setTimeout(() => {
         if (this.#terminating) return;
-        this.#terminal = { reason: 'DeadlineExceeded', message: `Pod was active on the node longer than the specified deadline` };
+        this.#terminal = { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline', failed: true };
         this.#event('DeadlineExceeded', this.#terminal.message ?? '', undefined, 'Warning');
         void this.terminate(false);
       }, Math.max(0, left));

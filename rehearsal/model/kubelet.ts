@@ -60,16 +60,18 @@ export function afterProbe(state: ProbeState, ok: boolean, startup: ProbeSpec | 
   return { state: { started: true, ready, successes, failures }, restart: false };
 }
 
-/** Which probe runs next and after how long: the startup probe's period until it succeeded, then readiness's. */
-export function probePeriodMs(state: ProbeState, startup: ProbeSpec | undefined, readiness: ProbeSpec): number {
+/** Which probe runs next and after how long: the startup probe's period until it succeeded, then readiness's; the
+ * first readiness probe right after the startup probe's success (READINESS_PROBE_AFTER_START_MS below). `before` is
+ * the state the result was applied to. */
+export function probePeriodMs(state: ProbeState, startup: ProbeSpec | undefined, readiness: ProbeSpec, before?: ProbeState): number {
+  if (before && !before.started && state.started) return READINESS_PROBE_AFTER_START_MS;
   return !state.started && startup ? startup.periodMs : readiness.periodMs;
 }
 
 /** pkg/kubelet/prober/prober_manager.go UpdatePodStatus: once a container has started (its startup probe succeeded,
  * or it has none) and its readiness probe has no result yet, the kubelet triggers that probe at once (worker.go
  * `manualTriggerCh`, which also restarts the worker's ticker from that moment). So the first readiness probe follows
- * the start without waiting a period. The node agent (cluster/node-agent/) follows this; `probePeriodMs` above
- * still waits a period, which the rehearsal's tests encode. */
+ * the start without waiting a period (probePeriodMs above; the node agent in cluster/node-agent/ too). */
 export const READINESS_PROBE_AFTER_START_MS = 0;
 
 /** Liveness: pkg/kubelet/prober/worker.go doProbe. The result starts as Success (`initialValue`), only probes once

@@ -330,10 +330,11 @@ export class StatefulSetRun {
     const { plan, timeScale } = this.#o;
     const startup = plan.startup ? scaleProbe(plan.startup, timeScale) : undefined;
     const readiness = scaleProbe(plan.readiness, timeScale);
-    const outcome = afterProbe(pod.probe, ok, startup, readiness);
+    const before = pod.probe;
+    const outcome = afterProbe(before, ok, startup, readiness);
     const now = this.#o.now();
     pod.probe = outcome.state;
-    pod.nextProbeAtMs = now + probePeriodMs(outcome.state, startup, readiness);
+    pod.nextProbeAtMs = now + probePeriodMs(outcome.state, startup, readiness, before);
     this.#setReady(pod, outcome.state.ready, now);
     // The kubelet kills the container; the exit is then handled like any other (back-off, restart).
     if (outcome.restart) void process.terminate(this.scaled(plan.terminationGraceMs));
