@@ -2,27 +2,18 @@
 // each container as a process (restarted with back-off), its probes, its status, its graceful termination. The
 // kubelet's rules come from rehearsal/model/kubelet.ts (back-off, probe thresholds) and pod-status.ts (phase,
 // conditions); this file is the part that touches processes and the clock.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IContainer, IContainerState, IContainerStateTerminated, IPodStatus } from 'kubernetes-models/v1';
 import type { IPod } from 'kubernetes-models/v1/Pod';
-import {
-  afterLivenessProbe,
-  afterProbe,
-  initialProbeState,
-  READINESS_PROBE_AFTER_START_MS,
-  restartDelayMs,
-  type ProbeSpec,
-  type ProbeState,
-} from '../../rehearsal/model/kubelet.ts';
+import { restartDelayMs } from '../../rehearsal/model/kubelet.ts';
 import { admitPod } from './admission.ts';
 import { buildContainerPlan, ContainerConfigError, type ContainerPlan } from './container-plan.ts';
+import { exitStatus, rfc3339, Sleeper, startContainerProcess, stopContainerProcess, type ContainerProcess } from './container-process.ts';
 import type { ImageStore } from './images.ts';
 import { ApiError, type KubeApi } from './kube-api.ts';
 import { netnsPath, podNetNames, setUpPodNetwork, tearDownPodNetwork, type PodIPAllocator } from './pod-network.ts';
 import { podStatus, type ContainerView, type RestartPolicy } from './pod-status.ts';
-import { probeTimings, runProbe } from './probes.ts';
+import { startProbeWorkers } from './probe-workers.ts';
 import { prepareVolumes, VolumeNotReady, type PreparedVolumes } from './volumes.ts';
 
 export interface WorkerDeps {
@@ -37,35 +28,11 @@ export interface WorkerDeps {
   log: (msg: string) => void;
 }
 
-const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** A sleep that `wake()` ends early (termination must not wait out a back-off). */
-class Sleeper {
-  #wake: (() => void) | undefined;
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
-        clearTimeout(t);
-        self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-  wake(): void {
-    this.#wake?.();
-  }
-}
+const now = (): string => rfc3339();
 
 interface Instance {
-  child: ChildProcess;
-  startedAt: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  probeTimers: NodeJS.Timeout[];
-  probe: ProbeState;
-  livenessFailures: number;
+  proc: ContainerProcess;
+  stopProbes: () => void;
   killing: boolean;
 }
 
@@ -301,20 +268,16 @@ export class PodWorker {
         continue;
       }
 
-      const inst = this.#spawn(c, plan);
-      c.instance = inst;
-      this.#event('Started', `Started container ${c.spec.name}`, c.spec.name);
-      this.#startProbes(c, inst);
-      void this.#syncStatus();
-      const { code, signal } = await inst.exited;
-      for (const t of inst.probeTimers) clearTimeout(t);
+      const inst = this.#start(c, plan);
+      const { code, signal } = await inst.proc.exited;
+      inst.stopProbes();
       c.instance = undefined;
-      const exitCode = code ?? 128 + (signal ? signalNumber(signal) : 9);
+      const { exitCode, signal: signalNo } = exitStatus(code, signal);
       const terminated: IContainerStateTerminated = {
         exitCode,
-        ...(signal ? { signal: signalNumber(signal) } : {}),
+        ...(signalNo !== undefined ? { signal: signalNo } : {}),
         reason: exitCode === 0 ? 'Completed' : 'Error',
-        startedAt: inst.startedAt,
+        startedAt: inst.proc.startedAt,
         finishedAt: now(),
         ...(c.view.containerID ? { containerID: c.view.containerID } : {}),
       };
@@ -365,148 +328,50 @@ export class PodWorker {
     return out;
   }
 
-  #spawn(c: ContainerRuntime, plan: ContainerPlan): Instance {
-    const logDir = path.join(this.#podDir, 'logs', c.spec.name);
-    mkdirSync(logDir, { recursive: true });
-    const logFd = openSync(path.join(logDir, `${c.view.restartCount}.log`), 'a');
-    const netns = netnsPath(podNetNames(this.#uid).netns);
-    // nsenter puts the process in the pod's network namespace; setpriv drops to the pod's user, group and groups with
-    // an empty capability bounding set (and no_new_privs when allowPrivilegeEscalation is false), then execs node.
-    const args = [
-      `--net=${netns}`,
-      '--',
-      'setpriv',
-      `--reuid=${plan.uid}`,
-      `--regid=${plan.gid}`,
-      plan.groups.length > 0 ? `--groups=${plan.groups.join(',')}` : '--clear-groups',
-      '--bounding-set=-all',
-      ...(plan.noNewPrivs ? ['--no-new-privs'] : []),
-      '--',
-      ...plan.argv,
-    ];
-    // detached: the container is its own process group, so a signal reaches everything it started.
-    const child = spawn('nsenter', args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', logFd, logFd] });
-    closeSync(logFd);
-    // The agent's record of its processes: a restarted agent kills what its previous run left (agent.ts).
-    const pidFile = path.join(this.#podDir, 'pids', c.spec.name);
-    if (child.pid !== undefined) {
-      mkdirSync(path.dirname(pidFile), { recursive: true });
-      writeFileSync(pidFile, String(child.pid));
-    }
-    const startedAt = now();
+  /** Starts the container's process and its probe workers. */
+  #start(c: ContainerRuntime, plan: ContainerPlan): Instance {
+    const proc = startContainerProcess(
+      plan,
+      netnsPath(podNetNames(this.#uid).netns),
+      path.join(this.#podDir, 'logs', c.spec.name, `${c.view.restartCount}.log`),
+      path.join(this.#podDir, 'pids', c.spec.name),
+      (err) => this.#deps.log(`pod ${this.#key} container ${c.spec.name}: ${err.message}`),
+    );
     c.view.containerID = `process://${this.#uid}/${c.spec.name}/${c.view.restartCount}`;
-    c.view.state = { running: { startedAt } };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.on('exit', (code, signal) => {
-        rmSync(pidFile, { force: true });
-        resolve({ code, signal });
-      });
-      child.on('error', (err) => {
-        this.#deps.log(`pod ${this.#key} container ${c.spec.name}: ${err.message}`);
-        resolve({ code: 128, signal: null });
-      });
+    c.view.state = { running: { startedAt: proc.startedAt } };
+    c.view.started = false;
+    c.view.ready = false;
+    const inst: Instance = { proc, stopProbes: () => undefined, killing: false };
+    c.instance = inst;
+    this.#event('Started', `Started container ${c.spec.name}`, c.spec.name);
+    inst.stopProbes = startProbeWorkers(c.spec, this.#podIP ?? '', {
+      started: () => {
+        c.view.started = true;
+        void this.#syncStatus();
+      },
+      readyChanged: (ready) => {
+        c.view.ready = ready;
+        void this.#syncStatus();
+      },
+      kill: (why) => void this.#kill(c, this.#graceSeconds(), why),
+      failed: (kind, message) => this.#event('Unhealthy', `${kind} probe failed: ${message}`, c.spec.name, 'Warning'),
     });
-    return { child, startedAt, exited, probeTimers: [], probe: initialProbeState(Boolean(c.spec.startupProbe)), livenessFailures: 0, killing: false };
+    void this.#syncStatus();
+    return inst;
   }
 
-  /** SIGTERM to the container's process group, SIGKILL after `graceSeconds` (pkg/kubelet/kuberuntime killContainer). */
+  /** Kills the container's process (container-process.ts), once, whoever asks. */
   async #kill(c: ContainerRuntime, graceSeconds: number, why: string): Promise<void> {
     const inst = c.instance;
-    if (!inst || inst.killing) {
-      if (inst) await inst.exited;
+    if (!inst) return;
+    if (inst.killing) {
+      await inst.proc.exited;
       return;
     }
     inst.killing = true;
-    for (const t of inst.probeTimers) clearTimeout(t);
+    inst.stopProbes();
     this.#event('Killing', `Stopping container ${c.spec.name}: ${why}`, c.spec.name);
-    const pid = inst.child.pid;
-    const signalGroup = (sig: NodeJS.Signals): void => {
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    signalGroup('SIGTERM');
-    const timer = setTimeout(() => signalGroup('SIGKILL'), Math.max(0, graceSeconds) * 1000);
-    await inst.exited;
-    clearTimeout(timer);
-    // Whatever the container left behind in its group goes too.
-    signalGroup('SIGKILL');
-  }
-
-  #startProbes(c: ContainerRuntime, inst: Instance): void {
-    const spec = c.spec;
-    const startedMs = Date.now();
-    const toSpec = (p: NonNullable<IContainer['startupProbe']>): ProbeSpec => {
-      const t = probeTimings(p);
-      return { periodMs: t.periodMs, failureThreshold: t.failureThreshold, successThreshold: t.successThreshold };
-    };
-    const startup = spec.startupProbe ? toSpec(spec.startupProbe) : undefined;
-    // afterProbe needs a readiness spec even without a readiness probe; without one, Ready follows "started".
-    const readiness = spec.readinessProbe ? toSpec(spec.readinessProbe) : { periodMs: 10_000, failureThreshold: 3, successThreshold: 1 };
-    const alive = (): boolean => c.instance === inst && !inst.killing && !this.#terminating;
-    const schedule = (probe: NonNullable<IContainer['startupProbe']>, delayMs: number, onResult: (ok: boolean, message: string) => boolean): void => {
-      const t = probeTimings(probe);
-      // worker.go doProbe: nothing is probed until initialDelaySeconds after the container started running.
-      const wait = Math.max(delayMs, startedMs + t.initialDelayMs - Date.now());
-      const timer = setTimeout(async () => {
-        if (!alive()) return;
-        const result = await runProbe(probe, spec, this.#podIP ?? '');
-        if (!alive()) return;
-        if (onResult(result.ok, result.message)) schedule(probe, t.periodMs, onResult);
-      }, wait);
-      inst.probeTimers.push(timer);
-    };
-
-    const onStarted = (): void => {
-      c.view.started = true;
-      if (!spec.readinessProbe) c.view.ready = true;
-      void this.#syncStatus();
-      if (spec.readinessProbe) {
-        schedule(spec.readinessProbe, READINESS_PROBE_AFTER_START_MS, (ok, message) => {
-          const before = inst.probe.ready;
-          inst.probe = afterProbe(inst.probe, ok, startup, readiness).state;
-          c.view.ready = inst.probe.ready;
-          if (!ok) this.#event('Unhealthy', `Readiness probe failed: ${message}`, spec.name, 'Warning');
-          if (before !== inst.probe.ready) void this.#syncStatus();
-          return true;
-        });
-      }
-      if (spec.livenessProbe) {
-        const threshold = probeTimings(spec.livenessProbe).failureThreshold;
-        schedule(spec.livenessProbe, 0, (ok, message) => {
-          const r = afterLivenessProbe(inst.livenessFailures, ok, threshold);
-          inst.livenessFailures = r.failures;
-          if (!ok) this.#event('Unhealthy', `Liveness probe failed: ${message}`, spec.name, 'Warning');
-          if (r.restart) {
-            void this.#kill(c, this.#graceSeconds(), 'Container failed liveness probe, will be restarted');
-            return false;
-          }
-          return true;
-        });
-      }
-    };
-
-    if (!spec.startupProbe) {
-      onStarted();
-      return;
-    }
-    schedule(spec.startupProbe, 0, (ok, message) => {
-      const outcome = afterProbe(inst.probe, ok, startup, readiness);
-      inst.probe = outcome.state;
-      if (!ok) this.#event('Unhealthy', `Startup probe failed: ${message}`, spec.name, 'Warning');
-      if (outcome.restart) {
-        void this.#kill(c, this.#graceSeconds(), `Container failed startup probe (${outcome.why}), will be restarted`);
-        return false;
-      }
-      if (inst.probe.started) {
-        onStarted();
-        return false;
-      }
-      return true;
-    });
+    await stopContainerProcess(inst.proc, graceSeconds);
   }
 
   #graceSeconds(): number {
@@ -620,9 +485,4 @@ export class PodWorker {
       this.#statusBusy = false;
     }
   }
-}
-
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
-function signalNumber(sig: NodeJS.Signals): number {
-  return SIGNALS[sig] ?? 9;
 }
