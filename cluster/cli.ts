@@ -7,19 +7,20 @@
 //   env      `export KUBECONFIG=...` for `eval "$(npm run -s cluster -- env)"`
 //
 // Options: --name NAME (default rollcall), --subnet N (10.87.N.0/24, default 0), --state-dir DIR
-// (default /var/tmp/rollcall-cluster/NAME), --node NAME (the node identity's name, default NAME-node).
+// (default /var/tmp/rollcall-cluster/NAME), --node NAME (the node identity's name, default NAME-node), and for up
+// --proxy-mode nftables|iptables (default: the first the kernel accepts).
 import { parseArgs } from 'node:util';
 import { buildRecord, controlPlaneBinary } from './controlplane/build.ts';
 import { controlPlaneStatus, readState, startControlPlane, stopControlPlane } from './local/control-plane.ts';
 import { layout, type LayoutOptions } from './local/layout.ts';
 
-const USAGE = 'usage: npm run cluster -- build|up|down|status|env [--name NAME] [--subnet N] [--state-dir DIR] [--node NAME]';
+const USAGE = 'usage: npm run cluster -- build|up|down|status|env [--name NAME] [--subnet N] [--state-dir DIR] [--node NAME] [--proxy-mode nftables|iptables]';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, subnet: { type: 'string' }, 'state-dir': { type: 'string' }, node: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'proxy-mode': { type: 'string' }, name: { type: 'string' }, subnet: { type: 'string' }, 'state-dir': { type: 'string' }, node: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help || positionals.length !== 1) {
     console.error(USAGE);
@@ -44,8 +45,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'up': {
-      const cp = await startControlPlane({ ...options, log });
-      console.error(`control plane ${cp.name} up in ${((cp.readyAfterMs['kube-proxy'] ?? cp.readyAfterMs.controllers ?? 0) / 1000).toFixed(1)} s: ${cp.apiserverUrl} (network namespace ${cp.netns}, state ${cp.stateDir})`);
+      const mode = values['proxy-mode'];
+      if (mode !== undefined && mode !== 'nftables' && mode !== 'iptables') throw new Error(`--proxy-mode ${mode}: nftables or iptables`);
+      const cp = await startControlPlane({ ...options, ...(mode ? { proxyMode: mode } : {}), log });
+      const seconds = (ms = 0) => (ms / 1000).toFixed(1);
+      console.error(`control plane ${cp.name} up: ${cp.apiserverUrl} (network namespace ${cp.netns}, state ${cp.stateDir})`);
+      console.error(`ready after ${seconds(cp.readyAfterMs.controllers)} s (API server, controllers, scheduler)${cp.readyAfterMs['kube-proxy'] ? `, kube-proxy after ${seconds(cp.readyAfterMs['kube-proxy'])} s` : ''}`);
       if (cp.proxy.mode === 'none') console.error(`Services: ${cp.proxy.reason}`);
       else console.error(`Services: kube-proxy in ${cp.proxy.mode} mode inside the namespace (ClusterIPs answer there, not on the host)`);
       console.error(`node identity for a node agent: ${cp.kubeconfigs.node} (system:node:${cp.nodeName})`);
@@ -65,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`control plane ${l.name}: never started here (${l.stateFile} missing)`);
         return 3;
       }
+      if (status.running.length === 0) console.log(`control plane ${l.name}: stopped`);
       for (const p of status.running) console.log(`${p.component.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.running ? 'running' : 'stopped'}`);
       console.log(`network namespace ${l.netns}: ${status.namespace ? 'present' : 'absent'}`);
       if (status.readyz) console.log(`${status.state.apiserverUrl}/readyz: ${status.readyz}`);

@@ -8,8 +8,12 @@ import type { Layout } from './layout.ts';
 
 export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy';
 
-/** Start order; stop runs it backwards. */
-export const COMPONENTS: ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
+/**
+ * Start order; stop runs it backwards. kube-proxy starts right after the API server and is waited for last: without
+ * a Node it spends up to 30 s looking for one (see restartLoop in control-plane.ts), which then overlaps with the
+ * controller-manager's and scheduler's start.
+ */
+export const COMPONENTS: ComponentName[] = ['etcd', 'kube-apiserver', 'kube-proxy', 'kube-controller-manager', 'kube-scheduler'];
 
 export type ProxyMode = 'nftables' | 'iptables';
 
@@ -19,7 +23,8 @@ export function componentArgs(l: Layout, component: ComponentName): string[] {
   switch (component) {
     case 'etcd':
       return [
-        '--name=default',
+        // The member's name (kubeadm uses the node's); etcd warns about its default.
+        `--name=${l.name}`,
         `--data-dir=${l.etcdDataDir}`,
         // Clients (the API server alone) over TLS with client certificates of etcd's own CA, on the namespace's
         // loopback; the single member's peer URL is never dialled by anyone else, so it stays plain on loopback.
@@ -27,7 +32,7 @@ export function componentArgs(l: Layout, component: ComponentName): string[] {
         `--advertise-client-urls=https://${local(l.ports.etcdClient)}`,
         `--listen-peer-urls=http://${local(l.ports.etcdPeer)}`,
         `--initial-advertise-peer-urls=http://${local(l.ports.etcdPeer)}`,
-        `--initial-cluster=default=http://${local(l.ports.etcdPeer)}`,
+        `--initial-cluster=${l.name}=http://${local(l.ports.etcdPeer)}`,
         '--initial-cluster-state=new',
         `--cert-file=${pki('etcd-server.crt')}`,
         `--key-file=${pki('etcd-server.key')}`,
@@ -58,9 +63,16 @@ export function componentArgs(l: Layout, component: ComponentName): string[] {
         `--service-account-issuer=https://kubernetes.default.svc.${l.clusterDomain}`,
         `--service-account-key-file=${pki('sa.pub')}`,
         `--service-account-signing-key-file=${pki('sa.key')}`,
+        // The aggregation layer, as kubeadm configures it: request headers trusted from the front proxy's CA only.
+        `--requestheader-client-ca-file=${pki('front-proxy-ca.crt')}`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-username-headers=X-Remote-User',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+        `--proxy-client-cert-file=${pki('front-proxy-client.crt')}`,
+        `--proxy-client-key-file=${pki('front-proxy-client.key')}`,
         // No kubelet serves on the node (the node agent has no kubelet API), so no --kubelet-client-certificate: logs,
-        // exec and port-forward answer an error. No aggregation layer (--requestheader-*, front-proxy): no
-        // aggregated API server runs here.
+        // exec and port-forward answer an error.
       ];
     case 'kube-controller-manager':
       return [

@@ -7,7 +7,7 @@
 // starts a new cluster: the previous one's files are removed first.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -29,6 +29,23 @@ export interface StartOptions extends LayoutOptions {
   componentTimeoutMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * Whether to wait for kube-proxy to be healthy (default true). Without a Node of its name it waits up to 30 s for
+   * one before serving (kubernetes `pkg/proxy/node.go`, newNodeManager), so a caller that registers the Node right
+   * after start-up may not want to wait.
+   */
+  waitForProxy?: boolean;
+  /** kube-proxy's mode; by default the first of nftables and iptables the kernel accepts (chooseProxyMode). */
+  proxyMode?: ProxyMode;
+}
+
+/**
+ * kube-proxy runs under a restart loop, as a DaemonSet's pod is restarted by its kubelet: it exits by design when
+ * its Node appears or changes addresses after it started (kubernetes `pkg/proxy/node.go`, NodeManager.OnNodeChange:
+ * "NodeIPs changed for the node" → exit), which happens when a node agent registers the Node after `up`.
+ */
+export function restartLoop(command: string[]): string[] {
+  return ['sh', '-c', 'while :; do "$@"; echo "kube-proxy exited with status $?; restarting in 1 s"; sleep 1; done', 'kube-proxy', ...command];
 }
 
 /** Whether Services work: the kube-proxy mode that runs, or why none does. */
@@ -63,8 +80,10 @@ export function missingPrivileges(): string | undefined {
   return (
     'the local control plane needs root: it creates a network namespace (ip netns add, CAP_SYS_ADMIN), a veth pair ' +
     'and addresses on the host (CAP_NET_ADMIN), and kube-proxy writes nftables/iptables rules in the namespace. ' +
-    'Run it as root (sudo -E npm run cluster -- up). An unprivileged user namespace is not enough: its veth cannot ' +
-    'reach the host, so kubectl on the host could not talk to the API server.'
+    'Run it as root (sudo -E npm run cluster -- up). Without root, an unprivileged user namespace (unshare -Urn) could ' +
+    'hold the network namespace, but nothing could link it to the host: a veth end in the host namespace needs ' +
+    'CAP_NET_ADMIN there (a user-mode bridge such as slirp4netns or pasta would be needed), so kubectl on the host ' +
+    'could not reach the API server. That mode is not supported.'
   );
 }
 
@@ -88,16 +107,18 @@ async function writeState(l: Layout, state: ControlPlaneState): Promise<void> {
  */
 export async function chooseProxyMode(l: Layout): Promise<ServiceProxy> {
   const reasons: string[] = [];
+  const [nsenter, ...prefix] = inNamespace(l) as [string, ...string[]];
+  const inside = (args: string[]) => exec(nsenter, [...prefix, ...args]);
   const table = `rollcall-probe-${process.pid}`;
   try {
-    await exec(inNamespace(l)[0]!, [...inNamespace(l).slice(1), 'nft', 'add', 'table', 'inet', table]);
-    await exec(inNamespace(l)[0]!, [...inNamespace(l).slice(1), 'nft', 'delete', 'table', 'inet', table]);
+    await inside(['nft', 'add', 'table', 'inet', table]);
+    await inside(['nft', 'delete', 'table', 'inet', table]);
     return { mode: 'nftables' };
   } catch (error) {
     reasons.push(`nftables: ${describeExecError(error, 'nft', 'nftables')}`);
   }
   try {
-    await exec(inNamespace(l)[0]!, [...inNamespace(l).slice(1), 'iptables', '-t', 'nat', '-L', '-n']);
+    await inside(['iptables', '-t', 'nat', '-L', '-n']);
     return { mode: 'iptables' };
   } catch (error) {
     reasons.push(`iptables: ${describeExecError(error, 'iptables', 'iptables')}`);
@@ -171,15 +192,12 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const previous = await readState(l);
   if (previous?.processes.some(isRunning)) throw new Error(`control plane ${l.name} is already up (${l.stateFile}): stop it first with \`npm run cluster -- down\``);
   if (namespaceExists(l)) await deleteNamespace(l);
+  // The previous cluster's files go; a directory that is not one of ours (no state.json) is never emptied.
+  if (!previous && existsSync(l.stateDir) && (await readdir(l.stateDir)).length > 0) {
+    throw new Error(`${l.stateDir} exists, is not empty and holds no control plane (no state.json): choose another --state-dir`);
+  }
   await rm(l.stateDir, { recursive: true, force: true });
   await mkdir(l.logDir, { recursive: true });
-
-  const started = performance.now();
-  await writePki(l);
-  await writeKubeconfigs(l);
-  await createNamespace(l);
-  const proxy = await chooseProxyMode(l);
-  if (proxy.mode !== 'none') await writeFile(l.kubeProxyConfig, kubeProxyConfig(l, proxy.mode));
 
   const state: ControlPlaneState = {
     name: l.name,
@@ -191,7 +209,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     podCidr: l.podCidr,
     serviceCidr: l.serviceCidr,
     address: l.address,
-    proxy,
+    proxy: { mode: 'none', reason: 'not started yet' },
     processes: [],
     readyAfterMs: {},
   };
@@ -200,26 +218,42 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const stop = async () => {
     await stopControlPlane(options);
   };
+  const started = performance.now();
+  await writeState(l, state);
   try {
+    await writePki(l);
+    await writeKubeconfigs(l);
+    await createNamespace(l);
+    const proxy: ServiceProxy = options.proxyMode ? { mode: options.proxyMode } : await chooseProxyMode(l);
+    state.proxy = proxy;
+    if (proxy.mode !== 'none') await writeFile(l.kubeProxyConfig, kubeProxyConfig(l, proxy.mode));
+
+    const healthy = async (record: ProcessRecord) => {
+      const component = record.component as ComponentName;
+      await waitHealthy(record, timeoutMs, healthCheck(l, component, admin));
+      state.readyAfterMs[component] = Math.round(performance.now() - started);
+      log(`${component}: healthy after ${(state.readyAfterMs[component]! / 1000).toFixed(1)} s (pid ${record.pid}, log ${record.log})`);
+    };
+    let proxyRecord: ProcessRecord | undefined;
     for (const component of COMPONENTS) {
       if (component === 'kube-proxy' && proxy.mode === 'none') {
         log(`kube-proxy: not started: ${proxy.reason}`);
         continue;
       }
       const logFile = path.join(l.logDir, `${component}.log`);
-      const record = startDaemon(component, [...inNamespace(l), binary, component, ...componentArgs(l, component)], logFile);
+      const command = [binary, component, ...componentArgs(l, component)];
+      const record = startDaemon(component, [...inNamespace(l), ...(component === 'kube-proxy' ? restartLoop(command) : command)], logFile);
       state.processes.push(record);
       await writeState(l, state);
-      await waitHealthy(record, timeoutMs, healthCheck(l, component, admin));
-      state.readyAfterMs[component] = Math.round(performance.now() - started);
-      log(`${component}: healthy after ${(state.readyAfterMs[component]! / 1000).toFixed(1)} s (pid ${record.pid}, log ${logFile})`);
-      if (component === 'kube-scheduler') {
-        const controllers = state.processes.find((p) => p.component === 'kube-controller-manager')!;
-        await waitHealthy(controllers, timeoutMs, async () => controllersWorking(await admin()));
-        state.readyAfterMs.controllers = Math.round(performance.now() - started);
-        log(`controllers: default service account and root CA published after ${(state.readyAfterMs.controllers / 1000).toFixed(1)} s`);
-      }
+      if (component === 'kube-proxy') proxyRecord = record;
+      else await healthy(record);
     }
+    const controllers = state.processes.find((p) => p.component === 'kube-controller-manager')!;
+    await waitHealthy(controllers, timeoutMs, async () => controllersWorking(await admin()));
+    state.readyAfterMs.controllers = Math.round(performance.now() - started);
+    log(`controllers: default service account and root CA published after ${(state.readyAfterMs.controllers / 1000).toFixed(1)} s`);
+    if (proxyRecord && options.waitForProxy === false) log(`kube-proxy: started (pid ${proxyRecord.pid}, log ${proxyRecord.log}), not waited for`);
+    else if (proxyRecord) await healthy(proxyRecord);
     await writeState(l, state);
   } catch (error) {
     await stop().catch(() => {});
@@ -253,8 +287,9 @@ export async function controlPlaneStatus(options: LayoutOptions = {}): Promise<S
   const state = await readState(l);
   const running = (state?.processes ?? []).map((p) => ({ component: p.component, pid: p.pid, running: isRunning(p) }));
   const status: Status = { state, running, namespace: namespaceExists(l) };
-  if (running.some((p) => p.component === 'kube-apiserver' && p.running) && existsSync(path.join(l.pkiDir, 'admin.crt'))) {
-    const res = await new ApiClient(l.apiserverUrl, await clientCredentials(l, 'admin')).send('GET', '/readyz').catch((e: Error) => ({ status: 0, body: e.message }));
+  if (state && running.some((p) => p.component === 'kube-apiserver' && p.running) && existsSync(path.join(l.pkiDir, 'admin.crt'))) {
+    // The address comes from the state: the subnet it was started with need not be repeated to ask for its status.
+    const res = await new ApiClient(state.apiserverUrl, await clientCredentials(l, 'admin')).send('GET', '/readyz').catch((e: Error) => ({ status: 0, body: e.message }));
     status.readyz = `${res.status} ${res.body.trim()}`;
   }
   return status;

@@ -6,8 +6,8 @@
 // authorizer and NodeRestriction admission recognise as a node. The client certificate's CN is the user and each O
 // a group (x509 authenticator, `staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go`, CommonNameUserConversion).
 //
-// Two CAs as kubeadm has them: the cluster CA (API server serving and clients, controller-manager's signer) and
-// etcd's own, so that no cluster client certificate is accepted by etcd. ECDSA P-256 keys (quick to make, accepted by
+// Three CAs as kubeadm has them: the cluster CA (API server serving and clients, controller-manager's signer), etcd's
+// own, so that no cluster client certificate is accepted by etcd, and the front proxy's (aggregation layer). ECDSA P-256 keys (quick to make, accepted by
 // every component); RSA for the service-account key, as kubeadm makes it.
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ const exec = promisify(execFile);
 export interface CertSpec {
   /** File stem under the pki directory: <file>.crt and <file>.key. */
   file: string;
-  ca: 'ca' | 'etcd-ca';
+  ca: 'ca' | 'etcd-ca' | 'front-proxy-ca';
   cn: string;
   groups?: string[];
   usage: ('serverAuth' | 'clientAuth')[];
@@ -49,6 +49,9 @@ export function certSpecs(l: Layout): CertSpec[] {
     { file: 'scheduler', ca: 'ca', cn: 'system:kube-scheduler', usage: ['clientAuth'] },
     { file: 'node', ca: 'ca', cn: `system:node:${l.nodeName}`, groups: ['system:nodes'], usage: ['clientAuth'] },
     { file: 'kube-proxy', ca: 'ca', cn: 'system:kube-proxy', usage: ['clientAuth'] },
+    // The aggregation layer's client: the API server proxies to aggregated API servers with it, and they (and the
+    // controller-manager's and scheduler's delegated authentication) trust its request headers by this CA.
+    { file: 'front-proxy-client', ca: 'front-proxy-ca', cn: 'front-proxy-client', usage: ['clientAuth'] },
   ];
 }
 
@@ -83,7 +86,7 @@ export async function writePki(l: Layout): Promise<void> {
   const dir = l.pkiDir;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const p = (file: string) => path.join(dir, file);
-  for (const [ca, cn] of [['ca', 'rollcall-ca'], ['etcd-ca', 'rollcall-etcd-ca']] as const) {
+  for (const [ca, cn] of [['ca', 'rollcall-ca'], ['etcd-ca', 'rollcall-etcd-ca'], ['front-proxy-ca', 'rollcall-front-proxy-ca']] as const) {
     await openssl(['req', '-x509', ...EC_KEY, '-keyout', p(`${ca}.key`), '-out', p(`${ca}.crt`), '-days', '3650', '-subj', `/CN=${cn}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
   }

@@ -2,7 +2,7 @@
 // appended to one log file each, known by PID. A PID alone could be reused by another program after a reboot or a
 // long time, so each is recorded with its start time (/proc/<pid>/stat field 22) and signalled only while both match.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessRecord {
@@ -51,24 +51,45 @@ export function startDaemon(component: string, argv: string[], log: string): Pro
 }
 
 /**
- * Stops the recorded process: SIGTERM, then SIGKILL after `graceMs`, and waits until it is gone. Nothing happens when
- * the PID now belongs to another process. Resolves to how it ended.
+ * Whether a live process of the group `pgid` remains. Scans /proc rather than sending signal 0 to the group: zombies
+ * (exited, not yet reaped by their parent or by init) still belong to it and would answer.
+ */
+function groupAlive(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // After comm: state (field 3), ppid, pgrp (field 5).
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
+}
+
+/**
+ * Stops the recorded process and its process group (a daemon is started detached, so it leads a group of its own;
+ * a restart loop's child is in it): SIGTERM, then SIGKILL after `graceMs`, and waits until the group is gone.
+ * Nothing is signalled when the PID now belongs to another process. Resolves to how it ended.
  */
 export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Promise<'not running' | 'terminated' | 'killed'> {
   if (!isRunning(record)) return 'not running';
   const signal = (name: NodeJS.Signals) => {
     try {
-      if (isRunning(record)) process.kill(record.pid, name);
+      process.kill(-record.pid, name);
     } catch {}
   };
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isRunning(record)) return 'terminated';
+    if (!isRunning(record) && !groupAlive(record.pid)) return 'terminated';
     await sleep(50);
   }
   signal('SIGKILL');
-  for (let i = 0; i < 100 && isRunning(record); i++) await sleep(50);
+  for (let i = 0; i < 100 && (isRunning(record) || groupAlive(record.pid)); i++) await sleep(50);
   if (isRunning(record)) throw new Error(`${record.component} (pid ${record.pid}) survived SIGKILL`);
   return 'killed';
 }

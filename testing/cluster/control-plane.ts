@@ -8,15 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { requiredVersion } from '../../cluster/controlplane/go-mod.ts';
-import { ApiClient } from '../../cluster/local/api.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { ApiClient, request } from '../../cluster/local/api.ts';
+import { chooseProxyMode, missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { isRunning, type ProcessRecord } from '../../cluster/local/processes.ts';
 import { clientCredentials } from '../../cluster/local/pki.ts';
 import { layout } from '../../cluster/local/layout.ts';
@@ -75,15 +75,20 @@ describe('the local control plane', { skip: reason ?? false }, () => {
 
   test('/version reports the Kubernetes version go.mod requires', async () => {
     const goMod = readFileSync(path.join(import.meta.dirname, '../../cluster/controlplane/go.mod'), 'utf8');
-    const version = await admin.get<{ gitVersion: string; gitMajor: string; gitMinor: string }>('/version');
+    const version = await admin.get<{ gitVersion: string; major: string; minor: string; gitTreeState: string }>('/version');
     assert.equal(version.gitVersion, requiredVersion(goMod, 'k8s.io/kubernetes'));
-    assert.equal(`v${version.gitMajor}.${version.gitMinor}`, version.gitVersion.replace(/\.\d+$/, ''));
+    // major/minor come from their own link flags (kubectl's version skew check reads them).
+    assert.equal(`v${version.major}.${version.minor}`, version.gitVersion.replace(/\.\d+$/, ''));
+    assert.equal(version.gitTreeState, 'clean');
   });
 
   test('every component runs in the namespace and the admin kubeconfig names the API server', async () => {
-    assert.deepEqual(records.map((r) => r.component), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...(cp.proxy.mode === 'none' ? [] : ['kube-proxy'])]);
-    const netns = (await exec('ip', ['netns', 'identify', String(records[1]!.pid)])).stdout.trim();
-    assert.equal(netns, cp.netns);
+    const expected = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', ...(cp.proxy.mode === 'none' ? [] : ['kube-proxy'])];
+    assert.deepEqual(records.map((r) => r.component).sort(), expected.sort());
+    for (const r of records) {
+      assert.ok(isRunning(r), `${r.component} (pid ${r.pid}) runs`);
+      assert.equal((await exec('ip', ['netns', 'identify', String(r.pid)])).stdout.trim(), cp.netns, `${r.component} runs in the namespace`);
+    }
     assert.match(readFileSync(cp.kubeconfigs.admin, 'utf8'), new RegExp(`server: ${cp.apiserverUrl.replace(/\./g, '\\.')}`));
   });
 
@@ -115,13 +120,15 @@ describe('the local control plane', { skip: reason ?? false }, () => {
     // The PVC protection controller's finalizer is added by admission (StorageObjectInUseProtection).
     assert.ok(claim.metadata.finalizers?.includes('kubernetes.io/pvc-protection'));
     const scheduled = await eventually('pod web-0 judged by the scheduler', 30_000, async () => {
-      const pod = await admin.get<{ metadata: { ownerReferences?: { kind: string }[] }; spec: { serviceAccountName: string }; status: { conditions?: { type: string; status: string; reason?: string }[] } }>('/api/v1/namespaces/sts/pods/web-0');
+      const pod = await admin.get<{ metadata: { ownerReferences?: { kind: string }[] }; spec: { serviceAccountName: string }; status: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }>('/api/v1/namespaces/sts/pods/web-0');
       const condition = pod.status.conditions?.find((c) => c.type === 'PodScheduled');
       return condition ? { pod, condition } : undefined;
     });
     assert.equal(scheduled.pod.metadata.ownerReferences?.[0]?.kind, 'StatefulSet');
     assert.equal(scheduled.pod.spec.serviceAccountName, 'default');
     assert.deepEqual({ status: scheduled.condition.status, reason: scheduled.condition.reason }, { status: 'False', reason: 'Unschedulable' });
+    // kubernetes pkg/scheduler/scheduler.go ErrNoNodesAvailable: the scheduler ran its cycle and found no node at all.
+    assert.equal(scheduled.condition.message, 'no nodes available to schedule pods');
   });
 
   test('the node identity is confined by the Node authorizer', async () => {
@@ -168,6 +175,69 @@ describe('the local control plane', { skip: reason ?? false }, () => {
       return stdout.trim() || undefined;
     });
     assert.equal(body, `hello from ${podIp}`);
+  });
+
+  test('the kubernetes Service reaches the API server from inside the namespace, as in-cluster clients use it', async (t) => {
+    if (cp.proxy.mode === 'none') {
+      t.skip(cp.proxy.reason);
+      return;
+    }
+    const kubernetes = await admin.get<{ spec: { clusterIP: string } }>('/api/v1/namespaces/default/services/kubernetes');
+    // The serving certificate names the ClusterIP (pki.ts), so a pod's client verifies it with the cluster CA.
+    const ca = readFileSync(path.join(stateDir, 'pki', 'ca.crt'), 'utf8');
+    const script = `require('node:https').get({ host: ${JSON.stringify(kubernetes.spec.clusterIP)}, path: '/version', ca: ${JSON.stringify(ca)}, timeout: 2000 },
+      (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(JSON.parse(b).gitVersion)); })`;
+    const version = await eventually(`https://${kubernetes.spec.clusterIP}/version`, 30_000, async () => {
+      const { stdout } = await exec('nsenter', [`--net=/run/netns/${cp.netns}`, '--', process.execPath, '-e', script]);
+      return stdout.trim() || undefined;
+    });
+    assert.match(version, /^v1\.\d+\.\d+$/);
+  });
+
+  test('kube-proxy restarts when its Node registers with an address, and Services keep answering', async (t) => {
+    if (cp.proxy.mode === 'none') {
+      t.skip(cp.proxy.reason);
+      return;
+    }
+    // What a node agent does first: register its Node (allowed to the node's own identity by NodeRestriction).
+    const node = new ApiClient(cp.apiserverUrl, await clientCredentials(layout({ ...OPTIONS, stateDir }), 'node'));
+    await node.post('/api/v1/nodes', { metadata: { name: cp.nodeName }, status: { addresses: [{ type: 'InternalIP', address: cp.address }] } });
+    const proxyLog = records.find((r) => r.component === 'kube-proxy')!.log;
+    await eventually('kube-proxy restarted by its loop', 30_000, async () => (/restarting in 1 s/.test(readFileSync(proxyLog, 'utf8')) ? true : undefined));
+    assert.match(readFileSync(proxyLog, 'utf8'), /NodeIPs changed for the node/);
+    const health = await eventually('kube-proxy healthy again, eligible on its Node', 30_000, async () => {
+      const res = await request(`http://${cp.address}:10256/healthz`, { timeoutMs: 2000 });
+      const body = JSON.parse(res.body) as { healthy: boolean; nodeEligible: boolean };
+      return res.status === 200 && body.nodeEligible ? body : undefined;
+    });
+    assert.equal(health.healthy, true);
+    const svc = await admin.get<{ spec: { clusterIP: string } }>('/api/v1/namespaces/default/services/hello');
+    const body = await eventually(`http://${svc.spec.clusterIP}/ after the restart`, 30_000, async () => {
+      const { stdout } = await exec('nsenter', [`--net=/run/netns/${cp.netns}`, '--', process.execPath, '-e',
+        `fetch('http://${svc.spec.clusterIP}/', { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).then((t) => console.log(t))`]);
+      return stdout.trim() || undefined;
+    });
+    assert.match(body, /^hello from /);
+  });
+
+  test('kube-proxy falls back to iptables without nft, and says which packages are missing without either', async () => {
+    const bin = await mkdtemp(path.join(os.tmpdir(), 'rollcall-path-'));
+    const saved = process.env.PATH;
+    try {
+      const which = async (command: string) => (await exec('sh', ['-c', `command -v ${command}`])).stdout.trim();
+      await symlink(await which('nsenter'), path.join(bin, 'nsenter'));
+      await symlink(await which('iptables'), path.join(bin, 'iptables'));
+      const l = layout({ ...OPTIONS, stateDir });
+      process.env.PATH = bin;
+      assert.deepEqual(await chooseProxyMode(l), { mode: 'iptables' });
+      await rm(path.join(bin, 'iptables'));
+      const none = await chooseProxyMode(l);
+      assert.equal(none.mode, 'none');
+      assert.match((none as { reason: string }).reason, /nftables: the nft command is missing \(apt-get install nftables\); iptables: the iptables command is missing \(apt-get install iptables\)/);
+    } finally {
+      process.env.PATH = saved;
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 
   test('stop leaves no component running and deletes the namespace', async () => {
