@@ -4,6 +4,7 @@
 import type { K8sObject } from '../bundle/types.ts';
 import { mapWebUrl, parseAnalysis } from './model/argo-rollouts-analysis.ts';
 import { readBlueGreen, type BlueGreenState } from './model/blue-green.ts';
+import { checkPodSpec } from './model/container-allowlist.ts';
 
 export type UpdatePlan =
   | { type: 'RollingUpdate'; partition: number; maxUnavailable: number }
@@ -76,6 +77,14 @@ function refuseUnmodelled(overlay: string, spec: Rec): void {
 }
 
 export function planFromObjects(overlay: string, objects: readonly K8sObject[]): RolloutPlan {
+  // A manifest is untrusted input: its containers become processes on this host, so every pod template must set only
+  // what the allowlist allows (rehearsal/model/container-allowlist.ts), before anything is started.
+  for (const o of objects) {
+    const podSpec = rec(rec(o['spec'])['template'])['spec'];
+    if (podSpec === undefined) continue;
+    const result = checkPodSpec(podSpec);
+    if (!result.ok) throw new Error(`${overlay}: ${String(o.kind)}/${o.metadata?.name ?? '?'} spec.template.spec.${result.field}: ${result.reason}; the rehearsal runs only what a manifest may set`);
+  }
   const sets = objects.filter((o) => o.kind === 'StatefulSet');
   let blueGreen: BlueGreenState | undefined;
   let set = sets[0];
