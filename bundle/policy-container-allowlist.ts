@@ -3,7 +3,7 @@
 // `npm run validate`, before anyone runs the overlay (an overlay adding NODE_OPTIONS to the app container validated
 // ok, and `rollcall compare` then ran its code as root in every rehearsal process).
 import { checkPodSpec } from '../rehearsal/model/container-allowlist.ts';
-import { podTemplates } from './policy.ts';
+import { podTemplates } from './policy-basics.ts';
 import { describe } from './schema.ts';
 import type { K8sObject, Problem } from './types.ts';
 
