@@ -494,7 +494,7 @@ function connectionsChart(curve: CurvePoint[], idle: IdlePoint[]): string {
       series: names.map((name) => ({ name, points: idle.filter((p) => p.server === name).map((p) => ({ x: p.connections, y: p.withMiB })) })),
     });
   }
-  return renderChart(panels, `npm run bench, ${new Date().toISOString().slice(0, 16)} UTC, ${loader.name}, ${CURVE_DURATION_S} s per point: ${describeMachine()}`);
+  return renderChart(panels, `npm run bench, ${new Date().toISOString().slice(0, 16)} UTC, ${loader.name}, ${CURVE_DURATION_S} s per point, ${os.availableParallelism()} CPUs, node ${process.version}`);
 }
 
 // -------------------------------------------------------------------------------------------------------- main

@@ -9,6 +9,7 @@ import { DEFAULT_WATCH_RULES, describeWatchRules } from './model/release-watch.t
 import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
 import type { ComparisonReport, ReleaseScenario } from './result.ts';
 import { rehearseOverlay, type RehearsalOptions } from './run/overlay.ts';
+import { preparePodEntry } from './run/pod-process.ts';
 
 export async function loadPlans(overlays: readonly string[] = listOverlays(repoRoot)): Promise<RolloutPlan[]> {
   const renderer = findRenderer();
@@ -39,6 +40,9 @@ export async function compare(
   options: Omit<RehearsalOptions, 'progress'>,
   progress: (line: string) => void = () => {},
 ): Promise<ComparisonReport> {
+  // Before any run's clock starts: building the image's entry takes seconds.
+  const { description: podEntry } = await preparePodEntry();
+  progress(`pods run the ${podEntry}`);
   const runs = [];
   const started = performance.now();
   for (const plan of plans) {
@@ -51,6 +55,7 @@ export async function compare(
   return {
     generatedAt: new Date().toISOString(),
     machine: machine(),
+    podEntry,
     timeScale: options.timeScale,
     connections: options.connections,
     rate: options.rate,
