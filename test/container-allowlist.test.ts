@@ -68,7 +68,8 @@ describe('checkContainer', () => {
     ['workingDir', (c) => (c['workingDir'] = '/'), 'workingDir', /not a container field/],
     ['a mount elsewhere', (c) => (c['volumeMounts'] as unknown[]).push({ name: 'host', mountPath: '/host' }), 'volumeMounts[2].mountPath', /not one of/],
     ['a subPath', (c) => (c['volumeMounts'] as unknown[]).push({ name: 'tmp', mountPath: '/tmp', subPath: '../..' }), 'volumeMounts[2].subPath', /not allowed/],
-    ['another image', (c) => (c['image'] = 'evil.example/miner:latest'), 'image', /is not ghcr\.io\/rollcall\/rollcall/],
+    ['an image that is not a reference', (c) => (c['image'] = '$(curl evil)'), 'image', /is not an image reference/],
+    ['an image without tag or digest', (c) => (c['image'] = 'ghcr.io/rollcall/rollcall'), 'image', /is not an image reference with a tag or digest/],
   ];
   for (const [name, mutate, field, reason] of refused) {
     test(`refuses ${name}, naming ${field}`, () => {
