@@ -265,14 +265,22 @@ function visitsOnDisk(server: Server): number {
   }
 }
 
-/** Waits until the server has finished whatever the last load left in flight (the file stops changing). */
-async function settledVisits(server: Server): Promise<number> {
+/**
+ * Waits until the server has finished what the last load left in flight: visits.json has stopped changing and holds
+ * exactly the visits the server acknowledged. Both are needed: the acknowledgements trail the writes (a batch's
+ * answers are sent after its fsync, and with 1024 connections queued the loop takes a while to send them), and a
+ * write cycle on a busy disk can outlast one look at the file. Gives up after 60 s and returns both as they are, for
+ * the check to report.
+ */
+async function settledVisits(server: Server): Promise<{ file: number; acked: number }> {
+  const deadline = performance.now() + 60_000;
   let last = visitsOnDisk(server);
   for (;;) {
     await sleep(150);
-    const now = visitsOnDisk(server);
-    if (now === last) return now;
-    last = now;
+    const file = visitsOnDisk(server);
+    const acked = await acknowledgedByServer(server);
+    if ((file === last && file === acked) || performance.now() > deadline) return { file, acked };
+    last = file;
   }
 }
 
@@ -295,8 +303,7 @@ async function measure(variant: Variant, server: Server, connections: number, ro
   const url = `http://127.0.0.1:${server.port}${variant.path}`;
   const warmRate = await loader.warmUp(url, connections, WARMUP_S);
 
-  const before = variant.durable ? await settledVisits(server) : 0;
-  const ackedBefore = variant.durable ? await acknowledgedByServer(server) : 0;
+  const before = variant.durable ? await settledVisits(server) : { file: 0, acked: 0 };
   const batchesBefore = server.kind === 'service' || server.kind === 'built' ? await histogram(server, 'store_batch_size') : undefined;
   const cyclesBefore = server.kind === 'service' || server.kind === 'built' ? await histogram(server, 'store_write_duration_seconds') : undefined;
   const pid = server.child.pid ?? 0;
@@ -327,8 +334,10 @@ async function measure(variant: Variant, server: Server, connections: number, ro
     serverCpu: cpu / wall,
   };
   if (variant.durable) {
-    m.fileDelta = (await settledVisits(server)) - before;
-    const acked = (await acknowledgedByServer(server)) - ackedBefore;
+    const after = await settledVisits(server);
+    m.fileDelta = after.file - before.file;
+    const acked = after.acked - before.acked;
+    if (after.file !== after.acked) failures.push(`${variant.name} c=${connections} round ${round}: 60 s after the load visits.json held ${after.file} visits, the server had acknowledged ${after.acked}`);
     const where = `${variant.name} c=${connections} round ${round}`;
     // The file must hold exactly the visits the server acknowledged. With autocannon every acknowledgement reached
     // the client; wrk stops with up to one request per connection in flight, answered but not counted by it.
@@ -437,7 +446,7 @@ async function idleConnections(port: number, count: number): Promise<net.Socket[
 interface IdlePoint {
   server: string;
   connections: number;
-  /** RSS before the connections, and 1 s after the last of them was answered, MiB. */
+  /** RSS before the connections (after one request on a connection since closed), and 1 s after the last of them was answered, MiB. */
   beforeMiB: number;
   withMiB: number;
   kibPerConnection: number;
@@ -456,6 +465,9 @@ async function measureIdle(): Promise<IdlePoint[]> {
     for (let k = 0; k < kinds.length; k++) {
       const [name, kind] = kinds[(k + i) % kinds.length]!;
       const server = await startServer(kind);
+      // The baseline after one request on a connection since closed: what the first request costs once (code compiled
+      // on first use, the Fetch API's objects) is not a cost per connection.
+      for (const socket of await idleConnections(server.port, 1)) socket.destroy();
       await sleep(500);
       const pid = server.child.pid ?? 0;
       const beforeMiB = rssMiB(pid);
