@@ -8,7 +8,9 @@
 //                what it calls, the built-ins it requires included (so node:http's loading counts for the package
 //                that imports it), or one of our modules (src/service/x.ts);
 //   native       V8 and Node outside JavaScript: bootstrap, parsing and compiling, the code cache;
-//   node:<file>  Node's own JavaScript, by the outermost frame (the module loader, timers, net);
+//   node:<file>  Node's own JavaScript, by the outermost frame: node:internal/main/run_main_module is the module
+//                loader, and for an ES module entry it includes linking the bundle's static `import ... from 'node:x'`
+//                (each built-in loaded and wrapped in a facade before the bundle's first line runs);
 //   GC           the garbage collector.
 // Samples under the shutdown that follows the first 200 (shutdown, onSignal) are left out. Profiling slows every
 // process by a similar share; read the ms as proportions.
@@ -116,7 +118,7 @@ function categorize(profile: Profile, map: SourceMap | undefined, entryUrl: stri
     else if (stack.some((f) => f.url.includes('deps/undici'))) result = 'undici';
     else {
       const inner = stack.find((f) => f.url === entryUrl);
-      if (inner) result = sourceOf(map, inner);
+      if (inner) result = map ? sourceOf(map, inner) : 'the server script';
       else result = stack.findLast((f) => f.url.startsWith('node:'))?.url ?? (leaf.url || leaf.functionName);
     }
     cache.set(id, result);
