@@ -27,7 +27,7 @@
 // and 1000 idle keep-alive connections; drawn as an SVG (bench/svg-chart.ts) for docs/benchmarks.md.
 //
 // Options: --parts throughput,cold,curve,idle (all) --duration S (5) --warmup S (1) --rounds N (3) --conns 1,16,64
-//          --variants ceiling,memory,durable,built,naive --cold N (15 repetitions; 0 skips)
+//          --variants ceiling,memory,durable,built,naive --cold N (11 repetitions; 0 skips)
 //          --curve 1,16,64,256,1024 --curve-duration S (3) --idle 1,100,1000 --svg FILE (docs/img/bench-connections.svg)
 //          --loader auto|wrk|autocannon --json FILE (raw results)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     conns: { type: 'string', default: '1,16,64' },
     variants: { type: 'string', default: 'ceiling,memory,durable,built,naive' },
-    cold: { type: 'string', default: '15' },
+    cold: { type: 'string', default: '11' },
     curve: { type: 'string', default: '1,16,64,256,1024' },
     'curve-duration': { type: 'string', default: '3' },
     idle: { type: 'string', default: '1,100,1000' },
