@@ -83,8 +83,12 @@ export async function builtEntry(): Promise<BuiltEntry> {
   return { entry, compileCache, hash, built: true };
 }
 
-/** Keeps the current build and the KEEP most recent others. */
+/** Keeps the current build and the KEEP most recent others; removes temporary directories a killed build left. */
 function prune(current: string): void {
+  for (const name of readdirSync(BUILT_ENTRY_CACHE).filter((n) => n.startsWith('.tmp-'))) {
+    const file = path.join(BUILT_ENTRY_CACHE, name);
+    if (Date.now() - statSync(file).mtimeMs > 3_600_000) rmSync(file, { recursive: true, force: true });
+  }
   const others = readdirSync(BUILT_ENTRY_CACHE)
     .filter((name) => name !== current && !name.startsWith('.'))
     .map((name) => ({ name, mtime: statSync(path.join(BUILT_ENTRY_CACHE, name)).mtimeMs }))
