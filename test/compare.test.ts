@@ -76,7 +76,10 @@ describe('rollout plans from the rendered overlays', () => {
     assert.throws(() => planFromObjects('x', set({ ordinals: { start: 1 } })), /spec\.ordinals\.start: 1 is not modelled/);
     assert.throws(() => planFromObjects('x', set({ persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete' } })), /persistentVolumeClaimRetentionPolicy\.whenScaled: Delete is not modelled/);
     assert.throws(() => planFromObjects('x', set({}, {})), /no readinessProbe/);
-    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { exec: { command: ['true'] } } })), /readinessProbe: only httpGet probes/);
+    // An exec probe is refused first by the container allowlist (a command the manifest would run); a tcpSocket probe
+    // passes it and is refused by the model, which rehearses httpGet probes only.
+    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { exec: { command: ['true'] } } })), /readinessProbe\.exec: only httpGet and tcpSocket probes are allowed/);
+    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { tcpSocket: { port: 5000 } } })), /readinessProbe: only httpGet probes/);
     // Modelled instead of refused: initialDelaySeconds and timeoutSeconds are read.
     const plan = planFromObjects('x', set({}, { readinessProbe: { httpGet: { path: '/r' }, initialDelaySeconds: 4, timeoutSeconds: 5 } }));
     assert.deepEqual(plan.readiness, { periodMs: 10_000, failureThreshold: 3, successThreshold: 1, path: '/r', initialDelayMs: 4000, timeoutMs: 5000 });
