@@ -11,6 +11,7 @@ import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
 import { progressLine, runsDone, type ProgressPoint } from './report/progress.ts';
 import type { ComparisonReport, ReleaseScenario } from './result.ts';
 import { rehearseOverlay, type RehearsalOptions } from './run/overlay.ts';
+import { preparePodEntry } from './run/pod-process.ts';
 
 export interface RenderedOverlay {
   overlay: string;
@@ -48,6 +49,9 @@ export async function compare(
   options: Omit<RehearsalOptions, 'progress'>,
   progress: (line: string) => void = () => {},
 ): Promise<ComparisonReport> {
+  // Before any run's clock starts: building the image's entry takes seconds.
+  const { description: podEntry } = await preparePodEntry();
+  progress(`pods run the ${podEntry}`);
   const runs = [];
   const started = performance.now();
   // When the number of finished runs last grew: the time-left estimate averages finished runs only.
@@ -73,6 +77,7 @@ export async function compare(
   return {
     generatedAt: new Date().toISOString(),
     machine: machine(),
+    podEntry,
     timeScale: options.timeScale,
     connections: options.connections,
     rate: options.rate,

@@ -62,7 +62,7 @@ function resolveMaxUnavailable(value: unknown, replicas: number): number {
  */
 function refuseUnmodelled(overlay: string, spec: Rec): void {
   const refuse = (field: string, why: string) => {
-    throw new Error(`${overlay}: ${field} is not modelled by the rehearsal (${why}); rehearse it on a cluster instead (rollcall compare --cluster)`);
+    throw new Error(`${overlay}: ${field} is not modelled by the rehearsal (${why}); try it on a real cluster instead (docs/local-control-plane.md)`);
   };
   const type = rec(spec['updateStrategy'])['type'];
   if (type !== undefined && type !== 'RollingUpdate' && type !== 'OnDelete') {

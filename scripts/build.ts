@@ -49,7 +49,8 @@ export interface BuildResult {
   files: string[];
 }
 
-export async function build(outDir: string): Promise<BuildResult> {
+/** sourcemap: also write server.js.map (bench/profile-start.ts maps profiles to packages with it; the image has none). */
+export async function build(outDir: string, options: { sourcemap?: boolean } = {}): Promise<BuildResult> {
   rmSync(outDir, { recursive: true, force: true });
   const hooks = hookEntries();
   const result = await esbuild.build({
@@ -72,6 +73,7 @@ export async function build(outDir: string): Promise<BuildResult> {
     minifySyntax: true,
     minifyIdentifiers: false,
     legalComments: 'none',
+    sourcemap: options.sourcemap ? 'linked' : false,
     metafile: true,
     logLevel: 'warning',
     // The CommonJS dependencies (pino, prom-client) call require() for Node built-ins; an ES module has no

@@ -97,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     await writeHtmlReport(report, args.html);
     console.error(`report written to ${args.html}`);
   }
+  if (!args.json) console.log(`pods ran the ${report.podEntry}`);
   console.error(`time scale ${timeScale}: manifest timings ×${timeScale}; process start-up is real time.`);
   console.error(`detection: ${report.detectionRules}.`);
   console.error(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);

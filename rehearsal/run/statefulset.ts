@@ -5,7 +5,7 @@
 // Every timing from the manifests is multiplied by `timeScale`; process start-up is real time, so probes start once
 // the process listens (start-up does not eat into the scaled startup-probe budget).
 import path from 'node:path';
-import { afterLivenessProbe, afterProbe, initialProbeState, nextProbeInMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
+import { afterLivenessProbe, afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
 import { routedAt, wantsTraffic, type EndpointChange } from '../model/service-endpoints.ts';
 import {
   nextCurrentRevision,
@@ -342,7 +342,7 @@ export class StatefulSetRun {
     const ok = await this.#get(process, liveness);
     pod.livenessProbing = false;
     if (pod.process !== process || pod.terminating || !process.running) return;
-    const outcome = afterLivenessProbe(pod.livenessFailures, ok, liveness);
+    const outcome = afterLivenessProbe(pod.livenessFailures, ok, liveness.failureThreshold);
     pod.livenessFailures = outcome.failures;
     pod.nextLivenessAtMs = this.#o.now() + Math.max(20, this.scaled(liveness.periodMs));
     if (outcome.restart) {
@@ -363,10 +363,11 @@ export class StatefulSetRun {
     const { timeScale } = this.#o;
     const startup = plan.startup ? scaleProbe(plan.startup, timeScale) : undefined;
     const readiness = scaleProbe(plan.readiness, timeScale);
-    const outcome = afterProbe(pod.probe, ok, startup, readiness);
+    const before = pod.probe;
+    const outcome = afterProbe(before, ok, startup, readiness);
     const now = this.#o.now();
-    pod.nextProbeAtMs = now + nextProbeInMs(pod.probe, outcome.state, startup, readiness);
     pod.probe = outcome.state;
+    pod.nextProbeAtMs = now + probePeriodMs(outcome.state, startup, readiness, before);
     this.#setReady(pod, outcome.state.ready, now);
     // The kubelet kills the container; the exit is then handled like any other (back-off, restart).
     if (outcome.restart) void process.terminate(this.scaled(plan.terminationGraceMs));

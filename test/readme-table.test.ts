@@ -1,0 +1,18 @@
+// scripts/readme-table.ts: a README block replaced from a report, and refused when its markers are missing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { replaceBlock } from '../scripts/readme-table.ts';
+import { repoRoot } from '../bundle/schema.ts';
+
+test('replaces exactly the text between the markers, keeps the rest', () => {
+  const text = 'a\n<!-- BEGIN t -->\nold\nrows\n<!-- END t -->\nb\n';
+  assert.equal(replaceBlock(text, 't', 'new\n'), 'a\n<!-- BEGIN t -->\nnew\n<!-- END t -->\nb\n');
+  assert.throws(() => replaceBlock('a\n', 't', 'x'), /no block <!-- BEGIN t -->/);
+});
+
+test('every generated block in the README holds a table, never blank lines', () => {
+  const readme = readFileSync(`${repoRoot}/README.md`, 'utf8');
+  const blocks = [...readme.matchAll(/<!-- BEGIN ([\w-]+) -->\n([\s\S]*?)<!-- END \1 -->/g)];
+  for (const [, name, body] of blocks) assert.match(body!, /^\|.*\|$/m, `block ${name} has no table`);
+});
