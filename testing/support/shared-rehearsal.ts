@@ -24,6 +24,7 @@ import { planFromObjects } from '../../rehearsal/plan.ts';
 import type { ComparisonReport, ReleaseScenario, RunResult } from '../../rehearsal/result.ts';
 import { argocdDelivery } from '../../rehearsal/run/argocd-delivery.ts';
 import { rehearseOverlay } from '../../rehearsal/run/overlay.ts';
+import { preparePodEntry } from '../../rehearsal/run/pod-process.ts';
 
 /** The directory of this `npm test` run's shared results (set by the global setup). */
 export const SHARED_REHEARSAL_DIR = 'ROLLCALL_SHARED_REHEARSAL_DIR';
@@ -77,6 +78,8 @@ async function rehearse(group: Group): Promise<unknown> {
   const app = (await render(renderer, 'argocd/application', repoRoot)).objects.find((o) => o.kind === 'Application')!;
   const spec = app['spec'] as { syncPolicy: object };
   const noRetry = { ...app, spec: { ...spec, syncPolicy: { ...spec.syncPolicy, retry: { limit: 0 } } } } as K8sObject;
+  // The pods run what `rollcall compare` gives them (the built entry, else the sources), prepared before the clock starts.
+  await preparePodEntry();
   const delivery = argocdDelivery({ timeScale: ARGOCD_TIME_SCALE, objects: async () => objects, application: async () => noRetry });
   const [run] = await rehearseOverlay(planFromObjects('recreate', objects), ['crash'], { ...KUBECTL_OPTIONS, timeScale: ARGOCD_TIME_SCALE, delivery });
   return run;
