@@ -64,3 +64,21 @@ export function afterProbe(state: ProbeState, ok: boolean, startup: ProbeSpec | 
 export function probePeriodMs(state: ProbeState, startup: ProbeSpec | undefined, readiness: ProbeSpec): number {
   return !state.started && startup ? startup.periodMs : readiness.periodMs;
 }
+
+/** pkg/kubelet/prober/prober_manager.go UpdatePodStatus: once a container has started (its startup probe succeeded,
+ * or it has none) and its readiness probe has no result yet, the kubelet triggers that probe at once (worker.go
+ * `manualTriggerCh`, which also restarts the worker's ticker from that moment). So the first readiness probe follows
+ * the start without waiting a period. The node agent (cluster/node-agent/) follows this; `probePeriodMs` above
+ * still waits a period, which the rehearsal's tests encode. */
+export const READINESS_PROBE_AFTER_START_MS = 0;
+
+/** Liveness: pkg/kubelet/prober/worker.go doProbe. The result starts as Success (`initialValue`), only probes once
+ * the container has started (`c.Started`) and `initialDelaySeconds` after it began running; `failureThreshold`
+ * failures in a row turn it to Failure, and the kubelet then kills the container, which is restarted per its
+ * restartPolicy with back-off (kuberuntime_manager.go computePodActions, "failed liveness probe"). A success resets
+ * the run of failures (`resultRun`). */
+export function afterLivenessProbe(failuresSoFar: number, ok: boolean, failureThreshold: number): { failures: number; restart: boolean } {
+  if (ok) return { failures: 0, restart: false };
+  const failures = failuresSoFar + 1;
+  return { failures, restart: failures >= failureThreshold };
+}

@@ -72,7 +72,9 @@ export interface InClusterConfig {
 }
 
 /** Reads the in-cluster settings; throws a sentence naming what is missing. */
-export function inClusterConfig(env: Record<string, string | undefined>, dir = serviceAccountDir): InClusterConfig {
+/** `SERVICEACCOUNT_DIR` overrides where the token and CA are read: a node that runs pods as plain processes (the
+ * project's node agent, cluster/node-agent/) has no mount namespace to put them at the standard path. */
+export function inClusterConfig(env: Record<string, string | undefined>, dir = env['SERVICEACCOUNT_DIR'] || serviceAccountDir): InClusterConfig {
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = Number(env['KUBERNETES_SERVICE_PORT'] ?? '443');
   if (!host) throw new Error('KUBERNETES_SERVICE_HOST is not set: not running in a pod (set an API URL to run outside)');
