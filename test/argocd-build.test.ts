@@ -82,14 +82,14 @@ describe('replace directives taken from upstream', () => {
 });
 
 describe('version flags', () => {
-  const goMod = `module rollcall/cluster/argocd\n\ngo 1.26.0\n\nrequire github.com/argoproj/argo-cd/v3 v3.2.12\n\nrequire k8s.io/client-go v0.0.0 // indirect\n\nreplace k8s.io/client-go => k8s.io/client-go v0.34.0\n`;
+  const goMod = `module rollcall/cluster/argocd\n\ngo 1.26.0\n\nrequire github.com/argoproj/argo-cd/v3 v3.2.11\n\nrequire k8s.io/client-go v0.0.0 // indirect\n\nreplace k8s.io/client-go => k8s.io/client-go v0.34.0\n`;
 
   test('Argo CD reports its release: tag, commit, clean tree, and the replaced client-go as kubectl version', () => {
     const flags = argocdLdflags(goMod);
     for (const expected of [
-      '-X github.com/argoproj/argo-cd/v3/common.version=3.2.12',
-      '-X github.com/argoproj/argo-cd/v3/common.gitTag=v3.2.12',
-      '-X github.com/argoproj/argo-cd/v3/common.gitCommit=4caf2709419b4f172d5a7adbe95d20cb1d86e3bd',
+      '-X github.com/argoproj/argo-cd/v3/common.version=3.2.11',
+      '-X github.com/argoproj/argo-cd/v3/common.gitTag=v3.2.11',
+      '-X github.com/argoproj/argo-cd/v3/common.gitCommit=6d66c1b29e4f25dccfb5b0c7a939785b0071ef9a',
       '-X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean',
       '-X github.com/argoproj/argo-cd/v3/common.kubectlVersion=v0.34.0',
     ]) {
@@ -98,7 +98,7 @@ describe('version flags', () => {
   });
 
   test('a release whose commit is not recorded fails instead of reporting a made-up version', () => {
-    assert.throws(() => argocdLdflags(goMod.replace('v3.2.12', 'v3.2.11')), /v3\.2\.11: its tag's commit and date are not recorded/);
+    assert.throws(() => argocdLdflags(goMod.replace('v3.2.11', 'v3.2.12')), /v3\.2\.12: its tag's commit and date are not recorded/);
   });
 
   test('Argo Rollouts gets its version and a clean tree', () => {
@@ -110,7 +110,7 @@ describe('version flags', () => {
 
   test('the committed go.mod builds a release the flags know', () => {
     const program = argocdProgram();
-    assert.ok(program.ldflags.some((f) => f.endsWith('common.gitTag=v3.2.12')));
+    assert.ok(program.ldflags.some((f) => f.endsWith('common.gitTag=v3.2.11')));
     const committed = readFileSync(path.join(program.moduleDir, 'go.mod'), 'utf8');
     assert.equal(replacements(committed).get('k8s.io/client-go')?.version, 'v0.34.0');
   });

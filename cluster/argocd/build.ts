@@ -4,8 +4,11 @@
 //   argocd            our multicall main.go over Argo CD's own cobra commands (application controller, repo server,
 //                     ApplicationSet controller), github.com/argoproj/argo-cd/v3 at the version go.mod requires
 //   rollouts-controller   upstream's own main package (`tool` in rollouts/go.mod), github.com/argoproj/argo-rollouts
+//   kustomize         upstream's own main package (`tool` in kustomize/go.mod), sigs.k8s.io/kustomize/kustomize/v5 at
+//                     the version Argo CD's image ships (its hack/tool-versions.sh): the repo server runs `kustomize
+//                     build` as a program
 //
-// Usage: node cluster/argocd/build.ts [argocd|rollouts]   (prints each binary's path; both by default)
+// Usage: node cluster/argocd/build.ts [argocd|rollouts|kustomize]   (prints each binary's path; all by default)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { effectiveRequirements, requiredVersion } from '../controlplane/go-mod.ts';
@@ -15,15 +18,19 @@ export const ARGOCD_MODULE = 'github.com/argoproj/argo-cd/v3';
 export const ROLLOUTS_MODULE = 'github.com/argoproj/argo-rollouts';
 const argocdDir = import.meta.dirname;
 const rolloutsDir = path.join(import.meta.dirname, 'rollouts');
+const kustomizeDir = path.join(import.meta.dirname, 'kustomize');
+export const KUSTOMIZE_MODULE = 'sigs.k8s.io/kustomize/kustomize/v5';
 
 /**
  * What a release's own build stamps into it from Git, which the module proxy does not carry: the tag's commit and
- * its date, read from the tags of github.com/argoproj/argo-cd (`git rev-parse v3.2.12^{commit}`, `git log -1
- * --format=%cI`). A go.mod naming a release missing here fails the build with that message instead of a binary
- * reporting a made-up version.
+ * its date, read from the tags of github.com/argoproj/argo-cd (`git rev-parse v3.2.11^{commit}`, `git log -1
+ * --format=%cI`; the module zip the proxy serves for v3.2.11 is that commit's tree). A go.mod naming a release
+ * missing here fails the build with that message instead of a binary reporting a made-up version.
+ * v3.2.12 is not here on purpose: the proxy serves it from an earlier commit than the tag now names (the tag was moved
+ * to 4caf270941 "fix: export url validation function"), and that tree does not compile (docs/argocd-local.md).
  */
 const ARGOCD_RELEASES: Record<string, { commit: string; date: string }> = {
-  'v3.2.12': { commit: '4caf2709419b4f172d5a7adbe95d20cb1d86e3bd', date: '2026-05-13T01:47:31Z' },
+  'v3.2.11': { commit: '6d66c1b29e4f25dccfb5b0c7a939785b0071ef9a', date: '2026-04-30T17:24:29Z' },
 };
 
 /**
@@ -76,6 +83,12 @@ export function rolloutsProgram(): GoProgram {
   };
 }
 
+export function kustomizeProgram(): GoProgram {
+  // kustomize reads its version from the module's build info (sigs.k8s.io/kustomize/api/provenance), which a build of
+  // the module as a dependency carries: no flags needed.
+  return { name: 'kustomize', moduleDir: kustomizeDir, sources: ['go.mod', 'go.sum'], package: KUSTOMIZE_MODULE, ldflags: [] };
+}
+
 /** The Argo CD multicall binary (argv[1]: argocd-application-controller | argocd-repo-server | argocd-applicationset-controller). */
 export function argocdBinary(options: BinaryOptions = {}): Promise<string> {
   return goBinary(argocdProgram(), options);
@@ -86,12 +99,18 @@ export function rolloutsBinary(options: BinaryOptions = {}): Promise<string> {
   return goBinary(rolloutsProgram(), options);
 }
 
+/** The kustomize Argo CD's repo server runs: it calls `kustomize` from PATH (util/kustomize `getBinaryPath`), so its folder goes first there. */
+export function kustomizeBinary(options: BinaryOptions = {}): Promise<string> {
+  return goBinary(kustomizeProgram(), options);
+}
+
 if (process.argv[1] === import.meta.filename) {
-  const which = process.argv[2];
-  if (which !== undefined && which !== 'argocd' && which !== 'rollouts') {
-    console.error('usage: node cluster/argocd/build.ts [argocd|rollouts]');
+  const builds = { argocd: argocdBinary, rollouts: rolloutsBinary, kustomize: kustomizeBinary };
+  const which = process.argv.slice(2);
+  const unknown = which.filter((w) => !(w in builds));
+  if (unknown.length > 0) {
+    console.error('usage: node cluster/argocd/build.ts [argocd|rollouts|kustomize]...');
     process.exit(2);
   }
-  if (which !== 'rollouts') console.log(await argocdBinary());
-  if (which !== 'argocd') console.log(await rolloutsBinary());
+  for (const name of which.length > 0 ? which : Object.keys(builds)) console.log(await builds[name as keyof typeof builds]());
 }
