@@ -160,7 +160,9 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     async () => {
       tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-argocd-'));
       chmodSync(tmp, 0o711);
-      cp = await startControlPlane({ ...OPTIONS, stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
+      // CONTROLPLANE_BINARY: a binary built elsewhere (default: the cached build, made when missing).
+      const binary = process.env.CONTROLPLANE_BINARY;
+      cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
       api = await cp.admin();
       const tag = (parseYaml(readFileSync(path.join(root, 'kustomize/base/kustomization.yaml'), 'utf8')) as { images: { newTag: string }[] }).images[0]!.newTag;
       const imageDir = path.join(tmp, 'images', tag);
