@@ -176,7 +176,10 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
     const env = containerEnv(manifestEnv(await readFile(path.join(argocdRoot, 'manifests/base', manifest), 'utf8'), component), { namespace, ...config });
     // GnuPG: the image ships a keyring under /app/config/gpg that the repo server initialises at start; commit
     // signature verification is not used by the bundle, so it is off here rather than pointed at the host's gpg.
-    const extra = component === 'argocd-repo-server' ? { ARGOCD_GPG_ENABLED: 'false' } : {};
+    // The controller's shard comes from its pod's hostname, argocd-application-controller-0 (controller/sharding
+    // InferShard): this process's host has another name, so shard 0 is said explicitly.
+    const extra =
+      component === 'argocd-repo-server' ? { ARGOCD_GPG_ENABLED: 'false' } : component === 'argocd-application-controller' ? { ARGOCD_CONTROLLER_SHARD: '0' } : {};
     return { ...base, ...rerootPaths(env, podRoot), ...extra };
   }
 
