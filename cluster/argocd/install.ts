@@ -17,7 +17,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, parseAllDocuments } from 'yaml';
-import { ApiError, type ApiClient } from '../local/api.ts';
+import { ApiError, request, type ApiClient } from '../local/api.ts';
 import { requiredVersion } from '../controlplane/go-mod.ts';
 import { ARGOCD_MODULE, ROLLOUTS_MODULE } from './build.ts';
 
@@ -91,7 +91,14 @@ type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; 
 
 /** Server-side apply of one object (PATCH application/apply-patch+yaml; JSON is YAML), as `kubectl apply --server-side --force-conflicts`. */
 export async function applyObject(api: ApiClient, obj: KubeObject): Promise<void> {
-  const res = await api.send('PATCH', `${objectPath(obj)}?fieldManager=rollcall-install&force=true`, JSON.stringify(obj), 'application/apply-patch+yaml');
+  // A CRD is up to a few hundred kB and a loaded machine is slow to store it: a minute, not the client's default 5 s.
+  const res = await request(`${api.server}${objectPath(obj)}?fieldManager=rollcall-install&force=true`, {
+    method: 'PATCH',
+    body: JSON.stringify(obj),
+    contentType: 'application/apply-patch+yaml',
+    tls: api.tls,
+    timeoutMs: 60_000,
+  });
   if (res.status < 200 || res.status > 299) throw new ApiError('PATCH', objectPath(obj), res);
 }
 

@@ -147,7 +147,13 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     const start = performance.now();
     const changes: Observation[] = [];
     while (performance.now() - start < ms) {
-      const o = observe(await app(name), Math.round(performance.now() - start));
+      // A slow answer of a loaded API server (the client gives up after 5 s) is a missed sample, not a failure.
+      const current = await app(name).catch(() => undefined);
+      if (!current) {
+        await sleep(1000);
+        continue;
+      }
+      const o = observe(current, Math.round(performance.now() - start));
       if (changes.length === 0 || !same(changes.at(-1)!, o)) {
         changes.push(o);
         await appendFile(path.join(tmp, 'observations.log'), `${name} ${JSON.stringify(o)}\n`);
