@@ -209,7 +209,13 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
     running.set(component, { child, record });
     records.push(record);
     const deadline = Date.now() + timeout;
-    while (!(await answers(readyPort[component]))) {
+    // In the cluster's network namespace its loopback is not ours: the analysis controller is ready once it says it
+    // runs (cmd/rollouts-controller/main.go logs this line right before starting its controllers).
+    const ready =
+      component === 'rollouts-controller' && options.clusterNetwork?.length
+        ? async () => readFileSync(file, 'utf8').includes('Running only analysis controller')
+        : () => answers(readyPort[component]);
+    while (!(await ready())) {
       if (record.exit) throw new Error(`${component} exited (${record.exit.code ?? record.exit.signal}) before answering:\n${tail(file)}`);
       if (Date.now() > deadline) throw new Error(`${component} did not answer on port ${readyPort[component]} within ${timeout / 1000} s:\n${tail(file)}`);
       await sleep(200);
