@@ -284,7 +284,9 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       const manual = MANUAL_STEP[overlay] ?? [];
       let recovered: { changes: Observation[]; ended: boolean };
       if (manual.length > 0) {
-        const started = await record(name, 300_000, (o) => o.revision === revert.slice(0, 8));
+        // Only once the revert's StatefulSet is stored (the Application Synced to it): a pod deleted earlier comes back
+        // from the bad template (seen here: it did).
+        const started = await record(name, 300_000, (o) => o.revision === revert.slice(0, 8) && o.sync === 'Synced');
         for (const pod of manual) await api.send('DELETE', `/api/v1/namespaces/rollcall-${overlay}/pods/${pod}`);
         const rest = await record(name, 600_000, recoveredBy(revert));
         recovered = { changes: [...started.changes, ...rest.changes], ended: rest.ended };
