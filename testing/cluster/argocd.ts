@@ -89,6 +89,8 @@ interface Observation {
   retryCount?: number | undefined;
   revision?: string | undefined;
   hooks?: string | undefined;
+  /** The sync phases among the operation's tasks (PreSync,Sync: a multi-step sync). */
+  phases?: string | undefined;
 }
 
 function observe(app: Application, atMs: number): Observation {
@@ -97,8 +99,10 @@ function observe(app: Application, atMs: number): Observation {
     ?.filter((r) => r.hookType)
     .map((r) => `${r.kind}/${r.name}:${r.hookPhase ?? '?'}`)
     .join(',');
+  const phases = [...new Set(op?.syncResult?.resources?.map((r) => r.syncPhase).filter((p) => p !== undefined))].sort().join(',') || undefined;
   return {
     atMs,
+    phases,
     sync: app.status?.sync?.status,
     health: app.status?.health?.status,
     phase: op?.phase,
@@ -298,9 +302,13 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     });
   }
 
-  test('regression: the previous settings (CreateNamespace with managedNamespaceMetadata, PruneLast) make the crash release hang', { timeout: 1_800_000 }, async () => {
+  test('regression: the previous settings (CreateNamespace with managedNamespaceMetadata, PruneLast, no Namespace in the bundle) make the crash release hang', { timeout: 1_800_000 }, async () => {
     const name = 'rollcall-rolling';
-    await repo.commit('test: the ApplicationSet settings before the single-step fix', async (work) => {
+    // The bundle as it was before every sync was made single-step: the ApplicationSet's CreateNamespace with
+    // managedNamespaceMetadata and PruneLast, and no Namespace object in the bundle. The Namespace matters: gitops-engine
+    // adds its PreSync Namespace task only when the target objects hold no Namespace of that name
+    // (pkg/sync/sync_context.go autoCreateNamespace), so the options alone do not make the sync multi-step.
+    await repo.commit('test: the Argo CD settings before the single-step fix', async (work) => {
       const file = path.join(work, 'argocd/applicationset/applicationset.yaml');
       const doc = parseDocument(await readFile(file, 'utf8'));
       const policy = ['spec', 'template', 'spec', 'syncPolicy'];
@@ -308,25 +316,37 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       doc.setIn([...policy, 'syncOptions'], [...new Set([...options, 'CreateNamespace=true', 'PruneLast=true'])]);
       doc.setIn([...policy, 'managedNamespaceMetadata'], { labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } });
       await writeFile(file, doc.toString());
+      const base = path.join(work, 'kustomize/base/kustomization.yaml');
+      const kustomization = parseDocument(await readFile(base, 'utf8'));
+      const resources = (kustomization.get('resources') as { toJSON(): string[] }).toJSON();
+      kustomization.set('resources', resources.filter((r) => r !== 'namespace.yaml'));
+      await writeFile(base, kustomization.toString());
     });
     await refresh('rollcall-root');
     await eventually('the root synced the old settings', 300_000, async () => ((await app('rollcall-root')).status?.sync?.status === 'Synced' ? true : undefined));
-    await eventually(`${name} Synced and Healthy under the old settings, its operation ended`, 900_000, async () => {
+    // Healthy with no operation running (the Namespace left in the cluster, Prune=false, may show as OutOfSync).
+    await refresh(name);
+    await eventually(`${name} Healthy under the old settings, its operation ended`, 900_000, async () => {
       const a = await app(name);
-      return a.status?.sync?.status === 'Synced' && a.status.health?.status === 'Healthy' && a.status.operationState?.phase !== 'Running' ? true : undefined;
+      return a.status?.health?.status === 'Healthy' && a.status.operationState?.phase !== 'Running' ? true : undefined;
     });
     const release = await repo.commit('release: rolling crash (old settings)', async (work) => {
       await setBadRelease(work, 'crash');
       await addComponent(work, 'rolling', '../../components/bad-release');
     });
     await refresh(name);
-    // One scaled hook deadline plus a minute: the fixed bundle's sync has failed by then (the test above).
-    const hang = await record(name, 120_000 + 60_000 + 60_000, () => false);
+    // Two scaled hook deadlines: the fixed bundle's first attempt had failed long before (rolling test above).
+    const hang = await record(name, 2 * 120_000 + 60_000, () => false);
     report('old settings, rolling crash: sync operation', hang);
-    const last = hang.changes.at(-1)!;
-    assert.equal(last.revision, release.slice(0, 8));
-    assert.equal(last.phase, 'Running', 'the sync is still Running long after its smoke hook failed');
+    const ours = hang.changes.filter((o) => o.revision === release.slice(0, 8));
+    const last = ours.at(-1)!;
+    assert.match(last.phases ?? '', /PreSync/, 'the sync is multi-step (a PreSync Namespace task)');
     assert.match(last.hooks ?? '', /Job\/rollcall-smoke:(Failed|Error)/, 'its smoke hook has failed');
+    assert.equal(last.phase, 'Running', 'the operation is still Running');
+    assert.ok(
+      ours.every((o) => !o.retryCount && !/Retrying/.test(o.message ?? '')),
+      'its first attempt never ended (no retry): Argo CD waits for the StatefulSet, which a crash never makes Healthy or Degraded',
+    );
   });
 });
 
