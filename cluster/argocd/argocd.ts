@@ -67,13 +67,24 @@ export interface ArgoCD {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on loopback (bound, read, released: the component binds it a moment later). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/**
+ * `count` distinct free TCP ports on loopback: all bound at once, then released (the components bind them a moment
+ * later). Bound one after the other, the kernel may hand out the same released port twice.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once('error', reject).listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }
 
 async function answers(port: number): Promise<boolean> {
@@ -131,17 +142,9 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
   await installArgoCD(k, argocdRoot, namespace);
   if (rollouts) await installRolloutsCrds(k, rollouts.root);
 
-  const ports = {
-    redis: await freePort(),
-    repoServer: await freePort(),
-    repoServerMetrics: await freePort(),
-    controllerMetrics: await freePort(),
-    appsetMetrics: await freePort(),
-    appsetProbe: await freePort(),
-    appsetWebhook: await freePort(),
-    rolloutsMetrics: await freePort(),
-    rolloutsHealthz: await freePort(),
-  };
+  const portNames = ['redis', 'repoServer', 'repoServerMetrics', 'controllerMetrics', 'appsetMetrics', 'appsetProbe', 'appsetWebhook', 'rolloutsMetrics', 'rolloutsHealthz'] as const;
+  const free = await freePorts(portNames.length);
+  const ports = Object.fromEntries(portNames.map((name, i) => [name, free[i]!])) as Record<(typeof portNames)[number], number>;
   const redisAddress = `127.0.0.1:${ports.redis}`;
   const repoServerAddress = `127.0.0.1:${ports.repoServer}`;
 
