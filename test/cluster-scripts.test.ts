@@ -37,7 +37,7 @@ test('up.sh --dry-run prints the whole local path in order and runs nothing', as
     /^kubectl apply -n argo-rollouts -f https:\/\/github\.com\/argoproj\/argo-rollouts\/releases\/download\/v1\.9\.1\/install\.yaml$/,
     /^kubectl -n argo-rollouts rollout status deployment\/argo-rollouts --timeout=300s$/,
     /^kubectl apply -f .*scripts\/cluster\/git-server\.yaml$/,
-    /^edit_file .*repoURL:.*git:\/\/git-server\.rollcall-git\.svc\.cluster\.local\/rollcall\.git.* .*\/\.tmp\/cluster-repo\/argocd\/settings\/source\.yaml$/,
+    /^\S*scripts\/cluster\/point-source\.sh \S*\/\.tmp\/cluster-repo git:\/\/git-server\.rollcall-git\.svc\.cluster\.local\/rollcall\.git main$/,
     /^git -C .* push --force git:\/\/127\.0\.0\.1:\d+\/rollcall\.git HEAD:main$/,
     /^kubectl apply -k .*\/\.tmp\/cluster-repo\/argocd\/root$/,
     /^until kubectl -n argocd get application\/rollcall-blue-green -o name; /,

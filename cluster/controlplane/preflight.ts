@@ -61,9 +61,9 @@ export function moduleFailures(stdout: string, stderr: string): ModuleFailure[] 
   return failures;
 }
 
-export function describeFailures(failures: ModuleFailure[]): string {
+export function describeFailures(failures: ModuleFailure[], program = 'the control plane'): string {
   return [
-    `the Go module proxy (GOPROXY) does not serve ${failures.length} module(s) the control plane needs:`,
+    `the Go module proxy (GOPROXY) does not serve ${failures.length} module(s) ${program} needs:`,
     ...failures.map((f) => `  ${f.module}@${f.version}: ${f.error}`),
   ].join('\n');
 }
@@ -87,21 +87,21 @@ async function goJson(goCommand: string, args: string[], cwd: string): Promise<{
  * the module, so that go reports each missing one instead of stopping at the first while it loads the module graph;
  * then the build's whole graph from the module itself, which catches anything go.mod does not list.
  */
-export async function preflight(goCommand: string): Promise<number> {
-  const goMod = await readFile(path.join(controlPlaneDir, 'go.mod'), 'utf8');
+export async function preflight(goCommand: string, moduleDir = controlPlaneDir, program = 'the control plane'): Promise<number> {
+  const goMod = await readFile(path.join(moduleDir, 'go.mod'), 'utf8');
   const wanted = effectiveRequirements(goMod).map((m) => `${m.path}@${m.version}`);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'rollcall-preflight-'));
   try {
     const named = await goJson(goCommand, ['mod', 'download', '-json', ...wanted], scratch);
     const failures = moduleFailures(named.stdout, named.stderr);
-    if (failures.length > 0) throw new Error(describeFailures(failures));
+    if (failures.length > 0) throw new Error(describeFailures(failures, program));
     if (named.code !== 0) throw new Error(`go mod download failed (exit ${named.code}) without naming a module:\n${named.stderr.trim()}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const graph = await goJson(goCommand, ['mod', 'download', '-json'], controlPlaneDir);
+  const graph = await goJson(goCommand, ['mod', 'download', '-json'], moduleDir);
   const failures = moduleFailures(graph.stdout, graph.stderr);
-  if (failures.length > 0) throw new Error(describeFailures(failures));
+  if (failures.length > 0) throw new Error(describeFailures(failures, program));
   if (graph.code !== 0) throw new Error(`go mod download failed (exit ${graph.code}) without naming a module:\n${graph.stderr.trim()}`);
   return parseJsonStream(graph.stdout).length;
 }

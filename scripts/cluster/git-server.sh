@@ -17,7 +17,7 @@ run kubectl apply -f "$ROOT/scripts/cluster/git-server.yaml"
 run kubectl -n rollcall-git rollout status deployment/git-server --timeout=180s
 run rm -rf "$copy"
 run git clone --quiet --no-hardlinks "$ROOT" "$copy"
-run edit_file "s#^  repoURL: .*#  repoURL: $repo_url#; s#^  targetRevision: .*#  targetRevision: main#" "$copy/argocd/settings/source.yaml"
+run "$ROOT/scripts/cluster/point-source.sh" "$copy" "$repo_url" main
 run git -C "$copy" -c user.name=rollcall -c user.email=rollcall@localhost commit --quiet -am "Local cluster: repository $repo_url"
 # A port-forward for the push only; stopped by its own PID. Ready once git can talk through it (up to 30 s).
 printf '+ kubectl -n rollcall-git port-forward service/git-server %s:9418 &\n' "$port"
