@@ -22,7 +22,9 @@ export function tableBlock(report: ComparisonReport): string {
     `Measured ${when} on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; time scale ${report.timeScale},`,
     `${report.connections} connections, ${report.rate} requests/s.`,
     '',
-    formatTable(report),
+    '```text',
+    formatTable(report).trimEnd(),
+    '```',
   ].join('\n');
 }
 
