@@ -1,4 +1,4 @@
-// `npm run bench`: how close durable visits come to the framework's ceiling (issue 6). Reported, never asserted
+// `npm run bench`: how close durable visits come to the framework's ceiling. Reported, never asserted
 // in `npm test`: the figures depend on the machine, only the ratios from one run are meaningful.
 //
 // One run starts every server once on loopback and loads them alternately (round-robin, the order rotating each

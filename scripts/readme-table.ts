@@ -1,5 +1,5 @@
 // `node scripts/readme-table.ts NAME REPORT.json [FILE]`: writes the table of a `rollcall compare --json` report into
-// FILE (default README.md) between the lines `<!-- BEGIN NAME -->` and `<!-- END NAME -->`, with the line that says
+// FILE (default README.md; the Argo CD matrix lives in docs/comparison.md) between the lines `<!-- BEGIN NAME -->` and `<!-- END NAME -->`, with the line that says
 // when, where and at which settings it was measured. The README's comparison tables are made this way from a real run,
 // so they cannot go blank or drift from what the command prints.
 import { readFileSync, writeFileSync } from 'node:fs';

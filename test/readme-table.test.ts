@@ -1,7 +1,7 @@
 // scripts/readme-table.ts: a README block replaced from a report, and refused when its markers are missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { replaceBlock } from '../scripts/readme-table.ts';
 import { repoRoot } from '../bundle/schema.ts';
 
@@ -11,8 +11,8 @@ test('replaces exactly the text between the markers, keeps the rest', () => {
   assert.throws(() => replaceBlock('a\n', 't', 'x'), /no block <!-- BEGIN t -->/);
 });
 
-test('every generated block in the README holds a table, never blank lines', () => {
-  const readme = readFileSync(`${repoRoot}/README.md`, 'utf8');
+test('every generated block in the README and docs/ holds a table, never blank lines', () => {
+  const readme = ['README.md', ...readdirSync(`${repoRoot}/docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].map((f) => readFileSync(`${repoRoot}/${f}`, 'utf8')).join('\n');
   const blocks = [...readme.matchAll(/<!-- BEGIN ([\w-]+) -->\n([\s\S]*?)<!-- END \1 -->/g)];
   assert.ok(blocks.length > 0, 'the README has generated blocks');
   // A table: a fenced block with a header row over a rule of dashes, and rows under it.
