@@ -1,4 +1,4 @@
-// `npm run bench`: how close durable visits come to the framework's ceiling (issue 6). Reported, never asserted
+// `npm run bench`: how close durable visits come to the framework's ceiling. Reported, never asserted
 // in `npm test`: the figures depend on the machine, only the ratios from one run are meaningful.
 //
 // One run starts every server once on loopback and loads them alternately (round-robin, the order rotating each
@@ -449,7 +449,7 @@ async function main(): Promise<void> {
     ratio(`durable (sources) p99 @${top} (ms)`, durable.p99, '<= 15', (v) => v <= 15, `${fmt(durable.p99, 2)} ms`),
     ratio(`durable / naive req/s @${top}`, median(overNaive), '>= 20', (v) => v >= 20, `${rounds(overNaive)}; medians ${fmt(durable.rps)} / ${fmt(naive.rps)}`),
   ].filter((t) => Number.isFinite(t.value) || t.target !== 'report');
-  console.log(`\nTargets (issues 6 and 10)`);
+  console.log(`\nTargets`);
   console.log(
     table([
       ['ratio', 'value', 'target', 'result', 'figures'],

@@ -3,8 +3,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parseManifests } from './render.ts';
-import { arr, rec } from './policy.ts';
+import { arr, rec } from './policy-basics.ts';
 import { describe } from './schema.ts';
+import { applicationSyncSpec, multiStepSyncs } from '../rehearsal/model/argocd-sync.ts';
 import type { K8sObject, Problem } from './types.ts';
 
 export const settingsFile = 'argocd/settings/source.yaml';
@@ -38,6 +39,8 @@ export interface OverlayInfo {
   namespace: string;
   rendered: boolean;
   kinds: Set<string>; // "group/Kind"
+  /** The overlay as rendered: what a sync of it applies. */
+  objects: readonly K8sObject[];
 }
 
 /** Glob match for Argo CD destination namespaces ("rollcall-*"). */
@@ -109,7 +112,8 @@ export function checkArgoCd(root: string, scope: string, objects: readonly K8sOb
   if (nsWhitelist.some((c) => c['group'] === '*' || c['kind'] === '*')) add(project, 'spec.namespaceResourceWhitelist', 'no wildcards: list the kinds the bundle contains');
   const allowed = new Set(nsWhitelist.map((c) => `${String(c['group'])}/${String(c['kind'])}`));
   for (const ov of overlays) {
-    for (const gk of ov.kinds) if (!allowed.has(gk)) add(project, 'spec.namespaceResourceWhitelist', `overlay ${ov.name} contains ${gk}, which the project does not allow`);
+    // The overlay's Namespace is cluster-scoped: clusterResourceWhitelist (checked above) allows it, not this list.
+    for (const gk of ov.kinds) if (gk !== '/Namespace' && !allowed.has(gk)) add(project, 'spec.namespaceResourceWhitelist', `overlay ${ov.name} contains ${gk}, which the project does not allow`);
   }
 
   const checkApp = (obj: K8sObject, prefix: string, spec: Record<string, unknown>, meta: Record<string, unknown>) => {
@@ -135,7 +139,9 @@ export function checkArgoCd(root: string, scope: string, objects: readonly K8sOb
     const auto = rec(sync['automated']);
     if (auto['prune'] !== true) add(obj, `${prefix}spec.syncPolicy.automated.prune`, 'must be true');
     if (auto['selfHeal'] !== true) add(obj, `${prefix}spec.syncPolicy.automated.selfHeal`, 'must be true');
-    if (!arr(sync['syncOptions']).includes('CreateNamespace=true')) add(obj, `${prefix}spec.syncPolicy.syncOptions`, 'must include CreateNamespace=true');
+    // Every sync of the overlay's life must be single-step, or a failed hook cannot end a bad release's sync: the
+    // rule the rehearsal's Argo CD model runs, from the same function.
+    if (overlay?.rendered) for (const why of multiStepSyncs(overlay.objects, applicationSyncSpec({ spec }))) add(obj, `${prefix}spec.syncPolicy`, `${why}; a failed hook then cannot end a bad release's sync (rehearsal/model/argocd-sync.ts)`);
     const retry = rec(sync['retry']);
     if (!(typeof retry['limit'] === 'number' && retry['limit'] > 0) || Object.keys(rec(retry['backoff'])).length === 0) add(obj, `${prefix}spec.syncPolicy.retry`, 'must set a limit > 0 and a backoff');
     if (!arr(meta['finalizers']).includes(finalizer)) add(obj, `${prefix}metadata.finalizers`, `must include ${finalizer}`);

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { checkArgoCd, entryPoints, readSettings, type OverlayInfo } from './argocd.ts';
 import { checkSourceTree, isYaml, listFiles, listOverlays } from './files.ts';
 import { checkOverlay } from './policy.ts';
+import { checkContainerAllowlist } from './policy-container-allowlist.ts';
 import { findRenderer, noRendererMessage, parseManifests, render, type Renderer } from './render.ts';
 import { repoRoot, validateSchemas, type StrictItem } from './schema.ts';
 import type { K8sObject, Problem } from './types.ts';
@@ -63,7 +64,7 @@ export async function validateBundle(root = repoRoot, renderer: Renderer | null 
       const namespace = `rollcall-${name}`;
       try {
         const { objects } = await render(renderer, `kustomize/overlays/${name}`, root);
-        return { name, namespace, objects, problems: checkOverlay(name, objects), rendered: true };
+        return { name, namespace, objects, problems: [...checkOverlay(name, objects), ...checkContainerAllowlist(name, objects)], rendered: true };
       } catch (err) {
         return { name, namespace, objects: [], problems: [{ scope: name, object: 'kustomization', field: '', message: (err as Error).message }], rendered: false };
       }
@@ -106,7 +107,7 @@ export async function validateBundle(root = repoRoot, renderer: Renderer | null 
     (o?.problems ?? a?.problems ?? files).push(p);
   }
 
-  const infos: OverlayInfo[] = overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: o.rendered, kinds: new Set(o.objects.map(groupKind)) }));
+  const infos: OverlayInfo[] = overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: o.rendered, kinds: new Set(o.objects.map(groupKind)), objects: o.objects }));
   let settings;
   try {
     settings = readSettings(root);

@@ -1,7 +1,7 @@
 // What distinguishes each overlay: one rule per overlay name, looked up by bundle/policy.ts. A new overlay (say a
 // blue-green one) adds its entry here; an overlay without an entry is reported ("no policy for overlay").
 import type { K8sObject } from './types.ts';
-import { allowedRbac, appName, arr, envValue, rec, str, type Add } from './policy.ts';
+import { allowedRbac, appName, arr, envValue, rec, str, type Add } from './policy-basics.ts';
 
 export interface OverlayContext {
   /** The app StatefulSet and its spec. */

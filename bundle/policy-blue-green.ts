@@ -10,7 +10,7 @@
 // this commit (or both, between releases). The other colour may keep an EARLIER release (the previous one, kept up
 // for an instant switch back until its scale-down); a LATER one is refused, since no commit has built it yet
 // (a colour's newTag bumped without `npm run release -- X.Y.Z`).
-import { appName, arr, rec, selectorMatches } from './policy.ts';
+import { appName, arr, rec, selectorMatches } from './policy-basics.ts';
 import { describe } from './schema.ts';
 import type { K8sObject, Problem } from './types.ts';
 

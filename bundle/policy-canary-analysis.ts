@@ -1,5 +1,5 @@
 // Policy of the Argo Rollouts analysis objects (kustomize/overlays/canary-analysis): only that overlay has them, the
-// AnalysisRun is a Sync-phase hook in the StatefulSet's wave (issue 13's single-step rule; the wave itself is checked
+// AnalysisRun is a Sync-phase hook in the StatefulSet's wave (the single-step rule; the wave itself is checked
 // for every overlay in bundle/policy.ts) and runs exactly the AnalysisTemplate's metrics; every metric reads the canary
 // pod's GET /stats?version=<the StatefulSet's image tag> (so a run that starts while the canary pod is replaced never
 // judges the previous release) in a way the rehearsal's model of Argo Rollouts can evaluate (the same parser refuses
@@ -7,7 +7,7 @@
 // bound stays the one argocd/README.md states. The NetworkPolicy must admit the Argo Rollouts controller on 5000.
 import { AnalysisModelError, mapWebUrl, parseAnalysis, worstCaseDurationMs } from '../rehearsal/model/argo-rollouts-analysis.ts';
 import { RequestStats } from '../src/service/request-stats.ts';
-import { appName, arr, expected, hookPhase, rec, str } from './policy.ts';
+import { appName, arr, expected, hookPhase, hookVerdictSeconds, rec, str } from './policy-basics.ts';
 import { describe } from './schema.ts';
 import type { K8sObject, Problem } from './types.ts';
 
@@ -48,8 +48,10 @@ export function checkAnalysis(overlay: string, objects: readonly K8sObject[]): P
   const ann = run.metadata?.annotations ?? {};
   if (ann['argocd.argoproj.io/hook'] !== hookPhase) add(run, 'metadata.annotations[argocd.argoproj.io/hook]', `must be ${hookPhase} (a PostSync analysis waits for a health a bad release never reaches; rehearsal/model/argocd-sync.ts)`);
   if (!isBefore(ann['argocd.argoproj.io/hook-delete-policy'])) add(run, 'metadata.annotations[argocd.argoproj.io/hook-delete-policy]', 'must include BeforeHookCreation (the fixed name is created afresh on every sync)');
-  const jobDeadlines = objects.filter((o) => o.kind === 'Job').map((o) => rec(o['spec'])['activeDeadlineSeconds']).filter((d): d is number => typeof d === 'number');
-  const deadlineMs = jobDeadlines.length > 0 ? Math.min(...jobDeadlines) * 1000 : undefined;
+  // Bounded by when the hook Jobs give their verdict (their own timeout plus start-up), not by their
+  // activeDeadlineSeconds: that is sized for a disrupted pod's rerun, and only a backstop.
+  const jobVerdicts = objects.filter((o) => o.kind === 'Job').map(hookVerdictSeconds).filter((d): d is number => d !== undefined);
+  const deadlineMs = jobVerdicts.length > 0 ? Math.min(...jobVerdicts) * 1000 : undefined;
   if (template.metadata?.annotations?.['argocd.argoproj.io/hook']) add(template, 'metadata.annotations[argocd.argoproj.io/hook]', 'the AnalysisTemplate is an ordinary resource, not a hook');
   const runSpec = rec(run['spec']);
   const tplSpec = rec(template['spec']);
@@ -78,7 +80,7 @@ export function checkAnalysis(overlay: string, objects: readonly K8sObject[]): P
     const worst = worstCaseDurationMs(m);
     if (m.count === undefined || m.intervalMs === undefined) add(run, `${f}.count`, 'count and interval must be set: an analysis without an end holds the sync forever');
     else if (deadlineMs === undefined) add(run, `${f}.count`, 'no hook Job deadline to bound the analysis by (the smoke test Job is missing)');
-    else if (worst > deadlineMs) add(run, `${f}.count`, `the analysis can run ${worst / 1000} s (count x (consecutiveErrorLimit + 1) readings, timeoutSeconds each, 10 s or interval apart), longer than the hook Jobs' ${deadlineMs / 1000} s deadline that bounds the sync`);
+    else if (worst > deadlineMs) add(run, `${f}.count`, `the analysis can run ${worst / 1000} s (count x (consecutiveErrorLimit + 1) readings, timeoutSeconds each, 10 s or interval apart), longer than the ${deadlineMs / 1000} s after which the hook Jobs give their verdict (own timeout + start-up), which bounds the sync`);
     if (m.failureLimit < 0) add(run, `${f}.failureLimit`, 'must be >= 0 (a negative limit never fails the metric)');
     if (!m.successCondition && !m.failureCondition) add(run, `${f}.successCondition`, 'a condition is required (without one every measurement succeeds)');
     if (m.jsonPath.length !== 1 || !statsFields.has(m.jsonPath[0]!)) add(run, `${f}.provider.web.jsonPath`, `must name one figure GET /stats serves (${[...statsFields].join(', ')}), got ${JSON.stringify(m.jsonPath)}`);

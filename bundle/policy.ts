@@ -1,79 +1,13 @@
 // Policy checks over one rendered overlay. Every finding names the overlay, the object (Kind/name) and the field.
 // What is checked and why is in kustomize/README.md ("What `npm run validate` checks").
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { K8sObject, Problem } from './types.ts';
-import { describe, repoRoot } from './schema.ts';
+import { describe } from './schema.ts';
+import { allowedNamespacedKinds, allowedRbac, appName, arr, envValue, expected, hookInnerTimeout, hookPhase, hookStartSeconds, podTemplates, readPackageVersion, rec, selectorMatches, str, type Add, type PodTemplateRef } from './policy-basics.ts';
 import { checkApiServerRules } from './apiserver.ts';
 import { overlayRules } from './overlay-rules.ts';
 import { checkAnalysis } from './policy-canary-analysis.ts';
 import { blueGreenOverlay, checkBlueGreen } from './policy-blue-green.ts';
 import { isMultiStep, tasksFromObjects } from '../rehearsal/model/argocd-sync.ts';
-
-type Rec = Record<string, unknown>;
-export const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
-export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-export const appName = 'rollcall';
-/** Expected values shared with the app contract (src/service/config.ts) and the issue. */
-export const expected = {
-  port: 5000,
-  dataDir: '/app/data',
-  pvcName: 'web-app-data',
-  pvcSize: '15Mi',
-  minId: 10000,
-  drainMsDefault: 3000,
-  shutdownTimeoutMsDefault: 10000,
-  hookDeletePolicy: 'BeforeHookCreation,HookSucceeded',
-} as const;
-
-/** Namespaced kinds this bundle may contain (the AppProject whitelist is checked against the same list). */
-export const allowedNamespacedKinds = new Set(['ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'Role', 'RoleBinding', 'AnalysisTemplate', 'AnalysisRun']);
-
-/** The verbs a Role may grant, per apiGroup/resource: exactly what src/hooks/recreate-hook.ts calls. */
-export const allowedRbac: Record<string, readonly string[]> = {
-  'apps/statefulsets': ['get'],
-  '/pods': ['list', 'delete'],
-};
-
-export interface PodTemplateRef {
-  owner: K8sObject;
-  /** e.g. spec.template.spec */
-  path: string;
-  spec: Rec;
-  labels: Record<string, string>;
-}
-
-export function podTemplates(objects: readonly K8sObject[]): PodTemplateRef[] {
-  return objects
-    .filter((o) => o.kind === 'StatefulSet' || o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'DaemonSet')
-    .map((o) => {
-      const template = rec(rec(o['spec'])['template']);
-      return {
-        owner: o,
-        path: 'spec.template.spec',
-        spec: rec(template['spec']),
-        labels: rec(rec(template['metadata'])['labels']) as Record<string, string>,
-      };
-    });
-}
-
-/** Does a LabelSelector (matchLabels + matchExpressions) select these labels? An empty selector selects all. */
-export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean {
-  const s = rec(selector);
-  for (const [k, v] of Object.entries(rec(s['matchLabels']))) if (labels[k] !== v) return false;
-  for (const e of arr(s['matchExpressions'])) {
-    const { key, operator, values } = rec(e) as { key?: string; operator?: string; values?: string[] };
-    const has = key !== undefined && key in labels;
-    const val = key === undefined ? undefined : labels[key];
-    if (operator === 'In' && !(has && (values ?? []).includes(val!))) return false;
-    if (operator === 'NotIn' && has && (values ?? []).includes(val!)) return false;
-    if (operator === 'Exists' && !has) return false;
-    if (operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
 
 /** Service.spec.selector is a plain map. */
 function mapSelectorMatches(selector: Record<string, unknown>, labels: Record<string, string>): boolean {
@@ -82,23 +16,27 @@ function mapSelectorMatches(selector: Record<string, unknown>, labels: Record<st
 
 const clusterScopedKinds = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'PriorityClass']);
 
-export function envValue(container: Rec, name: string): Rec | undefined {
-  return arr(container['env']).map(rec).find((e) => e['name'] === name);
-}
-
-/** The version in package.json: the version the image built from this tree reports, and so its tag. */
-export function readPackageVersion(root = repoRoot): string {
-  return String((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown }).version);
-}
-
-/** Hook phase the bundle's hooks run in, and why (see kustomize/components/smoke-test/smoke-job.yaml). */
-export const hookPhase = 'Sync';
-
 export function checkOverlay(overlay: string, objects: readonly K8sObject[], packageVersion: string = readPackageVersion()): Problem[] {
   // Two StatefulSets: every check below once per colour (each against its own release), plus blue-green's own,
   // which says how package.json's version applies to two colours (bundle/policy-blue-green.ts).
   if (overlay === blueGreenOverlay) return checkBlueGreen(objects, packageVersion, (name, objs, version) => checkSingleSet(name, objs, version));
   return checkSingleSet(overlay, objects, packageVersion);
+}
+
+/**
+ * The overlay's own Namespace (kustomize/base/namespace.yaml): the one cluster-scoped object allowed. It replaces
+ * Argo CD's CreateNamespace, which made every sync multi-step (rehearsal/model/argocd-sync.ts, multiStepSyncs), so it
+ * must carry what CreateNamespace's managedNamespaceMetadata gave (Pod Security restricted) and must survive the
+ * Application: never pruned, never deleted with it, since it holds the PVCs.
+ */
+function checkNamespace(o: K8sObject, namespace: string, add: (obj: K8sObject, field: string, message: string) => void): void {
+  if (o.metadata?.name !== namespace) add(o, 'metadata.name', `the overlay's Namespace must be ${namespace}, got ${JSON.stringify(o.metadata?.name)}`);
+  const labels = o.metadata?.labels ?? {};
+  if (labels['pod-security.kubernetes.io/enforce'] !== 'restricted') add(o, 'metadata.labels[pod-security.kubernetes.io/enforce]', 'must be restricted (https://kubernetes.io/docs/concepts/security/pod-security-admission/)');
+  const options = (o.metadata?.annotations?.['argocd.argoproj.io/sync-options'] ?? '').split(',').map((x) => x.trim());
+  for (const want of ['Prune=false', 'Delete=false']) {
+    if (!options.includes(want)) add(o, 'metadata.annotations[argocd.argoproj.io/sync-options]', `must include ${want}: the namespace holds the PVCs, and Argo CD must never prune it or delete it with the Application`);
+  }
 }
 
 function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageVersion: string): Problem[] {
@@ -110,6 +48,10 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageV
 
   // --- namespace and scope ---
   for (const o of objects) {
+    if (o.kind === 'Namespace') {
+      checkNamespace(o, namespace, add);
+      continue;
+    }
     if (clusterScopedKinds.has(String(o.kind))) {
       add(o, 'kind', `cluster-scoped ${String(o.kind)} is not allowed in an overlay (namespace-scoped, least privilege)`);
       continue;
@@ -347,14 +289,21 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageV
     if (ann['argocd.argoproj.io/hook'] !== undefined && ann['argocd.argoproj.io/hook'] !== hookPhase) {
       add(job, 'metadata.annotations[argocd.argoproj.io/hook]', `must be ${hookPhase}: a PreSync, PostSync or SyncFail hook makes the sync wait for the StatefulSet's health, which a bad release never reaches (rehearsal/model/argocd-sync.ts)`);
     }
-    // A hook's deadline must cover its own inner timeout, with no pod retry on top (it could never fit).
+    // A failed hook is a verdict (no pod retry), a disrupted hook pod is not: it is rerun, and the deadline leaves
+    // the rerun a whole run of its own (its inner timeout plus the start-up allowance).
     const jspec = rec(job['spec']);
-    const c0 = rec(arr(rec(rec(jspec['template'])['spec'])['containers'])[0]);
-    const inner = arr(c0['env']).map(rec).find((e) => /_TIMEOUT_MS$/.test(String(e['name'])) && e['name'] !== 'SMOKE_REQUEST_TIMEOUT_MS');
+    const inner = hookInnerTimeout(job);
     const deadline = jspec['activeDeadlineSeconds'];
-    if (typeof deadline !== 'number') add(job, 'spec.activeDeadlineSeconds', 'must be set: it is what ends a sync of a bad release');
-    else if (inner !== undefined && !(deadline >= Number(inner['value']) / 1000 + 30)) add(job, 'spec.activeDeadlineSeconds', `must be >= ${String(inner['name'])} / 1000 + 30 s (${Number(inner['value']) / 1000 + 30}), got ${deadline}`);
-    if (jspec['backoffLimit'] !== 0) add(job, 'spec.backoffLimit', `must be 0 (the hook retries inside its own timeout; a second pod cannot fit the deadline), got ${JSON.stringify(jspec['backoffLimit'])}`);
+    if (typeof deadline !== 'number') add(job, 'spec.activeDeadlineSeconds', 'must be set: the backstop that ends a hook whose command hangs');
+    else if (inner !== undefined && !(deadline >= 2 * (inner.seconds + hookStartSeconds))) {
+      add(job, 'spec.activeDeadlineSeconds', `must be >= 2 x (${inner.name} / 1000 + ${hookStartSeconds} s) = ${2 * (inner.seconds + hookStartSeconds)}, room for a disrupted pod's rerun; got ${deadline}`);
+    }
+    if (jspec['backoffLimit'] !== 0) add(job, 'spec.backoffLimit', `must be 0 (the hook retries inside its own timeout and its failure is the verdict; a disrupted pod is rerun by podFailurePolicy), got ${JSON.stringify(jspec['backoffLimit'])}`);
+    if (!ignoresDisruption(job)) {
+      add(job, 'spec.podFailurePolicy', 'must have a rule { action: Ignore, onPodConditions: [{ type: DisruptionTarget }] }: an evicted or preempted hook pod must be rerun, not fail the sync (https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy)');
+    }
+    // The API server refuses podFailurePolicy unless the pod template's restartPolicy is Never (batch/v1 validation).
+    if (rec(rec(jspec['template'])['spec'])['restartPolicy'] !== 'Never') add(job, 'spec.template.spec.restartPolicy', 'must be Never (a hook runs once per pod; podFailurePolicy requires it)');
   }
   // One phase, one wave: the sync is single-step, so a failed or timed-out hook ends it (gitops-engine Sync: only
   // running hooks are awaited) instead of the StatefulSet's health, which a crash-looping release never reaches.
@@ -400,7 +349,17 @@ function checkSingleSet(overlay: string, objects: readonly K8sObject[], packageV
   return problems;
 }
 
-export type Add = (obj: K8sObject | string, field: string, message: string) => void;
+
+/**
+ * Whether a Job reruns a pod that failed by disruption (eviction, preemption, taint) instead of counting it:
+ * a podFailurePolicy rule with action Ignore on the DisruptionTarget condition (status True, the default).
+ * https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy
+ */
+export function ignoresDisruption(job: K8sObject): boolean {
+  return arr(rec(rec(job['spec'])['podFailurePolicy'])['rules']).map(rec).some(
+    (r) => r['action'] === 'Ignore' && arr(r['onPodConditions']).map(rec).some((c) => c['type'] === 'DisruptionTarget' && (c['status'] ?? 'True') === 'True'),
+  );
+}
 
 /** Pod Security Standards "restricted" plus this project's uid/gid rule, for one pod template. */
 export function checkPodSecurity(t: PodTemplateRef, add: Add): void {

@@ -5,20 +5,29 @@ import path from 'node:path';
 import { listOverlays } from '../bundle/files.ts';
 import { findRenderer, noRendererMessage, render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
+import type { K8sObject } from '../bundle/types.ts';
 import { DEFAULT_WATCH_RULES, describeWatchRules } from './model/release-watch.ts';
 import { describePlan, planFromObjects, type RolloutPlan } from './plan.ts';
+import { progressLine, runsDone, type ProgressPoint } from './report/progress.ts';
 import type { ComparisonReport, ReleaseScenario } from './result.ts';
-import { rehearseOverlay, type RehearsalOptions } from './run/rehearse.ts';
+import { rehearseOverlay, type RehearsalOptions } from './run/overlay.ts';
 
-export async function loadPlans(overlays: readonly string[] = listOverlays(repoRoot)): Promise<RolloutPlan[]> {
+export interface RenderedOverlay {
+  overlay: string;
+  objects: readonly K8sObject[];
+}
+
+/** Each overlay as kustomize renders it (what a delivery would apply), in the order given. */
+export async function renderOverlays(overlays: readonly string[] = listOverlays(repoRoot)): Promise<RenderedOverlay[]> {
   const renderer = findRenderer();
   if (!renderer) throw new Error(noRendererMessage);
-  const plans: RolloutPlan[] = [];
-  for (const overlay of overlays) {
-    const { objects } = await render(renderer, path.join('kustomize', 'overlays', overlay), repoRoot);
-    plans.push(planFromObjects(overlay, objects));
-  }
-  return plans;
+  const out: RenderedOverlay[] = [];
+  for (const overlay of overlays) out.push({ overlay, objects: (await render(renderer, path.join('kustomize', 'overlays', overlay), repoRoot)).objects });
+  return out;
+}
+
+export async function loadPlans(overlays: readonly string[] = listOverlays(repoRoot)): Promise<RolloutPlan[]> {
+  return (await renderOverlays(overlays)).map(({ overlay, objects }) => planFromObjects(overlay, objects));
 }
 
 export function machine(): ComparisonReport['machine'] {
@@ -41,12 +50,25 @@ export async function compare(
 ): Promise<ComparisonReport> {
   const runs = [];
   const started = performance.now();
-  for (const plan of plans) {
+  // When the number of finished runs last grew: the time-left estimate averages finished runs only.
+  let finished = { runs: 0, atMs: 0 };
+  for (const [overlayIndex, plan] of plans.entries()) {
     progress(`${plan.overlay}: ${describePlan(plan)}`);
-    const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
-    runs.push(
-      ...(await rehearseOverlay(plan, scenarios, { ...options, progress: (scenario, phase) => progress(`[${elapsed()}] ${plan.overlay} × ${scenario}: ${phase}`) })),
-    );
+    const point = (scenario: ReleaseScenario | 'launch', phase: string): ProgressPoint => {
+      const p = {
+        overlay: plan.overlay,
+        overlayIndex,
+        overlays: plans.length,
+        scenario,
+        scenarioIndex: scenario === 'launch' ? 0 : scenarios.indexOf(scenario),
+        scenarios: scenarios.length,
+        phase,
+        elapsedMs: performance.now() - started,
+      };
+      if (runsDone(p) > finished.runs) finished = { runs: runsDone(p), atMs: p.elapsedMs };
+      return { ...p, finishedAtMs: finished.atMs };
+    };
+    runs.push(...(await rehearseOverlay(plan, scenarios, { ...options, progress: (scenario, phase) => progress(progressLine(point(scenario, phase))) })));
   }
   return {
     generatedAt: new Date().toISOString(),

@@ -4,6 +4,7 @@
 import type { K8sObject } from '../bundle/types.ts';
 import { mapWebUrl, parseAnalysis } from './model/argo-rollouts-analysis.ts';
 import { readBlueGreen, type BlueGreenState } from './model/blue-green.ts';
+import { checkPodSpec } from './model/container-allowlist.ts';
 
 export type UpdatePlan =
   | { type: 'RollingUpdate'; partition: number; maxUnavailable: number }
@@ -14,6 +15,12 @@ export interface ProbePlan {
   periodMs: number;
   failureThreshold: number;
   successThreshold: number;
+  /** httpGet.path: what the probe asks the container. */
+  path: string;
+  /** initialDelaySeconds: no probe of this kind before that long after the container started (worker.go doProbe). */
+  initialDelayMs: number;
+  /** timeoutSeconds (default 1): an answer slower than this is a failure. */
+  timeoutMs: number;
 }
 
 export interface RolloutPlan {
@@ -29,6 +36,8 @@ export interface RolloutPlan {
   readiness: ProbePlan;
   /** The startup probe, when the container has one: readiness waits for it, and its failures restart the container. */
   startup?: ProbePlan;
+  /** The liveness probe, when the container has one: runs once started; its failures restart the container. */
+  liveness?: ProbePlan;
   terminationGraceMs: number;
   /** canary-analysis: the AnalysisRun each sync creates, as rendered (rehearsal/run/analysis-run.ts runs it). */
   analysisRun?: K8sObject;
@@ -47,7 +56,35 @@ function resolveMaxUnavailable(value: unknown, replicas: number): number {
   return Math.max(1, num(value, 1));
 }
 
+/**
+ * StatefulSet fields that change what the controllers do but that the rehearsal does not model: refused with the field
+ * named, so a figure is never computed from a manifest the model silently misreads.
+ */
+function refuseUnmodelled(overlay: string, spec: Rec): void {
+  const refuse = (field: string, why: string) => {
+    throw new Error(`${overlay}: ${field} is not modelled by the rehearsal (${why}); rehearse it on a cluster instead (rollcall compare --cluster)`);
+  };
+  const type = rec(spec['updateStrategy'])['type'];
+  if (type !== undefined && type !== 'RollingUpdate' && type !== 'OnDelete') {
+    refuse(`spec.updateStrategy.type: ${String(type)}`, 'Kubernetes 1.37 adds Recreate as alpha, gate StatefulSetRecreateStrategy; the model knows RollingUpdate and OnDelete');
+  }
+  const start = rec(spec['ordinals'])['start'];
+  if (start !== undefined && start !== 0) refuse(`spec.ordinals.start: ${String(start)}`, 'pods are named from ordinal 0');
+  const retention = rec(spec['persistentVolumeClaimRetentionPolicy']);
+  for (const key of ['whenDeleted', 'whenScaled']) {
+    if (retention[key] === 'Delete') refuse(`spec.persistentVolumeClaimRetentionPolicy.${key}: Delete`, 'every pod keeps its volume for the whole run');
+  }
+}
+
 export function planFromObjects(overlay: string, objects: readonly K8sObject[]): RolloutPlan {
+  // A manifest is untrusted input: its containers become processes on this host, so every pod template must set only
+  // what the allowlist allows (rehearsal/model/container-allowlist.ts), before anything is started.
+  for (const o of objects) {
+    const podSpec = rec(rec(o['spec'])['template'])['spec'];
+    if (podSpec === undefined) continue;
+    const result = checkPodSpec(podSpec);
+    if (!result.ok) throw new Error(`${overlay}: ${String(o.kind)}/${o.metadata?.name ?? '?'} spec.template.spec.${result.field}: ${result.reason}; the rehearsal runs only what a manifest may set`);
+  }
   const sets = objects.filter((o) => o.kind === 'StatefulSet');
   let blueGreen: BlueGreenState | undefined;
   let set = sets[0];
@@ -81,7 +118,8 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
   }
   const strategy = rec(spec['updateStrategy']);
   const rolling = rec(strategy['rollingUpdate']);
-  // The recreate emulation: OnDelete plus an Argo CD hook Job (Sync phase since issue 13) running the recreate-hook command.
+  // The recreate emulation: OnDelete plus an Argo CD hook Job (Sync phase, so it runs on a revert too) running the
+  // recreate-hook command.
   const hasRecreateHook = objects.some(
     (o) => o.kind === 'Job' && o.metadata?.annotations?.['argocd.argoproj.io/hook'] !== undefined && JSON.stringify(o).includes('recreate-hook'),
   );
@@ -89,12 +127,28 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     strategy['type'] === 'OnDelete'
       ? { type: 'OnDelete', deleteAll: hasRecreateHook }
       : { type: 'RollingUpdate', partition: num(rolling['partition'], 0), maxUnavailable: resolveMaxUnavailable(rolling['maxUnavailable'], replicas) };
-  // Kubernetes' defaults for a probe's fields (periodSeconds 10, failureThreshold 3, successThreshold 1).
-  const probe = (value: unknown): ProbePlan => {
+  // Kubernetes' defaults for a probe's fields (periodSeconds 10, failureThreshold 3, successThreshold 1,
+  // timeoutSeconds 1, initialDelaySeconds 0: k8s.io/api core/v1 Probe, pkg/apis/core/v1/defaults.go SetDefaults_Probe).
+  const probe = (value: unknown, field: string): ProbePlan => {
     const p = rec(value);
-    return { periodMs: num(p['periodSeconds'], 10) * 1000, failureThreshold: num(p['failureThreshold'], 3), successThreshold: num(p['successThreshold'], 1) };
+    const http = rec(p['httpGet']);
+    if (typeof http['path'] !== 'string') throw new Error(`${overlay}: ${field}: only httpGet probes with a path are rehearsed (the pods are the app's own processes)`);
+    return {
+      periodMs: num(p['periodSeconds'], 10) * 1000,
+      failureThreshold: num(p['failureThreshold'], 3),
+      successThreshold: num(p['successThreshold'], 1),
+      path: http['path'],
+      initialDelayMs: num(p['initialDelaySeconds'], 0) * 1000,
+      timeoutMs: num(p['timeoutSeconds'], 1) * 1000,
+    };
   };
-  const startup = container['startupProbe'] ? { startup: probe(container['startupProbe']) } : {};
+  const startup = container['startupProbe'] ? { startup: probe(container['startupProbe'], 'startupProbe') } : {};
+  const liveness = container['livenessProbe'] ? { liveness: probe(container['livenessProbe'], 'livenessProbe') } : {};
+  refuseUnmodelled(overlay, spec);
+  // Without a readiness probe a container is Ready as soon as it runs (prober_manager.go UpdatePodStatus: no worker,
+  // ready); the model always probes, so it refuses that case rather than invent a probe.
+  if (!container['readinessProbe']) throw new Error(`${overlay}: the container has no readinessProbe, which the rehearsal does not model (it would be Ready as soon as it runs)`);
+  const readiness = probe(container['readinessProbe'], 'readinessProbe');
   const setName = typeof rec(set!['metadata'])['name'] === 'string' ? (rec(set!['metadata'])['name'] as string) : 'rollcall';
   const analysisRun = objects.find((o) => o.kind === 'AnalysisRun');
   if (analysisRun) {
@@ -113,8 +167,9 @@ export function planFromObjects(overlay: string, objects: readonly K8sObject[]):
     update,
     minReadyMs: num(spec['minReadySeconds'], 0) * 1000,
     env,
-    readiness: probe(container['readinessProbe']),
+    readiness: readiness,
     ...startup,
+    ...liveness,
     terminationGraceMs: num(podSpec['terminationGracePeriodSeconds'], 30) * 1000,
     ...(analysisRun ? { analysisRun } : {}),
     ...(blueGreen ? { blueGreen } : {}),

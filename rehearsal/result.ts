@@ -112,6 +112,8 @@ export interface SyncFigures {
   revertSyncStartedMs: number | null;
   /** The release's operation was still Running at the horizon, so the revert never synced. */
   hang: boolean;
+  /** Manifest seconds from a push to Argo CD noticing it (its refresh period; 0 = a webhook). */
+  refreshSeconds: number;
 }
 
 export interface RunResult {

@@ -1,4 +1,4 @@
-// `npm run build`: the production entry points, bundled for start-up (issue 10). The image runs these files with
+// `npm run build`: the production entry points, bundled for start-up. The image runs these files with
 // no node_modules and no TypeScript: `node /app/server.js` and `node /app/hooks/<name>.js`.
 //
 //   <out>/server.js          src/service/main.ts with hono, @hono/node-server, pino, prom-client, zod inlined

@@ -1,28 +1,30 @@
 #!/usr/bin/env node
-// The project's command line. `rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]`
-import { access, constants } from 'node:fs/promises';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { compare, loadPlans } from '../rehearsal/compare.ts';
-import { writeHtmlReport } from '../rehearsal/report/html.ts';
-import { formatTable } from '../rehearsal/report/table.ts';
-import { argocdDelivery, DEFAULT_HORIZON_SECONDS } from '../rehearsal/run/argocd-delivery.ts';
+// The project's command line: `rollcall compare [options]` (the `rollcall` bin enters through scripts/rollcall.cjs,
+// which checks the Node version first). Every word of the command line is checked before any work starts
+// (scripts/lib/compare-args.ts), then the overlays are rendered and checked against the delivery, and only then
+// does the rehearsal start. The rehearsal's modules are imported only then: a wrong word is answered without
+// loading them.
+import { listOverlays } from '../bundle/files.ts';
+import { repoRoot } from '../bundle/schema.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
-import { parseScenarios, SCENARIOS } from '../rehearsal/run/scenarios.ts';
+import { CRASH_AFTER_MS, ERROR_SHARE, parseScenarios, SCENARIOS, SLOW_DELAY_MS } from '../rehearsal/run/scenarios.ts';
+import { checkReportPath, parseCommandLine, UsageError, type Choices } from './lib/compare-args.ts';
 
 /** 0.05: the full matrix (6 overlays × 5 scenarios) took 235 s on the project's 2-core machine; at 0.1 it took 7 min
  * (README, "Comparing rollout strategies"). The issue's budget is 5 minutes. */
 export const DEFAULT_TIME_SCALE = 0.05;
 
-const USAGE = `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
+const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--argocd-refresh S] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
 strategy does, reverts to v1 when the release is bad (with the manual steps the StatefulSet rules require), and
 reports what clients saw and what it took to get back.
 
-  --overlay NAME     only this overlay (repeatable; default: all)
-  --scenario S       release scenario: ${SCENARIOS.join(', ')} or all (repeatable; default: good)
+  --overlay NAME     only this overlay (repeatable; default: all): ${overlays.join(', ')}
+  --scenario S       release scenario (repeatable; default: good), or all of them: all
+                     good: a normal release; crash: v2 exits ${CRASH_AFTER_MS / 1000} s after start; unready: v2 never
+                     becomes Ready; errors: ${ERROR_SHARE * 100} % of v2's visits fail; slow: v2 is Ready only ${SLOW_DELAY_MS / 1000} s after start
   --delivery D       how a release reaches the cluster: kubectl (default: kubectl apply, hooks run right after it)
                      or argocd (Argo CD's automated sync as the bundle configures it: hook phases and deadlines,
                      retries, a revert that syncs only once the running operation is over; an operation still
@@ -30,6 +32,8 @@ reports what clients saw and what it took to get back.
                      A release that never becomes Ready holds the revert for 3 hook deadlines (111 s at time
                      scale 0.1), so four overlays took about 20 minutes under argocd at 0.1; the full matrix
                      takes under 5 under kubectl at the default scale
+  --argocd-refresh S seconds from a push to Argo CD noticing it (default ${DEFAULT_REFRESH_SECONDS}: its resync period,
+                     timeout.reconciliation; 0 = a Git webhook), manifest time
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
@@ -38,53 +42,60 @@ reports what clients saw and what it took to get back.
   --html FILE        also write the report as one self-contained HTML file: the table, and per run a timeline
                      (a lane per pod, requests per 100 ms, markers); opens offline, prints on A4
 
-Progress (overlay, scenario, phase, elapsed) goes to stderr. Exit code 1 if any visit was lost or duplicated, or
-if an Argo CD sync hung (the revert never synced).`;
+Progress (overlay k of n, scenario, phase, elapsed, about how long is left) goes to stderr. Exit code 1 if any visit
+was lost or duplicated, or if an Argo CD sync hung (the revert never synced); 2 for a wrong command line or a failure.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      overlay: { type: 'string', multiple: true },
-      scenario: { type: 'string', multiple: true },
-      delivery: { type: 'string', default: 'kubectl' },
-      'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
-      connections: { type: 'string', default: '8' },
-      rate: { type: 'string', default: '200' },
-      json: { type: 'boolean', default: false },
-      html: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help || positionals[0] !== 'compare') {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
+  const overlays = listOverlays(repoRoot);
+  const choices: Choices = {
+    overlays,
+    scenarios: SCENARIOS,
+    defaults: { timeScale: DEFAULT_TIME_SCALE, connections: 8, rate: 200 },
+  };
+  const line = parseCommandLine(argv, choices);
+  const argocd = await import('../rehearsal/run/argocd-delivery.ts');
+  if (line.command === 'help') {
+    console.log(usage(overlays, argocd));
+    return 0;
   }
-  const timeScale = Number(values['time-scale']);
-  const connections = Number(values.connections);
-  if (!(timeScale > 0 && timeScale <= 10)) throw new Error('--time-scale must be a number in (0, 10]');
-  if (!(Number.isInteger(connections) && connections >= 1 && connections <= 256)) throw new Error('--connections must be an integer 1-256');
-  if (values.delivery !== 'kubectl' && values.delivery !== 'argocd') throw new Error(`--delivery must be kubectl or argocd, got "${values.delivery}"`);
-  const delivery = values.delivery === 'argocd' ? { delivery: argocdDelivery({ timeScale }) } : {};
-  const rate = Number(values.rate);
-  if (!(rate >= 1 && rate <= 10_000)) throw new Error('--rate must be a number 1-10000');
-  const scenarios = parseScenarios(values.scenario);
-  // Checked before the rehearsal, not after minutes of it: the folder of the report must exist and be writable.
-  if (values.html !== undefined) await access(path.dirname(path.resolve(values.html)), constants.W_OK).catch(() => {
-    throw new Error(`--html ${values.html}: its folder does not exist or is not writable`);
-  });
+  const args = line.args;
+  // Checked before the rehearsal, not after minutes of it.
+  if (args.html !== undefined) await checkReportPath(args.html);
+  const scenarios = parseScenarios(args.scenarios);
+  const { compare, renderOverlays } = await import('../rehearsal/compare.ts');
+  const { planFromObjects } = await import('../rehearsal/plan.ts');
+  const rendered = await renderOverlays(args.overlays ?? overlays);
+  if (args.delivery === 'argocd') {
+    // The Argo CD rehearsal plays the part of the hooks it knows; an overlay with another kind of hook is refused now
+    // rather than after the overlays before it have run.
+    const cannot = rendered.flatMap(({ overlay, objects }) => {
+      try {
+        argocd.hookBehaviours(objects);
+        return [];
+      } catch (error) {
+        return [{ overlay, why: (error as Error).message }];
+      }
+    });
+    if (cannot.length > 0) {
+      const can = rendered.map((r) => r.overlay).filter((o) => !cannot.some((c) => c.overlay === o));
+      const named = args.overlays === undefined ? ' (all overlays are the default)' : '';
+      const others = can.length > 0 ? `, or --delivery argocd with ${can.map((o) => `--overlay ${o}`).join(' ')}` : '';
+      throw new UsageError(
+        `--delivery argocd cannot drive overlay ${cannot.map((c) => c.overlay).join(', ')}${named}: ${cannot[0]!.why}; accepted: --delivery kubectl${others}`,
+      );
+    }
+  }
+  const plans = rendered.map(({ overlay, objects }) => planFromObjects(overlay, objects));
+  const { timeScale, connections, rate } = args;
+  const delivery = args.delivery === 'argocd' ? { delivery: argocd.argocdDelivery({ timeScale, ...(args.argocdRefreshSeconds === undefined ? {} : { refreshSeconds: args.argocdRefreshSeconds }) }) } : {};
   const started = performance.now();
-  const report = await compare(
-    await loadPlans(values.overlay),
-    scenarios,
-    { timeScale, connections, rate, steadyMs: 500, endpointPropagationMs: 1000, ...delivery },
-    (line) => console.error(line),
-  );
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatTable(report));
-  if (values.html !== undefined) {
-    await writeHtmlReport(report, values.html);
-    console.error(`report written to ${values.html}`);
+  const report = await compare(plans, scenarios, { timeScale, connections, rate, steadyMs: 500, endpointPropagationMs: 1000, ...delivery }, (text) => console.error(text));
+  const { formatTable } = await import('../rehearsal/report/table.ts');
+  console.log(args.json ? JSON.stringify(report, null, 2) : formatTable(report));
+  if (args.html !== undefined) {
+    const { writeHtmlReport } = await import('../rehearsal/report/html.ts');
+    await writeHtmlReport(report, args.html);
+    console.error(`report written to ${args.html}`);
   }
   console.error(`time scale ${timeScale}: manifest timings ×${timeScale}; process start-up is real time.`);
   console.error(`detection: ${report.detectionRules}.`);
@@ -95,10 +106,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // Interrupted: the pods are our child processes; end them rather than leave servers behind.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+// process.exit runs the 'exit' handlers, which remove the rehearsal's temp directories (rehearsal/run/temp-dirs.ts).
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.on(signal, () => {
     for (const pod of PodProcess.live) pod.kill();
-    process.exit(130);
+    process.exit(code);
   });
 }
 

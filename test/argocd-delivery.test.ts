@@ -11,7 +11,7 @@ import { jobOutcome, runSync, settingsFromApplication, type StatefulSetStatus, t
 import { planFromObjects } from '../rehearsal/plan.ts';
 import { argocdDelivery, hookBehaviours } from '../rehearsal/run/argocd-delivery.ts';
 import type { ClusterControl } from '../rehearsal/run/delivery.ts';
-import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
+import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import { renderer, requireRenderer } from '../testing/support/renderer.ts';
 
@@ -115,7 +115,7 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     if (!requireRenderer(t)) return;
     const recreate = hookBehaviours(await overlay('recreate'));
     assert.deepEqual(recreate['rollcall-recreate'], { job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: true, partition: 0 });
-    assert.deepEqual(recreate['rollcall-smoke'], { job: { deadlineSeconds: 360, backoffLimit: 0 }, deletesStalePods: false, partition: 0 });
+    assert.deepEqual(recreate['rollcall-smoke'], { job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: false, partition: 0 });
     assert.equal(hookBehaviours(await overlay('canary'))['rollcall-smoke']?.partition, 2);
     assert.throws(() => hookBehaviours([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', annotations: { 'argocd.argoproj.io/hook': 'Sync' } } }]), /hook Pod\/x: .*Jobs only/);
   });
@@ -151,9 +151,13 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     assert.deepEqual(state.applied, ['r1', 'r1', 'r1', 'r0'], 'every attempt re-applies the release; then the revert');
     assert.equal(state.deleted, 6, 'the release\'s hook deleted the 3 old pods, the revert\'s hook the 3 crashing ones');
     assert.ok(healthy);
-    assert.ok(markers.includes('hook rollcall-smoke Failed (deadline 360 s)'), markers.join('\n'));
+    assert.ok(markers.includes('hook rollcall-smoke Failed (deadline 300 s)'), markers.join('\n'));
     assert.ok(markers.some((m) => m.startsWith('commit 1.0.0 pushed; auto-sync waits')));
     assert.ok(markers.includes('revert sync started'));
+    // Argo CD sees a push at its next refresh (120 s by default), not at once.
+    assert.equal(sync.refreshSeconds, 120);
+    assert.ok(markers.includes('commit 1.0.1 pushed; Argo CD notices it at its next refresh (120 s)'), markers.join('\n'));
+    assert.ok(markers.indexOf('commit 1.0.1 pushed; Argo CD notices it at its next refresh (120 s)') < markers.indexOf('automated sync of 1.0.1 started'));
   });
 
   test('with the smoke hook moved back to PostSync: the sync hangs, the revert never syncs, and it is reported', async (t) => {
@@ -170,7 +174,7 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     assert.deepEqual(state.applied, ['r1'], 'the revert was never applied');
     assert.ok(markers.some((m) => m.startsWith('hang: ')), markers.join('\n'));
     const row = { overlay: 'recreate', scenario: 'crash' as const, settings: {}, figures: { ...dummyFigures, sync }, timeline: { slotMs: 100, endMs: sync.startedMs + 2000, pods: [], traffic: [], markers: [] } };
-    assert.match(formatTable({ runs: [row] }), /\| Running \(HANG after 2\.0 s\) \| never +\|/);
+    assert.match(formatTable({ runs: [row] }), /  Running \(HANG after 2\.0 s\)  never  /);
   });
 });
 
@@ -218,5 +222,5 @@ test('a real rehearsal through Argo CD: recreate × crash fails at the hook dead
   assert.ok(f.downtimeMs > 0, 'the recreate hook took every pod down for a crashing release');
   assert.equal(f.lost, 0);
   assert.equal(f.duplicated, 0);
-  assert.match(formatTable({ runs: [run!] }), /Failed @ \d+\.\d s/);
+  assert.match(formatTable({ runs: [run!] }), /  Failed after \d+(\.\d)? (s|min)/);
 });

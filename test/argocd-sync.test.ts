@@ -14,6 +14,11 @@ import {
   settingsFromApplication,
   sortTasks,
   statefulSetHealth,
+  syncTasksOf,
+  multiStepSyncs,
+  namespaceTask,
+  pruneTasks,
+  commandTimeoutSeconds,
   tasksFromObjects,
   type AnalysisRunPhase,
   type ClusterView,
@@ -21,6 +26,7 @@ import {
   type StatefulSetStatus,
   type SyncSettings,
   type SyncTask,
+  applicationSyncSpec,
 } from '../rehearsal/model/argocd-sync.ts';
 import type { K8sObject } from '../bundle/types.ts';
 import { dueMeasurements, measure, parseAnalysis, recordMeasurement, runPhase, startRun, type WebResponse } from '../rehearsal/model/argo-rollouts-analysis.ts';
@@ -87,7 +93,10 @@ test('settings from an Application: retry, backoff durations, automated; the syn
   const s = settingsFromApplication({ spec: { syncPolicy: { automated: {}, retry: { limit: 2, backoff: { duration: '10s', factor: 2, maxDuration: '1m' } } } } }, 600);
   assert.deepEqual(s, { syncTimeoutSeconds: 600, automated: true, retry: { limit: 2, durationSeconds: 10, factor: 2, maxDurationSeconds: 60, refresh: false } });
   // autoSync's default when the Application has no retry block: Retry{Limit: 5} (controller/appcontroller.go).
-  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {} } } }, 0).retry.limit, 5);
+  // controller/appcontroller.go autoSync and processRequestedAppOperation, one case each.
+  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {} } } }, 0).retry.limit, 5, 'no retry block: 5');
+  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {}, retry: { backoff: { duration: '5s' } } } } }, 0).retry.limit, 0, 'a block without limit: 0');
+  assert.equal(settingsFromApplication({ spec: { syncPolicy: { automated: {}, retry: { limit: -1 } } } }, 0).retry.limit, Infinity, 'a negative limit: forever');
 });
 
 // ---- whole operations ----
@@ -287,24 +296,87 @@ function analysisHook(run: K8sObject, answer: (t: number) => WebResponse) {
   };
 }
 
-test('the bundle as rendered: every overlay\'s sync of a crash-looping release ends by itself and the revert starts', async (t) => {
-  const { renderer, requireRenderer } = await import('../testing/support/renderer.ts');
-  if (!requireRenderer(t)) return;
-  const { render } = await import('../bundle/render.ts');
-  const { repoRoot } = await import('../bundle/schema.ts');
-  const { listOverlays } = await import('../bundle/files.ts');
-  const app = (await render(renderer!, 'argocd/application', repoRoot)).objects.find((o) => o.kind === 'Application')!;
-  // The bundle's own settings only: no controller sync timeout.
-  const settings = settingsFromApplication(app, 0);
-  for (const name of listOverlays(repoRoot)) {
-    const objects = (await render(renderer!, `kustomize/overlays/${name}`, repoRoot)).objects;
-    const tasks = tasksFromObjects(objects);
+describe('what Argo CD adds to a sync (one case per rule, each with its source)', () => {
+  const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }) as K8sObject;
+  const app = (syncOptions: string[], extra: Record<string, unknown> = {}) => ({ syncPolicy: { automated: {}, syncOptions, ...extra }, destination: { namespace: 'rollcall-x' } });
+  const managed = { managedNamespaceMetadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } };
+  // controller/sync.go SyncAppState: the namespace modifier is passed only with CreateNamespace=true.
+  test('no CreateNamespace: no Namespace task, the namespace existing or not', () => {
+    assert.equal(namespaceTask(resources, app([]), { namespaceExists: false }), undefined);
+    assert.equal(namespaceTask(resources, app([], managed), { namespaceExists: true }), undefined);
+  });
+  // controller/sync_namespace.go syncNamespace: true when the namespace is new or its metadata is managed.
+  test('CreateNamespace, namespace missing: a PreSync Namespace task (the first sync is multi-step)', () => {
+    assert.deepEqual(namespaceTask(resources, app(['CreateNamespace=true']), { namespaceExists: false }), { kind: 'Namespace', name: 'rollcall-x', phase: 'PreSync', wave: 0, hook: false });
+  });
+  test('CreateNamespace, namespace exists, no managedNamespaceMetadata: no task', () => {
+    assert.equal(namespaceTask(resources, app(['CreateNamespace=true']), { namespaceExists: true }), undefined);
+  });
+  test('CreateNamespace with managedNamespaceMetadata: a PreSync Namespace task on every sync', () => {
+    assert.equal(namespaceTask(resources, app(['CreateNamespace=true'], managed), { namespaceExists: true })?.phase, 'PreSync');
+    assert.equal(isMultiStep(syncTasksOf([...resources, hook('smoke', 'Sync', '0')], app(['CreateNamespace=true'], managed), { namespaceExists: true })), true);
+  });
+  // gitops-engine pkg/sync/sync_context.go autoCreateNamespace: a target Namespace of the destination's name wins.
+  test('a Namespace of the destination\'s name in the bundle: no added task, whatever the options', () => {
+    assert.equal(namespaceTask([ns('rollcall-x'), ...resources], app(['CreateNamespace=true'], managed), { namespaceExists: false }), undefined);
+    assert.notEqual(namespaceTask([ns('other'), ...resources], app(['CreateNamespace=true'], managed), { namespaceExists: true }), undefined, 'only a Namespace of that name counts');
+  });
+  // gitops-engine pkg/sync/sync_context.go getSyncTasks: prune waves mirrored; PruneLast puts them after the last wave.
+  test('prune without PruneLast: the pruned object keeps its wave (wave 0 stays single-step)', () => {
+    assert.deepEqual(pruneTasks(resources, app([]), { namespaceExists: true, pruned: [obj('ConfigMap', 'old')] }), [{ kind: 'ConfigMap', name: 'old', phase: 'Sync', wave: 0, hook: false }]);
+    assert.equal(isMultiStep(syncTasksOf(resources, app([]), { namespaceExists: true, pruned: [obj('ConfigMap', 'old')] })), false);
+  });
+  test('prune waves are mirrored among themselves (the first prune wave deletes last)', () => {
+    const pruned = [obj('ConfigMap', 'a', { 'argocd.argoproj.io/sync-wave': '1' }), obj('ConfigMap', 'b', { 'argocd.argoproj.io/sync-wave': '3' })];
+    assert.deepEqual(pruneTasks(resources, app([]), { namespaceExists: true, pruned }).map((t) => `${t.name}@${t.wave}`), ['a@3', 'b@1']);
+  });
+  test('PruneLast=true (Application option or the object\'s own annotation): prune tasks in the last Sync wave + 1', () => {
+    assert.deepEqual(pruneTasks(resources, app(['PruneLast=true']), { namespaceExists: true, pruned: [obj('ConfigMap', 'old')] }).map((t) => t.wave), [1]);
+    const annotated = obj('ConfigMap', 'old', { 'argocd.argoproj.io/sync-options': 'Prune=true, PruneLast=true' });
+    assert.deepEqual(pruneTasks(resources, app([]), { namespaceExists: true, pruned: [annotated] }).map((t) => t.wave), [1]);
+    assert.deepEqual(pruneTasks(resources, app(['PruneLast=true']), { namespaceExists: true }), [], 'nothing pruned: no task, single-step');
+  });
+  test('multiStepSyncs names each multi-step sync of the life and its cause; none for the bundle\'s settings', () => {
+    const objects = [ns('rollcall-x'), ...resources, hook('smoke', 'Sync', '0')];
+    assert.deepEqual(multiStepSyncs(objects, app(['RespectIgnoreDifferences=true'])), []);
+    const old = multiStepSyncs(resources.concat(hook('smoke', 'Sync', '0')), app(['CreateNamespace=true', 'PruneLast=true'], managed));
+    assert.deepEqual(old.map((l) => l.split(' is multi-step')[0]), ['the first sync (namespace missing)', 'a release (namespace exists)', 'a release that prunes an object (ServiceAccount)']);
+    assert.match(old[2]!, /a PreSync Namespace task \(CreateNamespace=true with managedNamespaceMetadata\); a prune task in wave 1 \(PruneLast=true\)/);
+  });
+});
+
+test('a hook fails at the smaller of its Job deadline and its command\'s own timeout (src/hooks: SMOKE_TIMEOUT_MS, RECREATE_TIMEOUT_MS)', () => {
+  const job = (command: string, env: Record<string, string>, deadline = 360) => ({
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', annotations: { 'argocd.argoproj.io/hook': 'Sync' } },
+    spec: { activeDeadlineSeconds: deadline, backoffLimit: 0, template: { spec: { containers: [{ command: ['node', command], env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } } },
+  }) as K8sObject;
+  assert.equal(commandTimeoutSeconds(job('/app/hooks/smoke.js', { SMOKE_TIMEOUT_MS: '300000' })), 300);
+  assert.equal(commandTimeoutSeconds(job('/app/hooks/smoke.js', {})), 120, 'the command\'s default when unset');
+  assert.equal(commandTimeoutSeconds(job('/app/hooks/recreate-hook.js', { RECREATE_TIMEOUT_MS: '0' })), undefined, '0 = no timeout of its own');
+  assert.deepEqual(hookJobs([job('/app/hooks/smoke.js', { SMOKE_TIMEOUT_MS: '300000' })]), { j: { deadlineSeconds: 300, backoffLimit: 0 } });
+  assert.deepEqual(hookJobs([job('/app/hooks/smoke.js', { SMOKE_TIMEOUT_MS: '300000' }, 200)]), { j: { deadlineSeconds: 200, backoffLimit: 0 } });
+});
+
+describe('the bundle as rendered (argocd/ entries and every overlay together)', () => {
+  const load = async (t: import('node:test').TestContext) => {
+    const { renderer, requireRenderer } = await import('../testing/support/renderer.ts');
+    if (!requireRenderer(t)) return undefined;
+    const { render } = await import('../bundle/render.ts');
+    const { repoRoot } = await import('../bundle/schema.ts');
+    const { listOverlays } = await import('../bundle/files.ts');
+    const { instantiate } = await import('../bundle/argocd.ts');
+    const app = (await render(renderer!, 'argocd/application', repoRoot)).objects.find((o) => o.kind === 'Application')!;
+    const set = (await render(renderer!, 'argocd/applicationset', repoRoot)).objects.find((o) => o.kind === 'ApplicationSet')!;
+    const overlays = await Promise.all(listOverlays(repoRoot).map(async (name) => ({ name, objects: (await render(renderer!, `kustomize/overlays/${name}`, repoRoot)).objects })));
+    const template = (name: string) => instantiate((set['spec'] as { template: unknown }).template, { 'path.path': `kustomize/overlays/${name}`, 'path.basename': name }) as K8sObject;
+    return { app, template, overlays };
+  };
+  /** A crash-looping release through the model: every hook fails, the revert is pushed a minute in. */
+  const crashRelease = (objects: readonly K8sObject[], tasks: SyncTask[], settings: SyncSettings, onDelete: boolean) => {
     const jobs = hookJobs(objects);
     // A crash-looping canary never answers: every reading of the analysis is an Error.
     const runs = new Map(objects.filter((o) => o.kind === 'AnalysisRun').map((o) => [o.metadata?.name ?? '', analysisHook(o, () => ({ error: 'connect ECONNREFUSED' }))]));
-    assert.equal(isMultiStep(tasks), false, `${name}: single-step`);
-    const onDelete = name === 'recreate';
-    const run = runSync({
+    return runSync({
       tasks,
       settings,
       revision: 'bad',
@@ -312,8 +384,43 @@ test('the bundle as rendered: every overlay\'s sync of a crash-looping release e
       horizonSeconds: 24 * 3600,
       cluster: { statefulSet: crashLooping(onDelete ? 'OnDelete' : 'RollingUpdate'), hook: (n, _rev, startedAt, now) => (jobs[n] ? jobOutcome(jobs[n], startedAt, now, undefined) : runs.get(n)!(startedAt, now)) },
     });
-    assert.equal(run.phase, 'Failed', `${name}: ${run.message}`);
-    assert.ok(run.endedAt! <= (settings.retry.limit + 1) * 400, `${name}: ended at ${run.endedAt}`);
-    assert.equal(run.newerRevisionSyncStartedAt, run.endedAt, `${name}: the revert syncs as soon as the operation ends`);
-  }
+  };
+
+  test('every sync of every overlay\'s life is single-step, by the Application and by the ApplicationSet', async (t) => {
+    const b = await load(t);
+    if (!b) return;
+    for (const { name, objects } of b.overlays) {
+      assert.deepEqual(multiStepSyncs(objects, applicationSyncSpec(b.template(name))), [], `${name} (ApplicationSet)`);
+      assert.deepEqual(multiStepSyncs(objects, applicationSyncSpec(b.app, `rollcall-${name}`)), [], `${name} (argocd/application's settings)`);
+    }
+  });
+
+  test('a crash-looping release of every overlay ends its sync by itself and the revert starts', async (t) => {
+    const b = await load(t);
+    if (!b) return;
+    const settings = settingsFromApplication(b.app, 0); // the bundle's own settings, no controller sync timeout
+    for (const { name, objects } of b.overlays) {
+      const tasks = syncTasksOf(objects, applicationSyncSpec(b.template(name)), { namespaceExists: true });
+      const run = crashRelease(objects, tasks, settings, name === 'recreate');
+      assert.equal(run.phase, 'Failed', `${name}: ${run.message}`);
+      assert.ok(run.endedAt! <= (settings.retry.limit + 1) * 340, `${name}: ended at ${run.endedAt}`);
+      assert.equal(run.newerRevisionSyncStartedAt, run.endedAt, `${name}: the revert syncs as soon as the operation ends`);
+    }
+  });
+
+  test('the previous settings (CreateNamespace + managedNamespaceMetadata + PruneLast, no Namespace in the bundle) hang every overlay: Running at the horizon, the revert never synced', async (t) => {
+    const b = await load(t);
+    if (!b) return;
+    const previous = { spec: { syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true', 'PruneLast=true', 'RespectIgnoreDifferences=true'], managedNamespaceMetadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } }, retry: { limit: 2, backoff: { duration: '10s', factor: 2, maxDuration: '1m' } } } } };
+    const settings = settingsFromApplication(previous, 0);
+    for (const { name, objects } of b.overlays) {
+      const withoutNamespace = objects.filter((o) => o.kind !== 'Namespace');
+      const tasks = syncTasksOf(withoutNamespace, applicationSyncSpec(previous, `rollcall-${name}`), { namespaceExists: true });
+      assert.equal(isMultiStep(tasks), true, `${name}: the PreSync Namespace task makes the sync multi-step`);
+      const run = crashRelease(withoutNamespace, tasks, settings, name === 'recreate');
+      assert.equal(run.phase, 'Running', `${name}: still Running at the horizon (${run.message})`);
+      assert.equal(run.endedAt, null);
+      assert.equal(run.newerRevisionSyncStartedAt, null, `${name}: auto-sync skips the revert while the operation runs`);
+    }
+  });
 });

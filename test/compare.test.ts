@@ -9,10 +9,12 @@ import { repoRoot } from '../bundle/schema.ts';
 import { formatTable } from '../rehearsal/report/table.ts';
 import type { RunResult } from '../rehearsal/result.ts';
 import * as figures from '../rehearsal/run/figures.ts';
-import { rehearseOverlay } from '../rehearsal/run/rehearse.ts';
+import { rehearseOverlay } from '../rehearsal/run/overlay.ts';
 import { badReleaseEnv, parseScenarios } from '../rehearsal/run/scenarios.ts';
 import { parseBadRelease } from '../src/service/bad-release.ts';
 import { requireRenderer } from '../testing/support/renderer.ts';
+
+const readinessProbe = { httpGet: { path: '/readyz', port: 'http' } };
 
 describe('rollout plans from the rendered overlays', () => {
   test('each overlay yields the strategy its README promises', async (t) => {
@@ -37,16 +39,17 @@ describe('rollout plans from the rendered overlays', () => {
       assert.equal(plan.replicas, 3, plan.overlay);
       assert.equal(plan.setName, plan.blueGreen ? 'rollcall-blue' : 'rollcall', plan.overlay);
       assert.equal(plan.env['SHUTDOWN_DRAIN_MS'], '3000', plan.overlay);
-      assert.deepEqual(plan.readiness, { periodMs: 5000, failureThreshold: 2, successThreshold: 1 }, plan.overlay);
-      assert.deepEqual(plan.startup, { periodMs: 2000, failureThreshold: 30, successThreshold: 1 }, plan.overlay);
+      assert.deepEqual(plan.readiness, { periodMs: 5000, failureThreshold: 2, successThreshold: 1, path: '/readyz', initialDelayMs: 0, timeoutMs: 2000 }, plan.overlay);
+      assert.deepEqual(plan.startup, { periodMs: 2000, failureThreshold: 30, successThreshold: 1, path: '/readyz', initialDelayMs: 0, timeoutMs: 2000 }, plan.overlay);
+      assert.deepEqual(plan.liveness, { periodMs: 10000, failureThreshold: 3, successThreshold: 1, path: '/healthz', initialDelayMs: 0, timeoutMs: 3000 }, plan.overlay);
     }
   });
 
   test('two StatefulSets other than the blue-green shape, and an analysis of a pod the rehearsal does not run, are refused', () => {
-    const sts = (name: string) => ({ kind: 'StatefulSet', metadata: { name }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'rollcall', image: 'x/y:1.0.0' }] } } } });
+    const sts = (name: string) => ({ kind: 'StatefulSet', metadata: { name }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'rollcall', image: 'x/y:1.0.0', readinessProbe }] } } } });
     assert.throws(() => planFromObjects('x', [sts('a'), sts('b')]), /x: two StatefulSets, but not the blue-green overlay's shape: StatefulSet rollcall-blue is not in the overlay/);
     assert.throws(() => planFromObjects('x', [sts('a'), sts('b'), sts('c')]), /expected one StatefulSet \(or two: blue-green\), found 3/);
-    const colour = (c: string, image: string, policy = 'OrderedReady') => ({ ...sts(`rollcall-${c}`), spec: { ...sts('').spec, podManagementPolicy: policy, template: { spec: { containers: [{ name: 'rollcall', image }] } } } });
+    const colour = (c: string, image: string, policy = 'OrderedReady') => ({ ...sts(`rollcall-${c}`), spec: { ...sts('').spec, podManagementPolicy: policy, template: { spec: { containers: [{ name: 'rollcall', image, readinessProbe }] } } } });
     const service = { kind: 'Service', metadata: { name: 'rollcall' }, spec: { selector: { 'rollcall/colour': 'green' } } };
     const plan = planFromObjects('x', [colour('blue', 'x/y:1.0.0'), colour('green', 'x/y:1.1.0'), service]);
     assert.equal(plan.setName, 'rollcall-green', 'the active colour; releases may differ');
@@ -57,7 +60,7 @@ describe('rollout plans from the rendered overlays', () => {
   });
 
   test('an OnDelete set without the hook replaces nothing, and maxUnavailable percentages round down', () => {
-    const set = (updateStrategy: object) => [{ kind: 'StatefulSet', spec: { replicas: 4, updateStrategy, template: { spec: { containers: [{}] } } } }];
+    const set = (updateStrategy: object) => [{ kind: 'StatefulSet', spec: { replicas: 4, updateStrategy, template: { spec: { containers: [{ readinessProbe }] } } } }];
     assert.deepEqual(planFromObjects('x', set({ type: 'OnDelete' })).update, { type: 'OnDelete', deleteAll: false });
     assert.deepEqual(planFromObjects('x', set({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '50%' } })).update, {
       type: 'RollingUpdate',
@@ -65,6 +68,20 @@ describe('rollout plans from the rendered overlays', () => {
       maxUnavailable: 2,
     });
     assert.throws(() => planFromObjects('x', []), /expected one StatefulSet/);
+  });
+
+  test('fields the model does not read are refused with the field named, not silently ignored', () => {
+    const set = (spec: object, container: object = { readinessProbe }) => [{ kind: 'StatefulSet', spec: { replicas: 3, template: { spec: { containers: [container] } }, ...spec } }];
+    assert.throws(() => planFromObjects('x', set({ updateStrategy: { type: 'Recreate' } })), /x: spec\.updateStrategy\.type: Recreate is not modelled .*StatefulSetRecreateStrategy/);
+    assert.throws(() => planFromObjects('x', set({ ordinals: { start: 1 } })), /spec\.ordinals\.start: 1 is not modelled/);
+    assert.throws(() => planFromObjects('x', set({ persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete' } })), /persistentVolumeClaimRetentionPolicy\.whenScaled: Delete is not modelled/);
+    assert.throws(() => planFromObjects('x', set({}, {})), /no readinessProbe/);
+    // An exec probe is refused before the model sees it: the container allowlist does not let a manifest run commands.
+    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { exec: { command: ['true'] } } })), /readinessProbe\.exec: only httpGet and tcpSocket probes are allowed/);
+    assert.throws(() => planFromObjects('x', set({}, { readinessProbe: { tcpSocket: { port: 5000 } } })), /readinessProbe: only httpGet probes with a path are rehearsed/);
+    // Modelled instead of refused: initialDelaySeconds and timeoutSeconds are read.
+    const plan = planFromObjects('x', set({}, { readinessProbe: { httpGet: { path: '/r' }, initialDelaySeconds: 4, timeoutSeconds: 5 } }));
+    assert.deepEqual(plan.readiness, { periodMs: 10_000, failureThreshold: 3, successThreshold: 1, path: '/r', initialDelayMs: 4000, timeoutMs: 5000 });
   });
 });
 
@@ -148,8 +165,10 @@ describe('the table', () => {
       timeline: { slotMs: 100, endMs: 0, pods: [], traffic: [], markers: [] },
     } satisfies RunResult;
     const lines = formatTable({ runs: [run] }).split('\n');
-    assert.equal(lines.length, 3);
-    assert.match(lines[2]!, /\| rolling \| unready \| 4\.2 s .*yes, after 1 .*stalled @ 3\.0 s .*0\.9 s .*kubectl delete pod rollcall-2 .*0\/0\s+\|$/);
+    // Two header lines, a rule, the row; then the legend (no time scale given: seconds as measured).
+    assert.match(lines[3]!, /^rolling +unready +0\.0 % +0\.0 s +1, stalled +stalled 3\.0 s +0\.9 s +1 +0\.0 s +0\/0$/);
+    assert.ok(lines.includes('Times are seconds as measured.'), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes('Launch of v1 to every pod Ready: rolling 4.2 s.')), lines.join('\n'));
   });
 });
 
@@ -163,7 +182,7 @@ describe('bad releases rehearsed with real server processes (time scale 0.1)', (
     const recreate = await rehearseOverlay(plans['recreate']!, ['crash'], options);
     const canary = await rehearseOverlay(plans['canary']!, ['errors'], options);
     const runs = [...rolling!, ...recreate!, ...canary!];
-    for (const line of formatTable({ runs }).split('\n')) t.diagnostic(line);
+    for (const line of formatTable({ runs, timeScale: options.timeScale }).split('\n')) t.diagnostic(line);
     const [unready, errors] = rolling!;
     const [crash] = recreate!;
     const [canaryErrors] = canary!;
@@ -207,7 +226,7 @@ describe('canary-analysis and blue-green rehearsed with real server processes (t
     const options = { timeScale: 0.1, connections: 4, rate: 100, steadyMs: 400, endpointPropagationMs: 1000 };
     const [analysed] = await rehearseOverlay(plans['canary-analysis']!, ['errors'], options);
     const [blueGreen] = await rehearseOverlay(plans['blue-green']!, ['good'], options);
-    for (const line of formatTable({ runs: [analysed!, blueGreen!] }).split('\n')) t.diagnostic(line);
+    for (const line of formatTable({ runs: [analysed!, blueGreen!], timeScale: options.timeScale }).split('\n')) t.diagnostic(line);
 
     const markers = analysed!.timeline.markers;
     const verdict = markers.find((m) => m.kind === 'analysis' && /AnalysisRun (Failed|Error)/.test(m.label));

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DataDirLockedError, HOLDER_FILE_NAME, LOCK_FILE_NAME, lockDataDirectory } from '../src/service/data-dir-lock.ts';
+import { DataDirLockedError, HOLDER_FILE_NAME, LOCK_FILE_NAME, LockFileError, lockDataDirectory } from '../src/service/data-dir-lock.ts';
 import { tempDir } from '../testing/support/temp-dir.ts';
 
 const LOCK_MODULE = path.resolve(import.meta.dirname, '../src/service/data-dir-lock.ts');
@@ -83,5 +83,62 @@ describe('lockDataDirectory', () => {
       await chmod(readOnly, 0o555);
       assert.throws(() => lockDataDirectory(readOnly, { pod: 'p' }), /EACCES/);
     }
+  });
+
+  test('a damaged lock file does not stop a start: it holds no data, so it is emptied in place and locked', async () => {
+    const dir = await fresh();
+    const lockFile = path.join(dir, LOCK_FILE_NAME);
+    await writeFile(lockFile, 'this is not a database '.repeat(200));
+    const before = await stat(lockFile);
+    const lock = lockDataDirectory(dir, { pod: 'p' });
+    try {
+      assert.equal((await stat(lockFile)).ino, before.ino, 'the same inode: a process that has it open locks the same file');
+      assert.throws(() => lockDataDirectory(dir, { pod: 'q' }), DataDirLockedError);
+    } finally {
+      lock.release();
+    }
+  });
+
+  test('random bytes in the lock file do not stop a start either', async () => {
+    const dir = await fresh();
+    const { randomBytes } = await import('node:crypto');
+    await writeFile(path.join(dir, LOCK_FILE_NAME), randomBytes(8192));
+    lockDataDirectory(dir, { pod: 'p' }).release();
+  });
+
+  test('a symlink planted as the lock file or the holder file is never followed, and the error names that file', async () => {
+    const dir = await fresh();
+    const elsewhere = path.join(await fresh(), 'root-only');
+    await writeFile(elsewhere, 'precious');
+    for (const name of [LOCK_FILE_NAME, HOLDER_FILE_NAME]) {
+      const planted = path.join(dir, name);
+      await symlink(elsewhere, planted);
+      assert.throws(() => lockDataDirectory(dir, { pod: 'p' }), (error: unknown) => {
+        assert.ok(error instanceof LockFileError, String(error));
+        assert.equal(error.file, planted);
+        assert.match(error.message, /is a symlink; refusing to follow it/);
+        return true;
+      });
+      assert.equal(await readFile(elsewhere, 'utf8'), 'precious');
+      const { rm } = await import('node:fs/promises');
+      await rm(planted);
+    }
+  });
+
+  test('a holder file with a second hard link is not written (it would write the other file too)', async () => {
+    const dir = await fresh();
+    const elsewhere = path.join(dir, 'other-file');
+    await writeFile(elsewhere, 'precious');
+    await link(elsewhere, path.join(dir, HOLDER_FILE_NAME));
+    assert.throws(() => lockDataDirectory(dir, { pod: 'p' }), (error: unknown) => error instanceof LockFileError && error.file === path.join(dir, HOLDER_FILE_NAME) && /2 hard links/.test(error.message));
+    assert.equal(await readFile(elsewhere, 'utf8'), 'precious');
+  });
+
+  test('returns the identity of the directory it locked', async () => {
+    const dir = await fresh();
+    const lock = lockDataDirectory(dir, { pod: 'p' });
+    const s = await stat(dir);
+    assert.deepEqual(lock.identity, { dev: s.dev, ino: s.ino });
+    lock.release();
   });
 });

@@ -17,22 +17,49 @@ async function setup() {
 }
 
 describe('DurableFile', () => {
-  test('a directory replaced while running is noticed: the next commit fsyncs the new directory, not the old one', async () => {
+  test('a directory replaced while running is never written: every write fails EDATADIRREPLACED until the path names it again', async () => {
     const { dir, target, fs } = await setup();
-    const replaced: string[] = [];
-    const file = new DurableFile(fs, target, { onDirectoryReplaced: (d) => replaced.push(d) });
+    const file = new DurableFile(fs, target);
     await file.replace(bytes('{"counter": 2}'));
     // The operator moves the directory away and creates a new, empty one at the same path.
     await rename(dir, `${dir}.old`);
     await mkdir(dir);
-    fs.calls.length = 0;
+    await assert.rejects(file.replace(bytes('{"counter": 3}')), (error: NodeJS.ErrnoException) => error.code === 'EDATADIRREPLACED' && error.message.includes(dir));
+    assert.deepEqual(await readdir(dir), [], 'nothing was written into the new directory');
+    assert.equal(await readFile(path.join(`${dir}.old`, 'visits.json'), 'utf8'), '{"counter": 2}');
+    // The locked directory back at its path: writes go on.
+    await rm(dir, { recursive: true });
+    await rename(`${dir}.old`, dir);
     await file.replace(bytes('{"counter": 3}'));
     assert.equal(await readFile(target, 'utf8'), '{"counter": 3}');
-    const ops = fs.calls.map((c) => `${c.op} ${typeof c.args[0] === 'string' ? path.basename(c.args[0]) : ''}`.trim());
-    assert.deepEqual(ops.slice(-3), ['close', `open ${path.basename(dir)}`, 'fsync'], 'the directory was reopened before its fsync');
-    assert.deepEqual(replaced, [dir]);
+    await file.close();
+  });
+
+  test('a directory pinned by the lock is checked from the first write: another one at the path is refused', async () => {
+    const { dir, target, fs } = await setup();
+    const { statSync } = await import('node:fs');
+    const locked = statSync(dir);
+    await rename(dir, `${dir}.old`);
+    await mkdir(dir);
+    const file = new DurableFile(fs, target, { directory: { dev: locked.dev, ino: locked.ino } });
+    await assert.rejects(file.probe(), { code: 'EDATADIRREPLACED' });
+    assert.deepEqual(await readdir(dir), []);
     await file.close();
     await rm(`${dir}.old`, { recursive: true, force: true });
+  });
+
+  test('temp file names are unpredictable, and a name already taken (file or symlink) is never written through', async () => {
+    const { dir, target, fs } = await setup();
+    const file = new DurableFile(fs, target);
+    const names = new Set<string>();
+    for (let i = 0; i < 20; i++) names.add(path.basename(await file.prepare(bytes('{"counter": 5}'))));
+    for (const name of names) assert.match(name, /^visits\.json\.\d+\.\d+\.[0-9a-f]{16}\.tmp$/);
+    // The old predictable shape (pid.seq) planted by another user for the next sequence numbers changes nothing.
+    const { symlinkSync } = await import('node:fs');
+    for (let seq = 21; seq < 30; seq++) symlinkSync('/nonexistent-target', path.join(dir, `visits.json.${process.pid}.${seq}.tmp`));
+    await file.replace(bytes('{"counter": 6}'));
+    assert.equal(await readFile(target, 'utf8'), '{"counter": 6}');
+    await file.close();
   });
 
   test('probe() proves the directory takes durable writes and leaves nothing behind', async () => {
@@ -126,6 +153,9 @@ describe('DurableFile', () => {
 
   test('recognises only its own temp files', () => {
     assert.ok(isTempFileOf('/d/visits.json', 'visits.json.12.3.tmp'));
+    assert.ok(isTempFileOf('/d/visits.json', 'visits.json.12.3.0123456789abcdef.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.12.3.0123456789ABCDEF.tmp'));
+    assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.12.3.0123456789abcde.tmp'));
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json'));
     assert.ok(!isTempFileOf('/d/visits.json', 'visits.json.bak'));
     assert.ok(!isTempFileOf('/d/visits.json', 'other.json.1.1.tmp'));

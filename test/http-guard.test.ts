@@ -128,4 +128,65 @@ describe('guardRequests and pipelining', () => {
     const result = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50) + 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 10_000);
     assert.equal(statuses(result.response).filter((s) => s === 200).length, 51);
   });
+
+  test('requests whose body is still arriving do not count as work in progress: they never push others into 503', async () => {
+    const held: ServerResponse[] = [];
+    const guarded = http.createServer(guardRequests((req, res) => {
+      if (req.url === '/hold') held.push(res);
+      else res.end('ok');
+    }, { isDraining: () => false, globalLimit: 4 }));
+    guarded.listen(0, '127.0.0.1');
+    await once(guarded, 'listening');
+    const guardedPort = (guarded.address() as AddressInfo).port;
+    const trickling: import('node:net').Socket[] = [];
+    try {
+      // Ten chunked GET / whose bodies never end (the attack: a few bytes every few seconds).
+      const net = await import('node:net');
+      for (let i = 0; i < 10; i++) {
+        const socket = net.connect(guardedPort, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'));
+        socket.on('error', () => {});
+        trickling.push(socket);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const fine = await rawExchange(guardedPort, 'GET /visits HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.deepEqual(statuses(fine.response), [200], 'ten unfinished bodies made the server refuse a complete request');
+      // Work that has arrived does count: four held requests fill the limit, the fifth gets 503...
+      const holders = Array.from({ length: 4 }, () => rawExchange(guardedPort, 'GET /hold HTTP/1.1\r\nHost: x\r\n\r\n', 3_000));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(held.length, 4);
+      const over = await rawExchange(guardedPort, 'GET /visits HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.deepEqual(statuses(over.response), [503]);
+      // ...but the probes still answer.
+      for (const probe of ['/healthz', '/readyz?verbose=1']) {
+        const answer = await rawExchange(guardedPort, `GET ${probe} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        assert.deepEqual(statuses(answer.response), [200], `${probe} was refused under load`);
+      }
+      for (const res of held) res.end('done');
+      await Promise.all(holders);
+    } finally {
+      for (const socket of trickling) socket.destroy();
+      guarded.close();
+    }
+  });
+
+  test('a request with a small body runs only once that body has fully arrived', async () => {
+    const net = await import('node:net');
+    let ran = 0;
+    const guarded = http.createServer(guardRequests((_req, res) => { ran++; res.end('ok'); }, { isDraining: () => false }));
+    guarded.listen(0, '127.0.0.1');
+    await once(guarded, 'listening');
+    const socket = net.connect((guarded.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(ran, 0, 'it ran before its body arrived');
+      socket.write('67890');
+      await once(socket, 'data');
+      assert.equal(ran, 1);
+    } finally {
+      socket.destroy();
+      guarded.close();
+    }
+  });
 });

@@ -74,3 +74,14 @@ test('selector labels have one source: the StatefulSet selector; a change there 
     writeFileSync(file, original);
   }
 });
+
+test('every object of every overlay carries app.kubernetes.io/part-of=rollcall, those an overlay adds included', async (t) => {
+  if (!requireRenderer(t)) return;
+  const missing: string[] = [];
+  for (const name of listOverlays(repoRoot)) {
+    for (const o of (await render(renderer!, `kustomize/overlays/${name}`, repoRoot)).objects) {
+      if (o.metadata?.labels?.['app.kubernetes.io/part-of'] !== 'rollcall') missing.push(`${name}: ${String(o.kind)}/${o.metadata?.name}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});

@@ -225,6 +225,9 @@ describe('mutation checks: broken variants fail validation', () => {
   });
 
   const policyCases: [string, string, (objs: K8sObject[]) => void, RegExp][] = [
+    ['Namespace without Pod Security restricted', 'rolling', (o) => delete find(o, 'Namespace')['metadata'].labels['pod-security.kubernetes.io/enforce'], /Namespace\/rollcall-rolling metadata\.labels\[pod-security\.kubernetes\.io\/enforce\]: must be restricted/],
+    ['Namespace Argo CD may delete with the Application', 'canary', (o) => (find(o, 'Namespace')['metadata'].annotations['argocd.argoproj.io/sync-options'] = 'Prune=false'), /Namespace\/rollcall-canary metadata\.annotations\[argocd\.argoproj\.io\/sync-options\]: must include Delete=false/],
+    ['Namespace of another name', 'parallel', (o) => (find(o, 'Namespace')['metadata'].name = 'default'), /Namespace\/default metadata\.name: the overlay's Namespace must be rollcall-parallel/],
     ['missing liveness probe', 'rolling', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].livenessProbe, /StatefulSet\/rollcall spec\.template\.spec\.containers\[rollcall\]\.livenessProbe: is missing/],
     ['missing startup probe', 'parallel', (o) => delete find(o, 'StatefulSet')['spec'].template.spec.containers[0].startupProbe, /startupProbe: is missing/],
     ['liveness identical to readiness', 'rolling', (o) => { const c = find(o, 'StatefulSet')['spec'].template.spec.containers[0]; c.livenessProbe = structuredClone(c.readinessProbe); }, /livenessProbe\.httpGet\.path: must be \/healthz[\s\S]*livenessProbe: must differ from readinessProbe/],
@@ -275,7 +278,10 @@ describe('mutation checks: broken variants fail validation', () => {
     ['smoke hook back in PostSync', 'rolling', (o) => (find(o, 'Job', 'rollcall-smoke').metadata.annotations['argocd.argoproj.io/hook'] = 'PostSync'), /\[rolling\] Job\/rollcall-smoke metadata\.annotations\[argocd\.argoproj\.io\/hook\]: must be Sync[\s\S]*one phase and wave/],
     ['recreate hook in PostSync (gated on Healthy: a revert could not replace crash-looping pods)', 'recreate', (o) => (find(o, 'Job', 'rollcall-recreate').metadata.annotations['argocd.argoproj.io/hook'] = 'PostSync'), /\[recreate\] Job\/rollcall-recreate metadata\.annotations\[argocd\.argoproj\.io\/hook\]: must be Sync/],
     ['smoke hook in a later wave (multi-step sync)', 'canary', (o) => (find(o, 'Job', 'rollcall-smoke').metadata.annotations['argocd.argoproj.io/sync-wave'] = '10'), /\[canary\] StatefulSet\/rollcall metadata\.annotations\[argocd\.argoproj\.io\/sync-wave\]: every object and hook must share one phase and wave.*Sync\/10/],
-    ['hook deadline shorter than its inner timeout', 'recreate', (o) => (find(o, 'Job', 'rollcall-recreate')['spec'].activeDeadlineSeconds = 300), /Job\/rollcall-recreate spec\.activeDeadlineSeconds: must be >= RECREATE_TIMEOUT_MS \/ 1000 \+ 30 s \(330\), got 300/],
+    ['hook deadline with no room for a disrupted pod\'s rerun', 'recreate', (o) => (find(o, 'Job', 'rollcall-recreate')['spec'].activeDeadlineSeconds = 360), /Job\/rollcall-recreate spec\.activeDeadlineSeconds: must be >= 2 x \(RECREATE_TIMEOUT_MS \/ 1000 \+ 60 s\) = 720, room for a disrupted pod's rerun; got 360/],
+    ['hook without a podFailurePolicy (an evicted hook pod would fail the sync)', 'rolling', (o) => delete find(o, 'Job', 'rollcall-smoke')['spec'].podFailurePolicy, /\[rolling\] Job\/rollcall-smoke spec\.podFailurePolicy: must have a rule \{ action: Ignore, onPodConditions: \[\{ type: DisruptionTarget \}\] \}/],
+    ['hook counting disruptions (action Count)', 'recreate', (o) => (find(o, 'Job', 'rollcall-recreate')['spec'].podFailurePolicy.rules[0].action = 'Count'), /Job\/rollcall-recreate spec\.podFailurePolicy: must have a rule/],
+    ['hook pod restarted in place (podFailurePolicy needs Never)', 'rolling', (o) => (find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.restartPolicy = 'OnFailure'), /Job\/rollcall-smoke spec\.template\.spec\.restartPolicy: must be Never/],
     ['hook with pod retries', 'rolling', (o) => (find(o, 'Job', 'rollcall-smoke')['spec'].backoffLimit = 2), /Job\/rollcall-smoke spec\.backoffLimit: must be 0/],
     ['hook without a deadline', 'rolling', (o) => delete find(o, 'Job', 'rollcall-smoke')['spec'].activeDeadlineSeconds, /Job\/rollcall-smoke spec\.activeDeadlineSeconds: must be set/],
     ['smoke with a fixed expected version', 'rolling', (o) => find(o, 'Job', 'rollcall-smoke')['spec'].template.spec.containers[0].env.push({ name: 'SMOKE_EXPECTED_VERSION', value: '1.0.0' }), /env\[SMOKE_EXPECTED_VERSION\]: must not be set/],
@@ -326,14 +332,15 @@ describe('mutation checks: broken variants fail validation', () => {
   });
 
   const infos = (): OverlayInfo[] =>
-    report!.overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: true, kinds: new Set(o.objects.map((x) => `${String(x.apiVersion).includes('/') ? String(x.apiVersion).split('/')[0] : ''}/${String(x.kind)}`)) }));
+    report!.overlays.map((o) => ({ name: o.name, namespace: o.namespace, rendered: true, kinds: new Set(o.objects.map((x) => `${String(x.apiVersion).includes('/') ? String(x.apiVersion).split('/')[0] : ''}/${String(x.kind)}`)), objects: o.objects }));
   const argoCases: [string, string, (objs: K8sObject[]) => void, RegExp][] = [
     ['path that does not exist', 'argocd/application', (o) => (find(o, 'Application')['spec'].source.path = 'kustomize/overlays/bluegreen'), /spec\.source\.path: kustomize\/overlays\/bluegreen is not a kustomization/],
     ['namespace not the overlay namespace', 'argocd/application', (o) => (find(o, 'Application')['spec'].destination.namespace = 'rollcall-canary'), /spec\.destination\.namespace: must be rollcall-rolling/],
     ['repository not from the settings file', 'argocd/application', (o) => (find(o, 'Application')['spec'].source.repoURL = 'https://example.com/fork.git'), /spec\.source\.repoURL: must be .* \(from argocd\/settings\/source\.yaml\)/],
     ['placeholder left in place', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.source.targetRevision = 'set-by-argocd-settings'), /spec\.template\.spec\.source\.targetRevision: still holds the placeholder/],
     ['no prune, no finalizer', 'argocd/application', (o) => { const a = find(o, 'Application'); a['spec'].syncPolicy.automated.prune = false; a['metadata'].finalizers = []; }, /automated\.prune: must be true[\s\S]*metadata\.finalizers: must include resources-finalizer/],
-    ['no CreateNamespace', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.syncPolicy.syncOptions = []), /\(canary\) template\.spec\.syncPolicy\.syncOptions: must include CreateNamespace=true/],
+    // The settings that made every sync multi-step, one by one (rehearsal/model/argocd-sync.ts, multiStepSyncs).
+    ['PruneLast', 'argocd/application', (o) => find(o, 'Application')['spec'].syncPolicy.syncOptions.push('PruneLast=true'), /spec\.syncPolicy: a release that prunes an object \(ServiceAccount\) is multi-step \(Sync\/0, Sync\/1\): a prune task in wave 1 \(PruneLast=true\)/],
     ['generator over the wrong directory', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].generators[0].git.directories[0].path = 'kustomize/*'), /git\.directories: must generate exactly kustomize\/overlays\/blue-green, kustomize\/overlays\/canary/],
     ['template namespace not per overlay', 'argocd/applicationset', (o) => (find(o, 'ApplicationSet')['spec'].template.spec.destination.namespace = 'rollcall'), /\(parallel\) template\.spec\.destination\.namespace: must be rollcall-parallel/],
     ['project without Job', 'argocd/application', (o) => (find(o, 'AppProject')['spec'].namespaceResourceWhitelist = find(o, 'AppProject')['spec'].namespaceResourceWhitelist.filter((k: { kind: string }) => k.kind !== 'Job')), /overlay canary contains batch\/Job, which the project does not allow/],
@@ -353,6 +360,25 @@ describe('mutation checks: broken variants fail validation', () => {
       assert.match(show(checkArgoCd(repoRoot, entry, objects, infos(), settings)), want);
     });
   }
+
+  test('argocd: the settings that made every sync multi-step (CreateNamespace, managedNamespaceMetadata, PruneLast, no Namespace in the bundle) are refused', (t) => {
+    if (!ready(t)) return;
+    const objects = argo('argocd/applicationset');
+    const sp = find(objects, 'ApplicationSet')['spec'].template.spec.syncPolicy;
+    sp.syncOptions = ['CreateNamespace=true', 'PruneLast=true', 'RespectIgnoreDifferences=true'];
+    sp.managedNamespaceMetadata = { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } };
+    const withoutNamespace = infos().map((i) => ({ ...i, objects: i.objects.filter((o) => o.kind !== 'Namespace') }));
+    const all = show(checkArgoCd(repoRoot, 'argocd/applicationset', objects, withoutNamespace, readSettings(repoRoot)));
+    for (const o of overlayNames) {
+      assert.match(all, new RegExp(`\\(${o}\\) template\\.spec\\.syncPolicy: the first sync \\(namespace missing\\) is multi-step \\(PreSync/0, Sync/0\\): a PreSync Namespace task \\(CreateNamespace=true without a Namespace in the bundle\\)`));
+      assert.match(all, new RegExp(`\\(${o}\\) template\\.spec\\.syncPolicy: a release \\(namespace exists\\) is multi-step \\(PreSync/0, Sync/0\\): a PreSync Namespace task \\(CreateNamespace=true with managedNamespaceMetadata\\)`));
+      assert.match(all, new RegExp(`\\(${o}\\) template\\.spec\\.syncPolicy: a release that prunes an object \\(\\w+\\) is multi-step [^\\n]*a prune task in wave 1 \\(PruneLast=true\\)`));
+    }
+    // With the Namespace in the bundle, CreateNamespace adds no task at all (autoCreateNamespace finds it).
+    const withNamespace = show(checkArgoCd(repoRoot, 'argocd/applicationset', objects, infos(), readSettings(repoRoot)));
+    assert.doesNotMatch(withNamespace, /Namespace task/);
+    assert.match(withNamespace, /PruneLast=true/);
+  });
 
   describe('end to end: a broken copy of the bundle fails `validateBundle` with real kustomize', () => {
     let root = '';

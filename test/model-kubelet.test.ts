@@ -1,7 +1,7 @@
 // The kubelet, Service endpoints and release-watch models (rehearsal/model), case by case with their sources.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
+import { afterLivenessProbe, afterProbe, initialProbeState, nextProbeInMs, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
 import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type WatchObservation } from '../rehearsal/model/release-watch.ts';
 import { routedAt, wantsTraffic } from '../rehearsal/model/service-endpoints.ts';
 
@@ -25,6 +25,17 @@ describe('kubelet: probes (pkg/kubelet/prober/worker.go doProbe)', () => {
     assert.equal(probePeriodMs(started.state, startup, readiness, state), 0, 'the first readiness probe at once');
     assert.equal(probePeriodMs(started.state, startup, readiness, started.state), 5000, 'then every readiness period');
     assert.equal(afterProbe(started.state, true, startup, readiness).state.ready, true, 'successThreshold 1: one success');
+  });
+  // pkg/kubelet/prober/prober_manager.go UpdatePodStatus: started but not ready -> manualTriggerCh (worker.go run).
+  test('readiness is probed at once when the startup probe succeeds, then every period', () => {
+    const state = initialProbeState(true);
+    const started = afterProbe(state, true, startup, readiness).state;
+    assert.equal(nextProbeInMs(state, started, startup, readiness), 0, 'no period between startup success and the first readiness probe');
+    const ready = afterProbe(started, true, startup, readiness).state;
+    assert.equal(nextProbeInMs(started, ready, startup, readiness), 5000);
+    assert.equal(nextProbeInMs(state, afterProbe(state, false, startup, readiness).state, startup, readiness), 2000, 'a failed startup probe: its own period');
+    const noStartup = initialProbeState(false);
+    assert.equal(nextProbeInMs(noStartup, afterProbe(noStartup, false, undefined, readiness).state, undefined, readiness), 5000);
   });
 
   test('Ready is lost only after failureThreshold failures in a row', () => {
@@ -100,4 +111,17 @@ describe('release watch with an analysis (canary-analysis): the analysis stops t
     const verdict = judgeWithAnalysis(DEFAULT_WATCH_RULES, { ...o, newPodRestarts: 0, newPodNotReadyMs: 61_000 }, { phase: 'Successful', detail: '' });
     assert.ok(verdict.verdict === 'bad' && verdict.rule === 'stalled');
   });
+});
+
+// pkg/kubelet/prober/worker.go doProbe, liveness: failureThreshold failures in a row kill the container.
+test('liveness: failureThreshold failures in a row restart the container; a success resets the count', () => {
+  const liveness: ProbeSpec = { periodMs: 10_000, failureThreshold: 3, successThreshold: 1 };
+  let failures = 0;
+  for (const _ of [1, 2]) {
+    const o = afterLivenessProbe(failures, false, liveness);
+    assert.equal(o.restart, false);
+    failures = o.failures;
+  }
+  assert.deepEqual(afterLivenessProbe(failures, true, liveness), { failures: 0, restart: false });
+  assert.deepEqual(afterLivenessProbe(failures, false, liveness), { failures: 3, restart: true });
 });

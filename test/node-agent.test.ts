@@ -235,9 +235,9 @@ describe('pod status: conditions and their transition times', () => {
 
 describe('kubelet rules the agent adds to the model', () => {
   test('liveness: failureThreshold failures in a row restart, a success resets the run', () => {
-    assert.deepEqual(afterLivenessProbe(0, false, 3), { failures: 1, restart: false });
-    assert.deepEqual(afterLivenessProbe(1, true, 3), { failures: 0, restart: false });
-    assert.deepEqual(afterLivenessProbe(2, false, 3), { failures: 3, restart: true });
+    assert.deepEqual(afterLivenessProbe(0, false, { failureThreshold: 3 }), { failures: 1, restart: false });
+    assert.deepEqual(afterLivenessProbe(1, true, { failureThreshold: 3 }), { failures: 0, restart: false });
+    assert.deepEqual(afterLivenessProbe(2, false, { failureThreshold: 3 }), { failures: 3, restart: true });
   });
   test('the first readiness probe runs as soon as the container has started (prober_manager.go UpdatePodStatus)', () => {
     assert.equal(READINESS_PROBE_AFTER_START_MS, 0);

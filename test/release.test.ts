@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { applyRelease, ReleaseError, releaseFiles } from '../scripts/release.ts';
-import { readPackageVersion } from '../bundle/policy.ts';
+import { readPackageVersion } from '../bundle/policy-basics.ts';
 import { repoRoot } from '../bundle/schema.ts';
 
 const read = (f: string) => readFileSync(join(repoRoot, f), 'utf8');

@@ -2,7 +2,7 @@
 // configuration is valid, a directory that takes no durable write stops startup, every signal decided and logged.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { spawnServer, startServer, visit } from '../testing/support/server-process.ts';
@@ -55,12 +55,50 @@ describe('server startup', () => {
     assert.equal(existsSync(dataDir), false);
   });
 
-  test('a DATA_DIR that takes no durable write stops startup with exit 1 and one line, never reports ready', async () => {
-    // /proc exists and is not writable, even for root.
-    const server = spawnServer({ DATA_DIR: '/proc' });
+  test('a system directory as DATA_DIR (/proc, /etc, a path inside /usr) exits 2 with one line, nothing created', async () => {
+    for (const dataDir of ['/proc', '/etc', '/usr/lib/rollcall-data']) {
+      const server = spawnServer({ DATA_DIR: dataDir });
+      assert.equal(await server.exited, 2, dataDir);
+      assert.equal(server.logs.length, 1, JSON.stringify(server.logs));
+      assert.match(String(server.logs[0]!.msg), /invalid environment: DATA_DIR: .* system directory/);
+    }
+    assert.equal(existsSync('/etc/visits.json') || existsSync('/etc/.rollcall.lock') || existsSync('/usr/lib/rollcall-data'), false);
+  });
+
+  test('a DATA_DIR every user may write to is refused with one line naming it; sticky and ours is accepted', async () => {
+    const dir = await tempDir();
+    await chmod(dir, 0o777);
+    const refused = spawnServer({ DATA_DIR: dir });
+    assert.equal(await refused.exited, 1);
+    assert.equal(refused.logs.length, 1, JSON.stringify(refused.logs));
+    assert.match(String(refused.logs[0]!.msg), new RegExp(`cannot start: ${dir}: is writable by every user \\(mode 0777\\)`));
+    assert.deepEqual(await readdir(dir), [], 'nothing was created');
+    await chmod(dir, 0o1777);
+    const sticky = await startServer({ DATA_DIR: dir, SHUTDOWN_DRAIN_MS: '0' });
+    assert.equal((await visit(sticky.url)).body.visit, 1);
+    sticky.child.kill('SIGTERM');
+    assert.equal(await sticky.exited, 0);
+  });
+
+  test('a damaged .rollcall.lock does not stop a start (it holds no data)', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, '.rollcall.lock'), 'garbage, not a database '.repeat(100));
+    await writeFile(path.join(dir, 'visits.json'), '{"counter": 7}');
+    const server = await startServer({ DATA_DIR: dir, SHUTDOWN_DRAIN_MS: '0' });
+    assert.equal((await visit(server.url)).body.visit, 8);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+  });
+
+  test('a start-up error about the lock names the lock file, not visits.json', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, '.rollcall.lock'));
+    const server = spawnServer({ DATA_DIR: dir });
     assert.equal(await server.exited, 1);
     assert.equal(server.logs.length, 1, JSON.stringify(server.logs));
-    assert.match(String(server.logs[0]!.msg), /cannot start: \/proc\/visits\.json: cannot lock|does not take durable writes/);
+    const line = String(server.logs[0]!.msg);
+    assert.match(line, new RegExp(`^cannot start: ${dir}/\\.rollcall\\.lock: `));
+    assert.doesNotMatch(line, /visits\.json|left untouched/);
   });
 });
 

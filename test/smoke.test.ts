@@ -19,6 +19,7 @@ import {
   targetsFromConfig,
   type SmokeOptions,
 } from '../src/hooks/smoke.ts';
+import { startFakeApi, type FakeApi, type Step } from '../testing/support/fake-api.ts';
 
 interface Replica {
   readyz: number;
@@ -243,5 +244,46 @@ describe('command line', () => {
       assert.match(err.stderr ?? '', /SMOKE_NAMESPACE is required/);
       return true;
     });
+  });
+});
+
+describe('distrusts what a replica answers', () => {
+  let fake: FakeApi;
+  const visits: Record<string, Step> = {
+    trickle: { trickleEveryMs: 50 },
+    endless: { endless: true },
+    declared: { endless: true, contentLength: 1024 ** 3 },
+    redirect: { redirect: '/elsewhere/visits' },
+  };
+  before(async () => {
+    fake = await startFakeApi((req) => {
+      const [, name, path] = req.url.split('/');
+      if (name === 'readyz-redirect' && path === 'readyz') return { redirect: '/ok/readyz', status: 301 };
+      if (path === 'readyz') return { text: 'ok' };
+      return visits[name ?? ''] ?? { json: { counter: 1, pod: 'p', version: '1.0.0' } };
+    });
+  });
+  after(() => fake.close());
+
+  test('a /visits answer trickling a byte at a time fails at the request timeout', async () => {
+    const started = Date.now();
+    const r = await checkReplica({ name: 'x', baseUrl: `${fake.url}/trickle` }, { ...fast, requestTimeoutMs: 300 });
+    assert.equal(r.ok, false);
+    assert.match(r.message, /GET \/visits failed: .*(timed out|aborted)/i);
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+  });
+  test('an endless or oversized /visits answer is refused at 64 KiB', async () => {
+    const endless = await checkReplica({ name: 'x', baseUrl: `${fake.url}/endless` }, fast);
+    assert.match(endless.message, /GET \/visits failed: answer larger than 65536 bytes$/);
+    const declared = await checkReplica({ name: 'x', baseUrl: `${fake.url}/declared` }, fast);
+    assert.match(declared.message, /GET \/visits failed: answer larger than 65536 bytes \(Content-Length 1073741824\)/);
+  });
+  test('a redirect is a failure and is not followed', async () => {
+    const before = fake.requests.length;
+    const r = await checkReplica({ name: 'x', baseUrl: `${fake.url}/redirect` }, fast);
+    assert.match(r.message, /GET \/visits answered a redirect \(302\); redirects are not followed/);
+    const r2 = await checkReplica({ name: 'x', baseUrl: `${fake.url}/readyz-redirect` }, fast);
+    assert.match(r2.message, /GET \/readyz answered a redirect \(301\)/);
+    assert.deepEqual(fake.requests.slice(before).map((q) => q.url), ['/redirect/readyz', '/redirect/visits', '/readyz-redirect/readyz']);
   });
 });

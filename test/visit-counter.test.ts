@@ -183,4 +183,24 @@ describe('VisitCounter', () => {
     assert.equal(await readFile(target, 'utf8'), '{"counter": 10}');
     await assert.rejects(counter.visit(), { code: 'ECLOSED' });
   });
+
+  test('a data directory replaced under it: visits refused with EDATADIRREPLACED, problem data-dir-replaced, back when it is restored', async () => {
+    const { dir, counter } = await setup(0, 20);
+    assert.equal(await counter.visit(), 1);
+    const { mkdir, rename, rm } = await import('node:fs/promises');
+    await rename(dir, `${dir}.locked`);
+    await mkdir(dir);
+    await assert.rejects(counter.visit(), (error: StoreUnavailableError) => error.code === 'EDATADIRREPLACED');
+    assert.equal(counter.healthy, false);
+    assert.equal(counter.problem, 'data-dir-replaced');
+    assert.deepEqual(await readdir(dir), []);
+    await rm(dir, { recursive: true });
+    await rename(`${dir}.locked`, dir);
+    // The counter's own recovery write (every retryDelayMs) finds the locked directory back.
+    for (let i = 0; i < 50 && !counter.healthy; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(counter.healthy, true);
+    assert.equal(counter.problem, undefined);
+    assert.equal(await counter.visit(), 2);
+    await counter.close();
+  });
 });

@@ -59,7 +59,7 @@ export function startProbeWorkers(spec: IContainer, podIP: string, report: Probe
     if (spec.livenessProbe) {
       const threshold = probeTimings(spec.livenessProbe).failureThreshold;
       schedule(spec.livenessProbe, 0, (ok, message) => {
-        const r = afterLivenessProbe(livenessFailures, ok, threshold);
+        const r = afterLivenessProbe(livenessFailures, ok, { failureThreshold: threshold });
         livenessFailures = r.failures;
         if (!ok) report.failed('Liveness', message);
         if (!r.restart) return true;

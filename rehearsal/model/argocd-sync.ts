@@ -98,18 +98,57 @@ export function isMultiStep(tasks: readonly SyncTask[]): boolean {
 
 /** A hook Job's limits, as rendered: how long it may run and how often its pod is retried. */
 export interface HookJob {
+  /**
+   * When the Job fails if its check never passes: the smaller of its activeDeadlineSeconds (Kubernetes fails the Job,
+   * DeadlineExceeded) and its command's own timeout (the hook exits 1 then, and with no pod retry the Job fails).
+   */
   deadlineSeconds: number | undefined;
   backoffLimit: number;
 }
 
-/** The hook Jobs of an overlay by name (activeDeadlineSeconds; backoffLimit defaults to 6 as in batch/v1). */
+/**
+ * The env variable holding each hook command's own overall timeout in ms, and its default when unset
+ * (src/hooks/smoke.ts defaultOptions.timeoutMs, src/hooks/recreate-hook.ts optionsFromEnv). 0 = no timeout.
+ */
+export const hookCommandTimeouts: Record<string, { env: string; defaultMs: number }> = {
+  '/app/hooks/smoke.js': { env: 'SMOKE_TIMEOUT_MS', defaultMs: 120_000 },
+  '/app/hooks/recreate-hook.js': { env: 'RECREATE_TIMEOUT_MS', defaultMs: 300_000 },
+};
+
+type JobSpec = { activeDeadlineSeconds?: unknown; backoffLimit?: unknown; template?: { spec?: { containers?: { command?: unknown; env?: { name?: string; value?: string }[] }[] } } };
+
+/**
+ * A hook Job's own timeout: the env variable its command reads and its value in seconds (the command's default when
+ * unset; 0 = none). undefined: not a command this project knows.
+ */
+export function hookCommandTimeout(job: K8sObject): { env: string; seconds: number } | undefined {
+  for (const c of ((job['spec'] ?? {}) as JobSpec).template?.spec?.containers ?? []) {
+    const entry = Array.isArray(c.command) ? c.command.map(String).find((a) => a in hookCommandTimeouts) : undefined;
+    if (entry === undefined) continue;
+    const { env, defaultMs } = hookCommandTimeouts[entry]!;
+    const ms = Number(c.env?.find((e) => e.name === env)?.value ?? defaultMs);
+    return { env, seconds: Number.isFinite(ms) && ms > 0 ? ms / 1000 : 0 };
+  }
+  return undefined;
+}
+
+/** The command's own timeout in seconds (undefined: none known, or 0 = none). */
+export function commandTimeoutSeconds(job: K8sObject): number | undefined {
+  const t = hookCommandTimeout(job);
+  return t && t.seconds > 0 ? t.seconds : undefined;
+}
+
+/** The hook Jobs of an overlay by name (backoffLimit defaults to 6 as in batch/v1). */
 export function hookJobs(objects: readonly K8sObject[]): Record<string, HookJob> {
   const out: Record<string, HookJob> = {};
   for (const o of objects) {
     if (o.kind !== 'Job' || o.metadata?.annotations?.['argocd.argoproj.io/hook'] === undefined) continue;
-    const spec = (o['spec'] ?? {}) as { activeDeadlineSeconds?: unknown; backoffLimit?: unknown };
+    const spec = (o['spec'] ?? {}) as JobSpec;
+    const active = typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined;
+    const own = commandTimeoutSeconds(o);
+    const limits = [active, own].filter((x): x is number => x !== undefined);
     out[o.metadata.name ?? ''] = {
-      deadlineSeconds: typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined,
+      deadlineSeconds: limits.length > 0 ? Math.min(...limits) : undefined,
       backoffLimit: typeof spec.backoffLimit === 'number' ? spec.backoffLimit : 6,
     };
   }
@@ -216,8 +255,10 @@ export function settingsFromApplication(app: K8sObject | Record<string, unknown>
     syncTimeoutSeconds,
     automated: sp['automated'] !== undefined,
     retry: {
-      // Automated syncs without a retry block still retry 5 times (autoSync: Retry{Limit: 5}).
-      limit: typeof r.limit === 'number' ? r.limit : 5,
+      // controller/appcontroller.go autoSync: the operation starts with Retry{Limit: 5} and takes the Application's
+      // retry block whole when there is one, so a block without `limit` means Go's zero value, 0 retries, not 5.
+      // A negative limit retries forever (processRequestedAppOperation: `RetryCount < Limit || Limit < 0`).
+      limit: sp['retry'] === undefined ? 5 : typeof r.limit === 'number' ? (r.limit < 0 ? Infinity : r.limit) : 0,
       durationSeconds: seconds(r.backoff?.duration, 5),
       factor: typeof r.backoff?.factor === 'number' ? r.backoff.factor : 2,
       maxDurationSeconds: seconds(r.backoff?.maxDuration, 180),
@@ -376,4 +417,111 @@ export function runSync(input: RunInput): SyncRun {
     }
   }
   return { phase: 'Running', endedAt: null, message: 'one or more tasks are running', newerRevisionSyncStartedAt: newerStartedAt, events };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What Argo CD adds to a sync beyond the overlay's own objects. The tasks of a sync are not only what the overlay
+// renders: the Application's sync options add tasks of their own, and one added task in another phase or wave makes
+// the whole sync multi-step (and then a crash-looping StatefulSet, never Degraded, holds the operation Running after a
+// failed hook). This is the one place that knows those rules; the rehearsal's delivery and `npm run validate` both
+// call it.
+//  - CreateNamespace=true: controller/sync.go (SyncAppState) passes sync.WithNamespaceModifier(syncNamespace(...))
+//    only with that option; gitops-engine pkg/sync/sync_context.go, autoCreateNamespace: when no target object is a
+//    Namespace named like the destination, appendNsTask adds a **PreSync** Namespace task whenever
+//    controller/sync_namespace.go, syncNamespace, answers true: the namespace does not exist yet, or
+//    spec.syncPolicy.managedNamespaceMetadata is set (then on every sync, the namespace existing or not).
+//  - PruneLast=true (the Application's option, or the sync-options annotation on the live object): sync_context.go,
+//    getSyncTasks: each prune task gets the wave "last Sync wave + 1", a second wave whenever something is pruned.
+//    Without it, prune tasks keep their own waves (mirrored among the prune waves: the same function), so objects
+//    all in wave 0 prune in wave 0.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What the cluster holds before the sync, as far as the added tasks depend on it. */
+export interface SyncLiveState {
+  /** The destination namespace exists (false only before the first sync, or after someone deleted it). */
+  namespaceExists: boolean;
+  /** Live objects of the Application that Git no longer has: this sync prunes them (automated.prune). */
+  pruned?: readonly K8sObject[];
+}
+
+/** The parts of an Application that decide the added tasks: spec.syncPolicy and spec.destination.namespace. */
+export interface ApplicationSyncSpec {
+  syncPolicy?: unknown;
+  destination?: { namespace?: unknown };
+}
+
+/** An Application's (or an instantiated ApplicationSet template's) sync spec; `namespace` overrides its destination. */
+export function applicationSyncSpec(app: K8sObject | Record<string, unknown>, namespace?: string): ApplicationSyncSpec {
+  const spec = ((app as { spec?: ApplicationSyncSpec }).spec ?? {}) as ApplicationSyncSpec;
+  return { syncPolicy: spec.syncPolicy, destination: { namespace: namespace ?? spec.destination?.namespace } };
+}
+
+const hasSyncOption = (options: unknown, option: string) => Array.isArray(options) && options.some((o) => String(o).replace(/\s/g, '') === option);
+
+function annotationOption(o: K8sObject, option: string): boolean {
+  const value = o.metadata?.annotations?.['argocd.argoproj.io/sync-options'];
+  return value !== undefined && hasSyncOption(value.split(','), option);
+}
+
+/** The Namespace task CreateNamespace adds (sync_context.go autoCreateNamespace + sync_namespace.go syncNamespace). */
+export function namespaceTask(objects: readonly K8sObject[], app: ApplicationSyncSpec, live: SyncLiveState): SyncTask | undefined {
+  const policy = (app.syncPolicy ?? {}) as { syncOptions?: unknown; managedNamespaceMetadata?: unknown };
+  const namespace = typeof app.destination?.namespace === 'string' ? app.destination.namespace : '';
+  if (!hasSyncOption(policy.syncOptions, 'CreateNamespace=true') || namespace === '') return undefined;
+  if (objects.some((o) => o.kind === 'Namespace' && o.metadata?.name === namespace)) return undefined;
+  const managed = policy.managedNamespaceMetadata !== undefined && policy.managedNamespaceMetadata !== null;
+  if (live.namespaceExists && !managed) return undefined;
+  return { kind: 'Namespace', name: namespace, phase: 'PreSync', wave: 0, hook: false };
+}
+
+/** Prune tasks of the live objects Git no longer has (sync_context.go getSyncTasks: prune waves, PruneLast). */
+export function pruneTasks(objects: readonly K8sObject[], app: ApplicationSyncSpec, live: SyncLiveState): SyncTask[] {
+  const pruned = live.pruned ?? [];
+  if (pruned.length === 0) return [];
+  const policy = (app.syncPolicy ?? {}) as { syncOptions?: unknown };
+  const waveOf = (o: K8sObject) => {
+    const w = Number(o.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0');
+    return Number.isFinite(w) ? w : 0;
+  };
+  // Prune waves are mirrored: the first prune wave takes the last one's number and so on, so dependents go first.
+  const waves = [...new Set(pruned.map(waveOf))].sort((a, b) => a - b);
+  const mirrored = (w: number) => waves[waves.length - 1 - waves.indexOf(w)]!;
+  const tasks: SyncTask[] = pruned.map((o) => ({ kind: String(o.kind), name: o.metadata?.name ?? '', phase: 'Sync', wave: mirrored(waveOf(o)), hook: false }));
+  const syncWaves = [...tasksFromObjects(objects), ...tasks].filter((t) => t.phase === 'Sync').map((t) => t.wave);
+  const lastWave = Math.max(0, ...syncWaves) + 1;
+  return pruned.map((o, i) => (hasSyncOption(policy.syncOptions, 'PruneLast=true') || annotationOption(o, 'PruneLast=true') ? { ...tasks[i]!, wave: lastWave } : tasks[i]!));
+}
+
+/** Every task of one sync of `objects` by this Application: the overlay's own, plus what its sync options add. */
+export function syncTasksOf(objects: readonly K8sObject[], app: ApplicationSyncSpec, live: SyncLiveState): SyncTask[] {
+  const ns = namespaceTask(objects, app, live);
+  return sortTasks([...tasksFromObjects(objects), ...(ns ? [ns] : []), ...pruneTasks(objects, app, live)]);
+}
+
+/** The syncs an Application goes through in its life, each of which must be single-step for a bad release to end. */
+export function lifecycleSyncs(objects: readonly K8sObject[]): { name: string; live: SyncLiveState }[] {
+  // Pruning one of the overlay's own namespaced objects stands for any object removed from Git in a later commit.
+  const prunable = objects.find((o) => o.kind !== 'Namespace' && o.metadata?.annotations?.['argocd.argoproj.io/hook'] === undefined);
+  return [
+    { name: 'the first sync (namespace missing)', live: { namespaceExists: false } },
+    { name: 'a release (namespace exists)', live: { namespaceExists: true } },
+    ...(prunable ? [{ name: `a release that prunes an object (${String(prunable.kind)})`, live: { namespaceExists: true, pruned: [prunable] } }] : []),
+  ];
+}
+
+/**
+ * Why syncs of this Application would be multi-step, one line per sync of its life that is (empty: every sync is
+ * single-step). The rule `npm run validate` applies, and what the rehearsal's Argo CD delivery runs.
+ */
+export function multiStepSyncs(objects: readonly K8sObject[], app: ApplicationSyncSpec): string[] {
+  const out: string[] = [];
+  for (const { name, live } of lifecycleSyncs(objects)) {
+    const tasks = syncTasksOf(objects, app, live);
+    if (!isMultiStep(tasks)) continue;
+    const steps = [...new Set(tasks.map((t) => `${t.phase}/${t.wave}`))];
+    const added = [namespaceTask(objects, app, live), ...pruneTasks(objects, app, live)].filter((t): t is SyncTask => t !== undefined && (t.phase !== 'Sync' || t.wave !== 0));
+    const cause = added.map((t) => (t.kind === 'Namespace' ? `a ${t.phase} Namespace task (CreateNamespace=true${t.phase === 'PreSync' && live.namespaceExists ? ' with managedNamespaceMetadata' : ' without a Namespace in the bundle'})` : `a prune task in wave ${t.wave} (PruneLast=true)`));
+    out.push(`${name} is multi-step (${steps.join(', ')})${cause.length > 0 ? `: ${cause.join('; ')}` : ''}`);
+  }
+  return out;
 }

@@ -19,8 +19,9 @@
 //   value matching its pattern; `valueFrom` only as a fieldRef to the pod's name or namespace or a resourceFieldRef
 //   to the container's memory limit. No envFrom (it brings names nobody listed). Names the runtime itself reads
 //   (NODE_OPTIONS, NODE_PATH, LD_PRELOAD, PATH...) are not on the list, so they are refused like any other.
-// - image: a repository of IMAGE_REPOSITORIES with a tag or digest. Locally it selects nothing (the processes run this
-//   checkout), but an image from elsewhere means a manifest for something else.
+// - image: a well-formed reference with a tag or digest. Locally it selects nothing: the processes run this
+//   checkout's service or hook programs whatever the image says (which image the bundle may name is the bundle
+//   policy's business, bundle/policy.ts), so the allowlist only refuses what is not an image reference at all.
 // - volumeMounts: only at /app/data and /tmp, by name, optionally read-only; no subPath (it can reach outside).
 // - volumes (pod spec): emptyDir and persistentVolumeClaim only; hostPath and the rest would hand a process the host.
 // - probes: httpGet or tcpSocket (exec runs a command); no lifecycle hooks (they run commands too).
@@ -35,7 +36,8 @@ export const HOOK_COMMANDS: readonly (readonly string[])[] = [
   ['node', '/app/hooks/recreate-hook.js'],
 ];
 
-export const IMAGE_REPOSITORIES: readonly string[] = ['ghcr.io/rollcall/rollcall'];
+/** registry/path:tag or @sha256:digest (https://github.com/distribution/reference, reference.go's grammar, simplified). */
+const IMAGE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$/;
 
 const DIGITS = /^[0-9]{1,9}$/;
 /** A Kubernetes object name (DNS-1123 subdomain). */
@@ -151,9 +153,7 @@ export function checkContainer(container: unknown): ContainerCheck {
     let result: ContainerCheck = OK;
     if (DESCRIPTIVE.has(key)) {
       if (key === 'image') {
-        const image = typeof value === 'string' ? value : '';
-        const repository = image.replace(/(@sha256:[0-9a-f]{64}|:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/, '');
-        if (repository === image || !IMAGE_REPOSITORIES.includes(repository)) result = refuse('image', `${JSON.stringify(image)} is not ${IMAGE_REPOSITORIES.join(' or ')} with a tag or digest`);
+        if (typeof value !== 'string' || !IMAGE.test(value)) result = refuse('image', `${JSON.stringify(value)} is not an image reference with a tag or digest`);
       }
     } else if (key === 'command') {
       const matches = Array.isArray(value) && HOOK_COMMANDS.some((allowed) => allowed.length === value.length && allowed.every((part, i) => part === value[i]));

@@ -22,6 +22,17 @@ export interface ProbeSpec {
   successThreshold: number;
 }
 
+/**
+ * A liveness probe result (pkg/kubelet/prober/worker.go doProbe, probeType liveness): it runs only once the container
+ * has started (startup probe passed), `failureThreshold` failures in a row make the kubelet kill the container
+ * (restartPolicy Always: restarted with back-off), and any success resets the count.
+ */
+export function afterLivenessProbe(failures: number, ok: boolean, liveness: Pick<ProbeSpec, 'failureThreshold'>): { failures: number; restart: boolean } {
+  if (ok) return { failures: 0, restart: false };
+  const next = failures + 1;
+  return { failures: next, restart: next >= liveness.failureThreshold };
+}
+
 /** Per-container probe state. A new container (after a restart) starts from `initialProbeState`. */
 export interface ProbeState {
   /** The startup probe has succeeded once (or there is none): readiness probing has begun. */
@@ -74,13 +85,13 @@ export function probePeriodMs(state: ProbeState, startup: ProbeSpec | undefined,
  * the start without waiting a period (probePeriodMs above; the node agent in cluster/node-agent/ too). */
 export const READINESS_PROBE_AFTER_START_MS = 0;
 
-/** Liveness: pkg/kubelet/prober/worker.go doProbe. The result starts as Success (`initialValue`), only probes once
- * the container has started (`c.Started`) and `initialDelaySeconds` after it began running; `failureThreshold`
- * failures in a row turn it to Failure, and the kubelet then kills the container, which is restarted per its
- * restartPolicy with back-off (kuberuntime_manager.go computePodActions, "failed liveness probe"). A success resets
- * the run of failures (`resultRun`). */
-export function afterLivenessProbe(failuresSoFar: number, ok: boolean, failureThreshold: number): { failures: number; restart: boolean } {
-  if (ok) return { failures: 0, restart: false };
-  const failures = failuresSoFar + 1;
-  return { failures, restart: failures >= failureThreshold };
+/**
+ * How long after a probe result the next probe runs. The period of the probe that runs next, except right after the
+ * startup probe succeeded: pkg/kubelet/prober/prober_manager.go UpdatePodStatus sees the container started but not
+ * ready and sends the readiness worker a manual trigger (worker.go run: manualTriggerCh runs doProbe at once and
+ * resets its ticker), so readiness is probed immediately, not a period later.
+ */
+export function nextProbeInMs(before: ProbeState, after: ProbeState, startup: ProbeSpec | undefined, readiness: ProbeSpec): number {
+  if (startup && !before.started && after.started && !after.ready) return READINESS_PROBE_AFTER_START_MS;
+  return probePeriodMs(after, startup, readiness);
 }

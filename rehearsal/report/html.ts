@@ -78,7 +78,7 @@ function tableRow(run: RunResult, i: number): string {
     `<td class="num${f.peakFailedShare > 0 ? ' bad' : ''}">${percent(f.peakFailedShare)}</td>`,
     `<td class="num">${f.fewestReady} / ${seconds(f.belowFullReadyMs)}</td>`,
     `<td class="num${f.downtimeMs > 0 ? ' bad' : ''}">${seconds(f.downtimeMs)}</td>`,
-    `<td>${f.stoppedByItself ? 'yes' : 'no'}, ${f.podsUpdated} updated</td>`,
+    `<td>${f.podsUpdated}${typeof run.settings['replicas'] === 'number' ? ` of ${run.settings['replicas']}` : ''}${f.stoppedByItself ? ', <span class="bad">stalled</span>' : ''}</td>`,
     `<td class="num">${orDash(f.revertToRecoveredMs)}</td>`,
     `<td class="detection">${detection(f)}</td>`,
     `<td class="num">${seconds(f.twoVersionsServingMs)}</td>`,
@@ -148,12 +148,12 @@ export function renderReport(report: ComparisonReport): string {
 <body>
 <h1>rollcall compare</h1>
 <p class="meta">Generated ${escapeHtml(report.generatedAt)} on ${escapeHtml(String(m.cpus))} × ${escapeHtml(m.cpuModel)}, ${escapeHtml(String(m.memoryGiB))} GiB, Node ${escapeHtml(m.node)}, ${escapeHtml(m.platform)}.</p>
-<p class="meta">Time scale ${escapeHtml(String(report.timeScale))}: the manifests' timings (probes, minReadySeconds, drain, back-off) were multiplied by it; process start-up is real time. Load: ${escapeHtml(String(report.rate))} requests per second in total from ${escapeHtml(String(report.connections))} concurrent clients, paced.</p>
+<p class="meta">Time scale ${escapeHtml(String(report.timeScale))}: the manifests' timings (probes, minReadySeconds, drain, back-off) were multiplied by it; process start-up is real time. Every time in this report is the rehearsal's own (real) time: divide by ${escapeHtml(String(report.timeScale))} for the time on a cluster with the manifests' timings. Load: ${escapeHtml(String(report.rate))} requests per second in total from ${escapeHtml(String(report.connections))} concurrent clients, paced.</p>
 <p class="meta">Detection (a bad release is then reverted): <span class="detection-rules">${escapeHtml(report.detectionRules)}</span>.</p>
 <p class="meta">Each timeline starts at 0 s: an overlay's first run at the creation of its first v1 pod (the launch is shown), its later runs at their own start (every pod Ready on v1).</p>
 <div class="table-wrap"><table class="comparison">
 <colgroup>${[8, 16, 6, 10, 6, 6, 6, 6, 6, 10, 6, 9, 5].map((w) => `<col style="width:${w}%">`).join('')}</colgroup>
-<thead><tr><th>Overlay, release</th><th>Settings</th><th>Launch to all ready</th><th>Failed / requests</th><th>Peak failed share (1 s)</th><th>Fewest ready / time below full</th><th>Down&shy;time</th><th>Stopped by it&shy;self</th><th>Revert to re&shy;covered</th><th>Judged bad by (after rollout start)</th><th>Two ver&shy;sions serving</th><th>Manual steps</th><th>Visits lost / dupli&shy;cated</th></tr></thead>
+<thead><tr><th>Overlay, release</th><th>Settings</th><th>Launch to all ready</th><th>Failed / requests</th><th>Peak failed share (1 s)</th><th>Fewest ready / time below full</th><th>Down&shy;time</th><th>Pods up&shy;dated to v2 (stalled: the roll&shy;out stopped by it&shy;self)</th><th>Revert to re&shy;covered</th><th>Judged bad by (after rollout start)</th><th>Two ver&shy;sions serving</th><th>Manual steps</th><th>Visits lost / dupli&shy;cated</th></tr></thead>
 <tbody>
 ${report.runs.map(tableRow).join('\n')}
 </tbody>

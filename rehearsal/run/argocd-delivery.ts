@@ -11,13 +11,13 @@ import { findRenderer, noRendererMessage, render } from '../../bundle/render.ts'
 import { repoRoot } from '../../bundle/schema.ts';
 import type { K8sObject } from '../../bundle/types.ts';
 import { SyncOperation, type OperationEvent } from '../model/argocd-operation.ts';
-import { hookJobs, jobOutcome, settingsFromApplication, tasksFromObjects, type HookJob, type StatefulSetStatus, type SyncTask } from '../model/argocd-sync.ts';
+import { hookJobs, jobOutcome, settingsFromApplication, applicationSyncSpec, syncTasksOf, type HookJob, type StatefulSetStatus, type SyncTask } from '../model/argocd-sync.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, SyncFigures } from '../result.ts';
 import type { ClusterControl, Delivery } from './delivery.ts';
 import type { Template } from './statefulset.ts';
 
-/** Longer than the bundle's own bound on a bad release's operation (3 attempts × 360 s + 30 s of backoff ≈ 1110 s,
+/** Longer than the bundle's own bound on a bad release's operation (3 attempts × 300 s + 30 s of backoff ≈ 930 s,
  * argocd/README.md), so an operation still Running then is one that would never end by itself. */
 export const DEFAULT_HORIZON_SECONDS = 1800;
 
@@ -34,7 +34,20 @@ export interface ArgoCdDeliveryOptions {
   horizonSeconds?: number;
   /** Real milliseconds between reconciles. */
   reconcileMs?: number;
+  /**
+   * Manifest seconds from a push to Argo CD noticing it: the next refresh of the Application. Default
+   * DEFAULT_REFRESH_SECONDS, the controller's resync period; 0 stands for a Git webhook.
+   */
+  refreshSeconds?: number;
 }
+
+/**
+ * Argo CD notices a commit when it next refreshes the Application: every `timeout.reconciliation` (120 s), plus up to
+ * `timeout.reconciliation.jitter` (60 s) (cmd/argocd-application-controller/commands/argocd_application_controller.go,
+ * defaultAppResyncPeriod, defaultAppResyncPeriodJitter), or at once with a Git webhook. The rehearsal waits the period
+ * without jitter, so a verdict does not depend on luck.
+ */
+export const DEFAULT_REFRESH_SECONDS = 120;
 
 /** What a hook Job of the bundle does, read from its command (src/hooks/smoke.ts, src/hooks/recreate-hook.ts). */
 interface HookBehaviour {
@@ -58,12 +71,9 @@ export function hookBehaviours(objects: readonly K8sObject[]): Record<string, Ho
     const text = JSON.stringify(o);
     const podSpec = ((o['spec'] as { template?: { spec?: { containers?: { env?: { name?: string; value?: string }[] }[] } } } | undefined)?.template?.spec) ?? {};
     const env = (key: string) => (podSpec.containers ?? []).flatMap((c) => c.env ?? []).find((e) => e.name === key)?.value;
-    if (text.includes('recreate-hook')) {
-      // The command waits RECREATE_TIMEOUT_MS for every replica to be Ready, then fails: a deadline of its own.
-      const inner = Number(env('RECREATE_TIMEOUT_MS') ?? 300_000) / 1000;
-      const deadline = inner > 0 ? Math.min(inner, job.deadlineSeconds ?? Infinity) : job.deadlineSeconds;
-      out[name] = { job: { ...job, deadlineSeconds: deadline }, deletesStalePods: true, partition: 0 };
-    } else if (text.includes('smoke')) out[name] = { job, deletesStalePods: false, partition: Number(env('SMOKE_PARTITION') ?? 0) };
+    // hookJobs already takes the smaller of the Job's deadline and the command's own timeout.
+    if (text.includes('recreate-hook')) out[name] = { job, deletesStalePods: true, partition: 0 };
+    else if (text.includes('smoke')) out[name] = { job, deletesStalePods: false, partition: Number(env('SMOKE_PARTITION') ?? 0) };
     else throw new Error(`hook Job ${name}: the Argo CD rehearsal does not know what its command does`);
   }
   return out;
@@ -89,6 +99,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPlan) => Delivery {
   const horizon = options.horizonSeconds ?? DEFAULT_HORIZON_SECONDS;
   const reconcileMs = options.reconcileMs ?? 50;
+  const refreshSeconds = options.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
   // Rendered once per overlay, not per run, and fetched when the run starts (kustomize takes seconds on a busy machine:
   // the release's sync would otherwise start that much after the commit).
   const rendered = new Map<string, Promise<{ objects: readonly K8sObject[]; app: K8sObject }>>();
@@ -118,9 +129,11 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
     const load = () =>
       (setup ??= (async () => {
         const { objects, app } = await renderOnce(plan.overlay);
-        const set = objects.find((o) => o.kind === 'StatefulSet') as { spec?: { updateStrategy?: { rollingUpdate?: { partition?: number } } } } | undefined;
+        const set = objects.find((o) => o.kind === 'StatefulSet') as { metadata?: { namespace?: string }; spec?: { updateStrategy?: { rollingUpdate?: { partition?: number } } } } | undefined;
         rollingUpdate = set?.spec?.updateStrategy?.rollingUpdate;
-        return { tasks: tasksFromObjects(objects), settings: settingsFromApplication(app, options.syncTimeoutSeconds ?? 0), hooks: hookBehaviours(objects) };
+        // Every task of a release's sync: the overlay's own and what the Application's sync options add (the namespace
+        // exists by then: the launch synced it).
+        return { tasks: syncTasksOf(objects, applicationSyncSpec(app, set?.metadata?.namespace), { namespaceExists: true }), settings: settingsFromApplication(app, options.syncTimeoutSeconds ?? 0), hooks: hookBehaviours(objects) };
       })());
 
     const status = (cluster: ClusterControl): StatefulSetStatus => {
@@ -219,10 +232,16 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
       name: 'Argo CD automated sync (hooks, waves and retry of the rendered bundle)',
       async apply(template, cluster, mark) {
         templates.set(template.revision, template);
+        const pushedAt = seconds();
+        if (refreshSeconds > 0) {
+          // The commit waits for the Application's next refresh before any sync can see it.
+          mark('sync', `commit ${template.version} pushed; Argo CD notices it at its next refresh (${refreshSeconds} s)`);
+          await sleep(refreshSeconds * 1000 * options.timeScale);
+        }
         const running = current;
         if (running && !running.over) {
           // A newer commit while an operation runs: autoSync skips it until the operation is over.
-          revertPushedAt = seconds();
+          revertPushedAt = pushedAt;
           running.newerCommit(template.revision);
           mark('sync', `commit ${template.version} pushed; auto-sync waits: another operation is in progress (argo-cd#17314)`);
           while (!running.over && running.revision !== template.revision) {
@@ -241,7 +260,8 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
           }
           mark('sync', 'revert sync started');
         } else if (running) {
-          revertPushedAt = revertSyncAt = seconds();
+          revertPushedAt = pushedAt;
+          revertSyncAt = seconds();
           mark('sync', 'revert sync started');
         }
         await start(template, cluster, mark);
@@ -259,6 +279,7 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
           revertPushedMs: onRun(revertPushedAt),
           revertSyncStartedMs: onRun(revertSyncAt),
           hang: hang !== undefined,
+          refreshSeconds,
         } satisfies SyncFigures;
       },
       close() {

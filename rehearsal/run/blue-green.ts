@@ -9,9 +9,6 @@
 // A release that never becomes Ready on the idle colour (crash, unready) is never switched to: the person reverts the
 // release commit (the idle colour back to 0 replicas and its previous tag, the README's first row) and clients never
 // see it. The steps are applied as `kubectl apply` of each commit; --delivery does not change them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { applyStep, other, releaseSteps, rollbackSteps, routedColour, type BlueGreenState, type Colour, type SelectorChange, type Step } from '../model/blue-green.ts';
 import { DEFAULT_WATCH_RULES, judge, type Verdict } from '../model/release-watch.ts';
 import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
@@ -19,16 +16,17 @@ import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { Load } from './load.ts';
 import { readCounters, RunTimelines, runResult, watchObservation } from './recorder.ts';
-import type { RehearsalOptions } from './rehearse.ts';
+import type { RehearsalOptions } from './options.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
+import { makeTempDir, removeTempDir } from './temp-dirs.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TICK_MS = 20;
 
 export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
   if (!plan.blueGreen) throw new Error(`${plan.overlay}: not a blue-green plan`);
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), `rollcall-compare-${plan.overlay}-`));
+  const dataRoot = await makeTempDir(`rollcall-compare-${plan.overlay}-`);
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
@@ -103,7 +101,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
       for (const set of Object.values(sets)) set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
       const { run: recorder, origin, now: runNow } = timelines.begin(index);
       const mark = (kind: MarkerKind, label: string, pod?: string) => recorder.mark(kind, label, pod, runNow());
-      const progress = (phase: string) => options.progress?.(scenario, `${phase} (${(runNow() / 1000).toFixed(1)} s)`);
+      const progress = (phase: string) => options.progress?.(scenario, phase);
       // One Git step: the declared state moves (the model refuses what the bundle's validation would refuse), and
       // the StatefulSets / the Service follow it.
       const apply = (step: Step, label: string, kind: MarkerKind = 'sync') => {
@@ -124,6 +122,9 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
       const countersBefore = await readCounters(dataRoot, podNames);
       const load = new Load(() => sets[routed()].endpoints());
       try {
+        // Clients start once the Service routes to every pod of the active colour: Ready is not yet routed (the
+        // endpoint change takes its propagation delay), and a request with no endpoint would read as downtime.
+        await until('the Service to route to every pod', () => sets[routed()].endpoints().length === state.colours[routed()].replicas);
         load.start(options.connections, options.rate);
         const loadStartMs = runNow();
         progress('steady load');
@@ -264,6 +265,6 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
     for (const set of Object.values(sets)) set.deleteAll();
     await Promise.race([Promise.all(Object.values(sets).map((set) => set.drained())), sleep(scaled(plan.terminationGraceMs) + 2000)]);
     for (const set of Object.values(sets)) set.killAll();
-    await rm(dataRoot, { recursive: true, force: true });
+    await removeTempDir(dataRoot);
   }
 }

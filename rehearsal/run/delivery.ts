@@ -1,9 +1,9 @@
 // How a release reaches the cluster: the seam between "a commit changed the manifests" and what the StatefulSet
 // sees. The rehearsal calls `apply(template)` for the release and again for the revert; a delivery changes the
 // StatefulSet's template and runs whatever hooks it runs, and reports each step as a marker on the timeline.
-// `plainApply` is `kubectl apply` plus the recreate overlay's hook emulated right after it (the hook deletes every
+// `plainApply` is `kubectl apply` plus the recreate overlay's hook Job run right after it (the hook deletes every
 // pod). `argocdDelivery` (argocd-delivery.ts) runs Argo CD's sync operation instead: hook phases gated on health, hook
-// deadlines, retries, auto-sync blocked while an operation runs (rehearsal/model/argocd-sync.ts, issue 13).
+// deadlines, retries, auto-sync blocked while an operation runs (rehearsal/model/argocd-sync.ts).
 import type { MarkerKind, SyncFigures } from '../result.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { Template } from './statefulset.ts';
@@ -40,12 +40,12 @@ export function hasRecreateHook(plan: RolloutPlan): boolean {
 
 export function plainApply(plan: RolloutPlan): Delivery {
   return {
-    name: 'kubectl apply (PostSync hook emulated right after it)',
+    name: 'kubectl apply (the recreate hook Job run right after it)',
     async apply(template, cluster, mark) {
       cluster.setTemplate(template);
       mark('sync', `apply: template ${template.version}`);
       if (hasRecreateHook(plan)) {
-        mark('sync', 'PostSync hook: delete every pod');
+        mark('sync', 'recreate hook: delete every pod');
         cluster.deleteAllPods();
       }
     },

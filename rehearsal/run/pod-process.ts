@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceNodeFlags } from '../../scripts/lib/service-command.ts';
+import { checkContainer } from '../model/container-allowlist.ts';
 import { followServerLog } from '../../scripts/lib/server-log.ts';
 
 const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server.ts');
@@ -25,6 +26,9 @@ export class PodProcess {
   constructor(options: { name: string; version: string; dataDir: string; env: Record<string, string> }) {
     this.name = options.name;
     this.version = options.version;
+    // Only what a manifest may set reaches the process (the plan was checked already; this holds for any caller).
+    const allowed = checkContainer({ env: Object.entries(options.env).map(([name, value]) => ({ name, value })) });
+    if (!allowed.ok) throw new Error(`pod ${options.name}: ${allowed.field}: ${allowed.reason}`);
     this.#child = spawn(process.execPath, [...serviceNodeFlags(), SERVER], {
       env: {
         PATH: process.env['PATH'] ?? '',

@@ -7,43 +7,26 @@
 // A good release stays (it becomes the next run's v1), as it would in Git. The rules come from rehearsal/model; this
 // module runs the clock, the processes (statefulset.ts), the load and the delivery (delivery.ts), and records the
 // timeline the report draws.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type Verdict, type WatchRules } from '../model/release-watch.ts';
 import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { AnalysisRunProcess } from './analysis-run.ts';
-import { rehearseBlueGreen } from './blue-green.ts';
 import { plainApply, type ClusterControl, type Delivery } from './delivery.ts';
+import type { RehearsalOptions } from './options.ts';
 import { Load } from './load.ts';
 import { readCounters, RunRecorder, RunTimelines, runResult, watchObservation } from './recorder.ts';
 import { badReleaseEnv } from './scenarios.ts';
 import { StatefulSetRun, type Template } from './statefulset.ts';
+import { makeTempDir, removeTempDir } from './temp-dirs.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How often the controller and kubelet models are asked (real ms). */
 const TICK_MS = 20;
 
-export interface RehearsalOptions {
-  timeScale: number;
-  connections: number;
-  /** Requests per second over all connections. */
-  rate: number;
-  /** Load before the release and after it settled, in real milliseconds. */
-  steadyMs: number;
-  /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
-  endpointPropagationMs: number;
-  watch?: WatchRules;
-  /** How a release reaches the cluster (default: plainApply). */
-  delivery?: (plan: RolloutPlan) => Delivery;
-  progress?: (scenario: ReleaseScenario | 'launch', phase: string) => void;
-}
-
-export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
-  if (plan.blueGreen) return rehearseBlueGreen(plan, scenarios, options);
-  const dataRoot = await mkdtemp(path.join(os.tmpdir(), `rollcall-compare-${plan.overlay}-`));
+/** Rehearses an overlay of one StatefulSet (blue-green's two: blue-green.ts; overlay.ts picks). */
+export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
+  const dataRoot = await makeTempDir(`rollcall-compare-${plan.overlay}-`);
   // One clock for the models; each run's timeline is measured from its own start (RunTimelines).
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -112,7 +95,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
       const release: Template = { revision: `r${index + 1}`, version: `1.0.${index + 1}`, env: badReleaseEnv(scenario, options.timeScale) };
       set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
       const { run, origin, now: runNow } = timelines.begin(index);
-      const progress = (phase: string) => options.progress?.(scenario, `${phase} (${(runNow() / 1000).toFixed(1)} s)`);
+      const progress = (phase: string) => options.progress?.(scenario, phase);
       const result = await rehearseRelease({ plan, set, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress, dataRoot });
       results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
       if (result.figures.detection === null) good = release;
@@ -124,7 +107,7 @@ export async function rehearseOverlay(plan: RolloutPlan, scenarios: readonly Rel
     set.deleteAll();
     await Promise.race([set.drained(), sleep(scaled(plan.terminationGraceMs) + 2000)]);
     set.killAll();
-    await rm(dataRoot, { recursive: true, force: true });
+    await removeTempDir(dataRoot);
   }
 }
 
@@ -169,6 +152,9 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
   const { origin } = c;
   let analysis: AnalysisRunProcess | undefined;
   try {
+    // Clients start once the Service routes to every pod: Ready is not yet routed (the endpoint change takes its
+    // propagation delay), and a request answered by no pod before the release would read as downtime.
+    await c.until('the Service to route to every pod', () => set.endpoints().length === plan.replicas);
     load.start(options.connections, options.rate);
     const loadStartMs = now();
     c.progress('steady load');

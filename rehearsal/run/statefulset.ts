@@ -5,7 +5,7 @@
 // Every timing from the manifests is multiplied by `timeScale`; process start-up is real time, so probes start once
 // the process listens (start-up does not eat into the scaled startup-probe budget).
 import path from 'node:path';
-import { afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
+import { afterLivenessProbe, afterProbe, initialProbeState, nextProbeInMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
 import { routedAt, wantsTraffic, type EndpointChange } from '../model/service-endpoints.ts';
 import {
   nextCurrentRevision,
@@ -15,7 +15,7 @@ import {
   type PodView,
   type SetSpec,
 } from '../model/statefulset-controller.ts';
-import type { RolloutPlan } from '../plan.ts';
+import type { ProbePlan, RolloutPlan } from '../plan.ts';
 import type { PodState } from '../result.ts';
 import type { Endpoint } from './load.ts';
 import { PodProcess } from './pod-process.ts';
@@ -46,6 +46,10 @@ interface Pod {
   probe: ProbeState;
   nextProbeAtMs: number;
   probing: boolean;
+  /** Liveness: failures in a row, when it is next due, whether one is in flight. */
+  livenessFailures: number;
+  nextLivenessAtMs: number;
+  livenessProbing: boolean;
   endpoint: EndpointChange[];
 }
 
@@ -77,7 +81,6 @@ export class StatefulSetRun {
   paused = false;
   /** How the timeline and the load name each revision in the current run ('v1' = last good, 'v2' = the release). */
   labels = new Map<string, string>();
-  #probeTimeoutMs = 2000;
   /** Per ordinal: real time spent starting containers (from start to listening), finished starts only. */
   readonly #startupMs: number[];
   /** Per ordinal: when the container now starting was started (null: none starting). */
@@ -270,6 +273,9 @@ export class StatefulSetRun {
       probe: initialProbeState(this.#o.plan.startup !== undefined),
       nextProbeAtMs: now,
       probing: false,
+      livenessFailures: 0,
+      nextLivenessAtMs: now,
+      livenessProbing: false,
       endpoint: [],
     };
   }
@@ -291,6 +297,9 @@ export class StatefulSetRun {
     }
     if (pod.process.url) this.#started(pod.ordinal, now);
     if (!pod.probing && pod.process.url && now >= pod.nextProbeAtMs) void this.#probe(pod, pod.process);
+    // Liveness runs only once the container has started (worker.go doProbe skips it before).
+    const { liveness } = this.#o.plan;
+    if (liveness && pod.probe.started && !pod.livenessProbing && pod.process.url && now >= pod.nextLivenessAtMs) void this.#probeLiveness(pod, pod.process, liveness);
   }
 
   #started(ordinal: number, now: number): void {
@@ -309,32 +318,56 @@ export class StatefulSetRun {
     pod.process = new PodProcess({ name: pod.name, version: pod.template.version, dataDir: path.join(this.#o.dataRoot, `web-app-data-${pod.name}`), env });
     pod.startAtMs = null;
     pod.probe = initialProbeState(this.#o.plan.startup !== undefined);
-    pod.nextProbeAtMs = now;
+    // initialDelaySeconds counts from the container's start (worker.go doProbe), scaled like every manifest timing.
+    const { startup, readiness, liveness } = this.#o.plan;
+    pod.nextProbeAtMs = now + this.scaled((startup ?? readiness).initialDelayMs);
+    pod.livenessFailures = 0;
+    pod.nextLivenessAtMs = now + this.scaled(liveness?.initialDelayMs ?? 0);
+  }
+
+  /** GET `probe.path` on the pod: 200-399 is a success (pkg/probe/http/http.go DoHTTPProbe), anything else a failure. */
+  async #get(process: PodProcess, probe: ProbePlan): Promise<boolean> {
+    try {
+      // timeoutSeconds is not scaled: it bounds a real answer's latency, which the time scale does not compress.
+      const response = await fetch(`${process.url}${probe.path}`, { signal: AbortSignal.timeout(probe.timeoutMs), redirect: 'manual' });
+      await response.body?.cancel();
+      return response.status >= 200 && response.status < 400;
+    } catch {
+      return false;
+    }
+  }
+
+  async #probeLiveness(pod: Pod, process: PodProcess, liveness: ProbePlan): Promise<void> {
+    pod.livenessProbing = true;
+    const ok = await this.#get(process, liveness);
+    pod.livenessProbing = false;
+    if (pod.process !== process || pod.terminating || !process.running) return;
+    const outcome = afterLivenessProbe(pod.livenessFailures, ok, liveness);
+    pod.livenessFailures = outcome.failures;
+    pod.nextLivenessAtMs = this.#o.now() + Math.max(20, this.scaled(liveness.periodMs));
+    if (outcome.restart) {
+      this.#o.events?.onRestart?.(pod.name, `liveness probe failed ${outcome.failures} times`, this.#o.now());
+      void process.terminate(this.scaled(this.#o.plan.terminationGraceMs));
+    }
   }
 
   async #probe(pod: Pod, process: PodProcess): Promise<void> {
     pod.probing = true;
     pod.lastUrl = process.url;
-    let ok = false;
-    try {
-      const response = await fetch(`${process.url}/readyz`, { signal: AbortSignal.timeout(this.#probeTimeoutMs) });
-      ok = response.status === 200;
-      await response.body?.cancel();
-      // The watch counts "not Ready" from the first answer: a starved process on a busy machine is not a bad release.
-      if (!ok && !pod.ready) pod.notReadySinceMs ??= this.#o.now();
-    } catch {
-      ok = false;
-    }
+    const { plan } = this.#o;
+    const ok = await this.#get(process, !pod.probe.started && plan.startup ? plan.startup : plan.readiness);
+    // The watch counts "not Ready" from the first answer: a starved process on a busy machine is not a bad release.
+    if (!ok && !pod.ready) pod.notReadySinceMs ??= this.#o.now();
     pod.probing = false;
     if (pod.process !== process || pod.terminating || !process.running) return;
-    const { plan, timeScale } = this.#o;
+    const { timeScale } = this.#o;
     const startup = plan.startup ? scaleProbe(plan.startup, timeScale) : undefined;
     const readiness = scaleProbe(plan.readiness, timeScale);
     const before = pod.probe;
     const outcome = afterProbe(before, ok, startup, readiness);
     const now = this.#o.now();
+    pod.nextProbeAtMs = now + nextProbeInMs(pod.probe, outcome.state, startup, readiness);
     pod.probe = outcome.state;
-    pod.nextProbeAtMs = now + probePeriodMs(outcome.state, startup, readiness, before);
     this.#setReady(pod, outcome.state.ready, now);
     // The kubelet kills the container; the exit is then handled like any other (back-off, restart).
     if (outcome.restart) void process.terminate(this.scaled(plan.terminationGraceMs));

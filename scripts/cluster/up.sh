@@ -7,10 +7,9 @@
 usage() { echo "usage: scripts/cluster/up.sh [--dry-run]"; }
 parse_args "$@"
 
-flag=()
-[ "$DRY_RUN" = 1 ] && flag=(--dry-run)
 dir="$(dirname "${BASH_SOURCE[0]}")"
 for step in create-cluster build-image install-argocd install-argo-rollouts git-server sync; do
   echo "== $step"
-  bash "$dir/$step.sh" "${flag[@]}"
+  # Two calls instead of an optional-flag array: an empty "${flag[@]}" stops bash < 4.4 under set -u.
+  if [ "$DRY_RUN" = 1 ]; then bash "$dir/$step.sh" --dry-run; else bash "$dir/$step.sh"; fi
 done

@@ -6,6 +6,8 @@
 // else the version of the package.json in the image this check runs from, which is the image being synced (the Job
 // copies the StatefulSet's image). So a replica still on the old release, or an image whose tag and version differ,
 // keeps failing until the deadline. Exit 0 when all pass, 1 otherwise (one line per replica), 2 on bad configuration.
+// It distrusts what a replica answers: each request's timeout covers the whole answer (a trickle cannot hold it), a
+// /visits answer above 64 KiB is refused unread, and a redirect is a failure, never followed.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +52,9 @@ export interface SmokeOptions {
 }
 
 export const defaultOptions: SmokeOptions = { timeoutMs: 120_000, intervalMs: 2_000, requestTimeoutMs: 3_000 };
+
+/** /visits is one small JSON object (well under 1 KiB); anything much bigger is not the app. */
+export const maxVisitsBytes = 64 * 1024;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -139,6 +144,32 @@ function url(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path}`;
 }
 
+/** The body as text, refused past `max` bytes without reading the rest (a declared or an actual size). */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel();
+    throw new Error(`answer larger than ${max} bytes (Content-Length ${declared})`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new Error(`answer larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const isRedirect = (status: number) => status >= 300 && status < 400;
+
 function describeError(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
@@ -155,12 +186,16 @@ export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions,
   const get = (path: string) =>
     doFetch(url(target.baseUrl, path), {
       headers: { accept: 'application/json' },
+      // Never followed: the check must talk to the replica it names.
+      redirect: 'manual',
+      // Aborts the body too, so it bounds the whole answer, not only its headers.
       signal: AbortSignal.timeout(opts.requestTimeoutMs),
     });
   const fail = (message: string) => ({ name: target.name, ok: false, message });
   try {
     const ready = await get('readyz');
     await ready.body?.cancel();
+    if (isRedirect(ready.status)) return fail(`GET /readyz answered a redirect (${ready.status}); redirects are not followed`);
     if (ready.status !== 200) return fail(`GET /readyz answered ${ready.status}, want 200`);
   } catch (err) {
     return fail(`GET /readyz failed: ${describeError(err)}`);
@@ -170,7 +205,11 @@ export async function checkReplica(target: SmokeTarget, opts: Pick<SmokeOptions,
   try {
     const res = await get('visits');
     status = res.status;
-    text = await res.text();
+    if (isRedirect(status)) {
+      await res.body?.cancel();
+      return fail(`GET /visits answered a redirect (${status}); redirects are not followed`);
+    }
+    text = await readCapped(res, maxVisitsBytes);
   } catch (err) {
     return fail(`GET /visits failed: ${describeError(err)}`);
   }

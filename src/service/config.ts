@@ -59,6 +59,7 @@ const EXPECTED = {
   SHUTDOWN_DRAIN_MS: 'milliseconds, 0-600000',
   SHUTDOWN_TIMEOUT_MS: 'milliseconds, 1-600000',
   LOG_LEVEL: `one of ${LOG_LEVELS.join(', ')}`,
+  MEMORY_LIMIT_BYTES: 'bytes, 67108864 (64 MiB) or more, as plain decimal digits',
   BAD_RELEASE: BAD_RELEASE_FORM,
 } as const;
 
@@ -72,6 +73,20 @@ const schema = z.object({
   SHUTDOWN_DRAIN_MS: integer(0, 600_000, 3000),
   SHUTDOWN_TIMEOUT_MS: integer(1, 600_000, 10_000),
   LOG_LEVEL: z.pipe(blankAsUnset, z._default(z.enum(LOG_LEVELS, { error: 'not a known level' }), 'info')),
+  // The memory the process may use, for the connection limit (src/service/connection-limit.ts); unset = the cgroup's
+  // limit, or 256 MiB (the StatefulSet's) without one.
+  MEMORY_LIMIT_BYTES: z.pipe(
+    blankAsUnset,
+    z.optional(
+      z.pipe(
+        z.string().check(z.regex(/^[0-9]{1,16}$/, { error: 'not a plain decimal integer' })),
+        z.pipe(
+          z.transform((value: string) => Number(value)),
+          z.number().check(z.minimum(64 * 1024 * 1024, { error: 'below 67108864 (64 MiB)' }), z.maximum(2 ** 50, { error: `above ${2 ** 50}` })),
+        ),
+      ),
+    ),
+  ),
   // A bad release on purpose (src/service/bad-release.ts); unset or empty = a good release.
   BAD_RELEASE: z.optional(
     z.string().check(
@@ -96,6 +111,8 @@ export interface Config {
   shutdownDrainMs: number;
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** MEMORY_LIMIT_BYTES when set. */
+  memoryLimitBytes?: number;
   /** Set only when BAD_RELEASE makes this instance a bad release on purpose. */
   badRelease?: BadRelease;
 }
@@ -134,6 +151,7 @@ export function parseConfig(
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    ...(e.MEMORY_LIMIT_BYTES === undefined ? {} : { memoryLimitBytes: e.MEMORY_LIMIT_BYTES }),
     ...withBadRelease(parseBadRelease(e.BAD_RELEASE)),
   };
 }

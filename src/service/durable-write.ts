@@ -3,6 +3,20 @@
 //   commit:  rename it over the target and fsync the directory, so the new directory entry survives a crash.
 // Written by hand because write-file-atomic neither fsyncs the directory nor notices a short write on a full disk
 // (see ../shared/NOTES.md, "Durable file writes"). Only Linux semantics are relied on.
+//
+// The directory is pinned. The one the data-directory lock was taken in (or, without one, the one found at the first
+// write) is the only one written: before a temp file is created and again before the rename, the path must still
+// name it. A directory replaced while the server runs (a symlink repointed, `rm -rf` and `mkdir`, another volume
+// mounted there) is not locked by this process, and a second server may own it: every write then fails with
+// EDATADIRREPLACED (503, not ready) until the path names the locked directory again. Both checks are synchronous
+// stats next to synchronous calls, so the window in which a replacement can slip in is the few microseconds between
+// the check and the rename; a batch renamed in that window lands in the locked directory, never in the new one.
+//
+// Temp file names carry 64 random bits: in a directory another user can write to (refused at start-up, see
+// data-dir-safety.ts, but the names do not rely on it) a predictable name could be claimed first, making every
+// write fail with EEXIST. They are created with O_EXCL and O_NOFOLLOW, so an existing file or symlink is never
+// written through.
+import { randomBytes } from 'node:crypto';
 import { constants, fstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FileSystem } from './file-system.ts';
@@ -10,13 +24,25 @@ import type { FileSystem } from './file-system.ts';
 const TEMP_SUFFIX = '.tmp';
 
 /**
- * Temp files are `<target>.<pid>.<seq>.tmp`: unique per process, recognisable for clean-up after a crash. Only that
- * exact shape (two runs of decimal digits) is ours; an operator's `visits.json.backup.tmp` is not.
+ * Temp files are `<target>.<pid>.<seq>.<16 hex digits>.tmp`: unique per process, unpredictable, recognisable for
+ * clean-up after a crash. Only that exact shape is ours (and `<target>.<pid>.<seq>.tmp`, which earlier versions
+ * wrote); an operator's `visits.json.backup.tmp` is not.
  */
 export function isTempFileOf(target: string, name: string): boolean {
   const base = path.basename(target);
   if (!name.startsWith(`${base}.`) || !name.endsWith(TEMP_SUFFIX)) return false;
-  return /^[1-9]\d*\.[1-9]\d*$/.test(name.slice(base.length + 1, -TEMP_SUFFIX.length));
+  return /^[1-9]\d*\.[1-9]\d*(?:\.[0-9a-f]{16})?$/.test(name.slice(base.length + 1, -TEMP_SUFFIX.length));
+}
+
+/** Device and inode of a directory. */
+export interface DirectoryIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** The path no longer names the directory this process locked (or first wrote to). */
+export class DirectoryReplacedError extends Error {
+  readonly code = 'EDATADIRREPLACED';
 }
 
 export class ShortWriteError extends Error {
@@ -32,20 +58,22 @@ export class DurableFile {
   /** Temp files whose removal failed (e.g. the volume went read-only): removed after the next successful commit. */
   readonly #stranded = new Set<string>();
 
-  readonly #onDirectoryReplaced: ((dir: string) => void) | undefined;
+  /** The directory every write must go to; set from the lock, or at the first write. */
+  #pinned: DirectoryIdentity | undefined;
 
-  constructor(fs: FileSystem, target: string, options: { onDirectoryReplaced?: (dir: string) => void } = {}) {
+  constructor(fs: FileSystem, target: string, options: { directory?: DirectoryIdentity } = {}) {
     this.#fs = fs;
-    this.#onDirectoryReplaced = options.onDirectoryReplaced;
+    this.#pinned = options.directory;
     this.target = target;
     this.#dir = path.dirname(target);
   }
 
   /** Writes and fsyncs a new temp file holding `data`; returns its path. Leaves nothing behind on failure. */
   async prepare(data: Uint8Array): Promise<string> {
+    this.#checkDirectory();
     // A fresh name every time: a temp file whose fsync failed must never be reused (its pages may be lost).
-    const temp = `${this.target}.${process.pid}.${++this.#seq}${TEMP_SUFFIX}`;
-    const fd = await this.#fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    const temp = `${this.target}.${process.pid}.${++this.#seq}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`;
+    const fd = await this.#fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       await this.#writeAll(fd, data);
       await this.#fs.fsync(fd);
@@ -66,6 +94,7 @@ export class DurableFile {
   /** Renames a prepared temp file over the target and fsyncs the directory. */
   async commit(temp: string): Promise<void> {
     try {
+      this.#checkDirectory();
       await this.#fs.rename(temp, this.target);
     } catch (error) {
       await this.#remove(temp);
@@ -111,31 +140,35 @@ export class DurableFile {
   }
 
   // The directory stays open for the process lifetime: reopening it for every write would add an open and a close
-  // to each commit. If its fsync fails the descriptor is dropped and reopened next time. If the directory was
-  // replaced (deleted and recreated, or another volume mounted there), the open descriptor still names the old one
-  // and fsyncing it would make none of the new renames durable: a stat of the path against the descriptor (one
-  // system call per commit) catches that, and the new directory is opened instead.
+  // to each commit. If its fsync fails the descriptor is dropped and reopened next time; a reopened descriptor must
+  // be the pinned directory, or the fsync would make none of our renames durable.
   async #directoryFd(): Promise<number> {
-    if (this.#dirFd !== undefined && !this.#sameDirectory(this.#dirFd)) {
-      const stale = this.#dirFd;
-      this.#dirFd = undefined;
-      await this.#fs.close(stale).catch(() => {});
-      this.#onDirectoryReplaced?.(this.#dir);
+    if (this.#dirFd !== undefined) return this.#dirFd;
+    const fd = await this.#fs.open(this.#dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+    const stat = fstatSync(fd);
+    if (this.#pinned === undefined) this.#pinned = { dev: stat.dev, ino: stat.ino };
+    else if (stat.dev !== this.#pinned.dev || stat.ino !== this.#pinned.ino) {
+      await this.#fs.close(fd).catch(() => {});
+      throw this.#replaced();
     }
-    this.#dirFd ??= await this.#fs.open(this.#dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
-    return this.#dirFd;
+    this.#dirFd = fd;
+    return fd;
   }
 
-  #sameDirectory(fd: number): boolean {
+  /** Throws DirectoryReplacedError unless the path still names the pinned directory. */
+  #checkDirectory(): void {
+    if (this.#pinned === undefined) return;
+    let now: DirectoryIdentity;
     try {
-      const open = fstatSync(fd);
-      const now = statSync(this.#dir);
-      return open.ino === now.ino && open.dev === now.dev;
-    } catch {
-      // The path is gone (the rename just made it there, so this is a race with a removal): reopen and let the
-      // open fail with the real error.
-      return false;
+      now = statSync(this.#dir);
+    } catch (error) {
+      throw Object.assign(this.#replaced(), { cause: error });
     }
+    if (now.ino !== this.#pinned.ino || now.dev !== this.#pinned.dev) throw this.#replaced();
+  }
+
+  #replaced(): DirectoryReplacedError {
+    return new DirectoryReplacedError(`${this.#dir} is no longer the directory this process locked (replaced or removed while running); not writing there`);
   }
 
   /** Removes a temp file; if that fails too, remembers it for later instead of leaving it behind for good. */

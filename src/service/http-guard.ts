@@ -11,8 +11,13 @@
 //   and keeps parsing while earlier answers pile up unread in the socket's buffer; 12 such clients took RSS from
 //   110 to 537 MiB in 8 s. So each socket may have at most PAUSE_AT unanswered requests before we stop reading
 //   from it; one that still holds more than CLOSE_AT unanswered requests or SOCKET_BUFFER_LIMIT buffered bytes is
-//   closed (its extra requests are dropped with it), and once all sockets together hold GLOBAL_LIMIT unanswered
-//   requests, new ones get 503 and `Connection: close` instead of running.
+//   closed (its extra requests are dropped with it), and once all sockets together hold GLOBAL_LIMIT requests in
+//   progress, new ones get 503 and `Connection: close` instead of running.
+// - Work in progress is only what has fully arrived. A request whose body is still arriving (a chunked `GET /`
+//   trickling 56 bytes every 10 s) is not work: counted from its headers, 2,060 such connections held every route at
+//   503 for 36 s, the probes included, until Node's request timeout dropped them. So a request with a body is read
+//   to its end (up to the body limit) before it counts or runs, and the probes (/healthz, /readyz: no disk, no body)
+//   are never refused by the global limit: they answer whatever else is queued.
 // - Draining. Once shutdown starts, responses carry `Connection: close` so keep-alive clients reconnect to
 //   another instance instead of reusing a socket that is about to close.
 // Every answer given here carries the same security headers as the app's, and is reported through `observe`.
@@ -39,19 +44,35 @@ export const CLOSE_AT = 64;
 export const SOCKET_BUFFER_LIMIT = 1024 * 1024;
 /** A paused socket whose client reads nothing for this long is closed (it holds our answers in memory). */
 export const STALL_MS = 10_000;
-/** All sockets together: unanswered requests past this get 503. */
+/** All sockets together: requests in progress (fully arrived, not yet answered) past this get 503. */
 export const GLOBAL_LIMIT = 2048;
+/** Answered whatever the load: the kubelet restarts a pod whose liveness probe fails, and takes it out of service
+ * when readiness does; neither must fail because other clients keep the server busy. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 export interface GuardOptions {
   isDraining(): boolean;
   bodyLimit?: number;
+  /** GLOBAL_LIMIT unless given (tests). */
+  globalLimit?: number;
   /** Called once per answer given here (route label, method, status) and per closed abuser (status 0). */
   observe?: (route: string, method: string, status: number) => void;
   /** One short line per socket closed for abuse. */
   warn?: (details: object, message: string) => void;
+  /** Told when a request on a socket has fully arrived and runs, and when its answer is done (connection-limit.ts). */
+  connections?: { busy(socket: Socket): void; done(socket: Socket): void };
 }
+
+/** A request that carries a body: it has not fully arrived until that body has. */
+export function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const declared = req.headers['content-length'];
+  return declared !== undefined && declared !== '0';
+}
+
+const isProbe = (req: IncomingMessage): boolean => (req.method === 'GET' || req.method === 'HEAD') && PROBE_PATHS.has((req.url ?? '').split('?', 1)[0]!);
 
 interface SocketState {
   unanswered: number;
@@ -107,6 +128,7 @@ function resumeIfCaughtUp(socket: Socket, state: SocketState): void {
 
 export function guardRequests(listener: Listener, options: GuardOptions): Listener {
   const limit = options.bodyLimit ?? BODY_LIMIT_BYTES;
+  const globalLimit = options.globalLimit ?? GLOBAL_LIMIT;
   const sockets = new WeakMap<Socket, SocketState>();
   let unansweredTotal = 0;
 
@@ -149,13 +171,16 @@ export function guardRequests(listener: Listener, options: GuardOptions): Listen
       return undefined;
     }
     state.unanswered++;
-    unansweredTotal++;
+    let inProgress = false;
     let settled = false;
     const settle = () => {
       if (settled) return;
       settled = true;
       state.unanswered--;
-      unansweredTotal--;
+      if (inProgress) {
+        unansweredTotal--;
+        options.connections?.done(socket);
+      }
       resumeIfCaughtUp(socket, state);
     };
     res.once('finish', settle);
@@ -167,20 +192,29 @@ export function guardRequests(listener: Listener, options: GuardOptions): Listen
     }
 
     if (options.isDraining()) res.setHeader('Connection', 'close');
-    if (unansweredTotal > GLOBAL_LIMIT) {
-      state.refused = true;
-      options.observe?.('overloaded', req.method ?? '', 503);
-      res.setHeader('Retry-After', '1');
-      res.end(answer(res, 503, 'too many requests in progress'));
-      return undefined;
-    }
+    // The request has fully arrived: from now on it is work in progress.
+    const run = () => {
+      if (settled) return undefined;
+      if (unansweredTotal >= globalLimit && !isProbe(req)) {
+        state.refused = true;
+        options.observe?.('overloaded', req.method ?? '', 503);
+        res.setHeader('Retry-After', '1');
+        res.end(answer(res, 503, 'too many requests in progress'));
+        return undefined;
+      }
+      inProgress = true;
+      unansweredTotal++;
+      options.connections?.busy(socket);
+      return listener(req, res);
+    };
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > limit) {
       refuseBody(req, res, state);
       return undefined;
     }
-    if (req.headers['transfer-encoding'] === undefined) return listener(req, res);
-    // Chunked: the size is only known by reading. Read up to the limit, then hand over an already-ended request.
+    if (!hasBody(req)) return run();
+    // A body (declared or chunked): read it up to the limit, then hand over an already-ended request. Until its end
+    // arrives it is not in progress, whatever its headers said.
     let received = 0;
     let refused = false;
     req.on('data', (chunk: Buffer) => {
@@ -191,7 +225,7 @@ export function guardRequests(listener: Listener, options: GuardOptions): Listen
       }
     });
     req.once('end', () => {
-      if (!refused) listener(req, res);
+      if (!refused) run();
     });
     return undefined;
   };

@@ -2,7 +2,9 @@
 // service and the benchmark's comparison servers are the same stack by construction.
 import http from 'node:http';
 import { getRequestListener, RequestError } from '@hono/node-server';
+import { limitConnections, type ConnectionTracker } from './connection-limit.ts';
 import { guardRequests } from './http-guard.ts';
+import { answerClientError, answerUnknownExpectation } from './node-error-answers.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
 
 /** HTTP limits: headers over 16 KiB get 431; a client that is slow to send headers gets 408 within seconds. */
@@ -21,9 +23,19 @@ export interface HttpServerOptions {
   onError?: (error: unknown) => void;
   /** Answers given below the app (400 for a request that cannot be routed, 413, 503, closed abusers): route label, method, status. */
   observe?: (route: string, method: string, status: number) => void;
-  /** One short line per request that could not be routed or socket closed for abuse; never a stack. */
+  /** One short line per request that could not be routed or socket closed for abuse; never a stack. Rate-limit it
+   * (src/service/rate-limited-log.ts): clients decide how often it is called. */
   warn?: (details: object, message: string) => void;
+  /** Open connections at most (src/service/connection-limit.ts); unlimited when not given. */
+  maxConnections?: number;
+  /** A connection closed at that limit: the oldest idle one, or the new one when every open one is working. */
+  onConnectionLimit?: (which: 'oldest-idle' | 'new', open: number) => void;
 }
+
+const trackers = new WeakMap<http.Server, ConnectionTracker>();
+
+/** Connections open now on a server made here with a connection limit (for a gauge). */
+export const openConnections = (server: http.Server): number | undefined => trackers.get(server)?.open;
 
 // The adapter turns each IncomingMessage into a Request; a request it cannot (no or invalid Host, `OPTIONS *`, a
 // backslash in the path, an invalid absolute URL) reaches its `errorHandler` as a RequestError before the app
@@ -49,6 +61,14 @@ export function createHttpServer(fetch: (request: Request) => Response | Promise
       });
     },
   });
-  const guardOptions = { isDraining: options.isDraining, ...(options.observe && { observe: options.observe }), ...(options.warn && { warn: options.warn }) };
-  return http.createServer(HTTP_LIMITS, guardRequests(listener, guardOptions));
+  const server = http.createServer(HTTP_LIMITS);
+  const reporting = { ...(options.observe && { observe: options.observe }), ...(options.warn && { warn: options.warn }) };
+  const tracker =
+    options.maxConnections === undefined ? undefined : limitConnections(server, { max: options.maxConnections, ...(options.onConnectionLimit && { onClosed: options.onConnectionLimit }) });
+  if (tracker) trackers.set(server, tracker);
+  server.on('request', guardRequests(listener, { isDraining: options.isDraining, ...reporting, ...(tracker && { connections: tracker }) }));
+  // Node's own answers (400, 408, 413, 431, 417) with our headers, counted and logged (src/service/node-error-answers.ts).
+  server.on('clientError', (error, socket) => answerClientError(error, socket as import('node:net').Socket, reporting));
+  server.on('checkExpectation', (req, res) => answerUnknownExpectation(req, res, reporting));
+  return server;
 }

@@ -10,7 +10,13 @@ export interface AppMetrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean; badRelease?: string } = {}): AppMetrics & CounterMetrics {
+/** The connection limit (src/service/connection-limit.ts): what it is, how many are open, what was closed at it. */
+export interface ConnectionMetrics {
+  setConnectionLimit(max: number, memoryLimitBytes: number, openNow: () => number | undefined): void;
+  countClosedAtLimit(which: 'oldest-idle' | 'new'): void;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean; badRelease?: string } = {}): AppMetrics & CounterMetrics & ConnectionMetrics {
   const registry = new client.Registry();
   if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: registry });
   if (options.badRelease) {
@@ -56,7 +62,38 @@ export function createMetrics(options: { defaultMetrics?: boolean; badRelease?: 
     registers: [registry],
   });
 
+  const connectionLimit = new client.Gauge({
+    name: 'http_connections_limit',
+    help: 'Connections kept open at most, derived from the memory limit (memory_limit_bytes label).',
+    labelNames: ['memory_limit_bytes'] as const,
+    registers: [registry],
+  });
+  let openNow: () => number | undefined = () => undefined;
+  new client.Gauge({
+    name: 'http_connections_open',
+    help: 'Connections open now.',
+    registers: [registry],
+    collect() {
+      const open = openNow();
+      if (open !== undefined) this.set(open);
+    },
+  });
+  const closedAtLimit = new client.Counter({
+    name: 'http_connections_closed_at_limit_total',
+    help: 'Connections closed at the connection limit: the oldest idle one to make room, or the new one when every open one was working.',
+    labelNames: ['which'] as const,
+    registers: [registry],
+  });
+
   return {
+    setConnectionLimit(max, memoryLimitBytes, open) {
+      connectionLimit.set({ memory_limit_bytes: String(memoryLimitBytes) }, max);
+      openNow = open;
+      // Both series exist from the start, so a dashboard's rate() sees the first refusal.
+      closedAtLimit.inc({ which: 'oldest-idle' }, 0);
+      closedAtLimit.inc({ which: 'new' }, 0);
+    },
+    countClosedAtLimit: (which) => closedAtLimit.inc({ which }),
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route, method }, seconds);

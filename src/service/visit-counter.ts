@@ -78,6 +78,7 @@ export class VisitCounter {
   #cutScheduled = false;
   #closed = false;
   #exhausted = false;
+  #failureCode: string | undefined;
 
   constructor(options: VisitCounterOptions) {
     this.#file = options.file;
@@ -98,9 +99,13 @@ export class VisitCounter {
     return this.#healthy && !this.#exhausted;
   }
 
-  /** Why visits are refused for good, for /readyz: 'counter-exhausted' at Number.MAX_SAFE_INTEGER. */
+  /**
+   * Why visits are refused, when it is more than "the store cannot write right now", for /readyz: 'counter-exhausted'
+   * at Number.MAX_SAFE_INTEGER (for good), 'data-dir-replaced' while DATA_DIR names another directory than the locked one.
+   */
   get problem(): string | undefined {
-    return this.#exhausted ? 'counter-exhausted' : undefined;
+    if (this.#exhausted) return 'counter-exhausted';
+    return !this.#healthy && this.#failureCode === 'EDATADIRREPLACED' ? 'data-dir-replaced' : undefined;
   }
 
   /** Counts one visit; resolves with its number once durable, rejects with StoreUnavailableError otherwise. */
@@ -205,6 +210,7 @@ export class VisitCounter {
 
   #onWriteFailed(batch: Batch, error: unknown): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+    this.#failureCode = code;
     // A batch already condemned by an earlier failure must not move the numbering: that failure restarted it
     // from an earlier base, and batches cut since then count on from there.
     if (!batch.invalid) {

@@ -19,6 +19,7 @@ import {
   visit,
   withTimeout,
 } from './harness.ts';
+import { LOCK_FILE_NAME } from '../../src/service/data-dir-lock.ts';
 import type { Context, Scenario } from './scenario.ts';
 
 const NOBODY = 65534;
@@ -80,8 +81,9 @@ async function serverForNobody(ctx: Context, base: string, node: string): Promis
 /** How uid 65534 starts the server: its node binary, setpriv in front, and the app copy when it needs one. */
 type Runtime = Pick<LaunchOptions, 'node' | 'prefix' | 'server'>;
 
-/** Starts the server `RESTARTS` times; each must exit 1 with one fatal line naming `file`, changing nothing. */
-async function expectRefusedStart(ctx: Context, runtime: Runtime, dataDir: string, watched: string, what: string, problem: RegExp): Promise<string> {
+/** Starts the server `RESTARTS` times; each must exit 1 with one fatal line naming `named` (the file the error is
+ * about: the lock file, the state file or the directory), changing nothing under `watched`. */
+async function expectRefusedStart(ctx: Context, runtime: Runtime, dataDir: string, watched: string, what: string, problem: RegExp, named: string): Promise<string> {
   const before = snapshot(watched);
   let line = '';
   for (let i = 0; i < RESTARTS; i++) {
@@ -97,7 +99,7 @@ async function expectRefusedStart(ctx: Context, runtime: Runtime, dataDir: strin
     ctx.check(errors.length === 1 && server.logs.length === 1, `${what}: ${server.logs.length} log line(s), ${errors.length} at error/fatal (want exactly one): ${server.describeOutput()}`);
     const fatal = errors[0];
     const text = fatal ? JSON.stringify(fatal) : '';
-    ctx.check(fatal !== undefined && String(fatal.msg).includes(path.join(dataDir, STATE_FILE)) && problem.test(text), `${what}: log line does not name the file and the problem: ${text}`);
+    ctx.check(fatal !== undefined && String(fatal.msg).startsWith(`cannot start: ${named}: `) && problem.test(text), `${what}: log line does not name ${named} and the problem: ${text}`);
     line = typeof fatal?.msg === 'string' ? fatal.msg : line;
   }
   const after = snapshot(watched);
@@ -121,7 +123,8 @@ export const permissionDenied: Scenario = {
     fs.mkdirSync(a, { mode: 0o755 });
     fs.writeFileSync(path.join(a, STATE_FILE), '{"counter": 42}', { mode: 0o644 });
     const denied = /EACCES|permission denied/i;
-    const lineA = await expectRefusedStart(ctx, runtime, a, a, 'unwritable dir', denied);
+    // The lock comes first: the line names the lock file it could not create (not visits.json, which it never reached).
+    const lineA = await expectRefusedStart(ctx, runtime, a, a, 'unwritable dir', denied, path.join(a, LOCK_FILE_NAME));
     fs.chownSync(a, NOBODY, NOBODY);
     const server = await startServer({ dataDir: a, ...runtime });
     ctx.defer(() => server.kill());
@@ -150,9 +153,10 @@ export const permissionDenied: Scenario = {
     fs.writeFileSync(path.join(d, STATE_FILE), '{"counter": 9}');
     fs.writeFileSync(path.join(d, `${STATE_FILE}.999999.1.tmp`), '{"coun');
     const [lineB, lineC, lineD] = await Promise.all([
-      expectRefusedStart(ctx, runtime, b, b, 'unreadable file', denied),
-      expectRefusedStart(ctx, runtime, path.join(c, 'data'), c, 'cannot create DATA_DIR', denied),
-      expectRefusedStart(ctx, runtime, d, d, 'stale temp file not removable', denied),
+      expectRefusedStart(ctx, runtime, b, b, 'unreadable file', denied, path.join(b, STATE_FILE)),
+      expectRefusedStart(ctx, runtime, path.join(c, 'data'), c, 'cannot create DATA_DIR', denied, path.join(c, 'data')),
+      // A root-owned directory: the lock file cannot be created, before the temp file is ever looked at.
+      expectRefusedStart(ctx, runtime, d, d, 'stale temp file not removable', denied, path.join(d, LOCK_FILE_NAME)),
     ]);
 
     ctx.note(

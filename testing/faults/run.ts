@@ -8,11 +8,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { badStateFiles } from './bad-state-files.ts';
+import { connectionFlood, slowBodies } from './connection-pressure.ts';
 import { crashLoop } from './crash-loop.ts';
+import { dataDirFiles } from './data-dir-files.ts';
+import { dataDirReplaced } from './data-dir-replaced.ts';
 import { diskFull, shortWrite } from './disk-full.ts';
 import { fsyncEio } from './fsync-eio.ts';
 import { commandExists, killAllChildren, liveChildren, withTimeout } from './harness.ts';
 import { httpAbuse } from './http-abuse.ts';
+import { canUseMemoryCgroups } from './memory-cgroup.ts';
 import { canUseMountNamespaces } from './namespace.ts';
 import { permissionDenied } from './permission-denied.ts';
 import { pipeliningFlood } from './pipelining-flood.ts';
@@ -37,6 +41,10 @@ const SCENARIOS: Scenario[] = [
   unroutableRequests,
   twoProcesses,
   pipeliningFlood,
+  dataDirReplaced,
+  dataDirFiles,
+  slowBodies,
+  connectionFlood,
 ];
 /** Per scenario; the whole suite takes a few minutes on 2 cores. */
 const SCENARIO_TIMEOUT_MS = 180_000;
@@ -58,6 +66,10 @@ async function missingRequirement(scenario: Scenario): Promise<string | undefine
   const { needs } = scenario;
   if (needs.root && process.getuid?.() !== 0) return 'needs root';
   for (const tool of needs.tools ?? []) if (!(await commandExists(tool))) return `needs ${tool} (not installed)`;
+  if (needs.memoryCgroup) {
+    const missing = canUseMemoryCgroups();
+    if (missing) return missing;
+  }
   if (needs.mountNamespace) return canUseMountNamespaces();
   return undefined;
 }

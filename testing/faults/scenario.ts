@@ -9,6 +9,8 @@ export interface Requirements {
   tools?: string[];
   /** Needs to create private mount namespaces (unshare -m). */
   mountNamespace?: boolean;
+  /** Needs to create a memory cgroup (testing/faults/memory-cgroup.ts). */
+  memoryCgroup?: boolean;
 }
 
 export interface Scenario {

@@ -114,7 +114,7 @@ function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: 
 }
 
 const probes = { readinessPeriodSeconds: 5, readinessFailureThreshold: 2, startupPeriodSeconds: 2, startupFailureThreshold: 30, terminationGracePeriodSeconds: 20 };
-const delivery = { delivery: 'kubectl apply (PostSync hook emulated right after it)', timeScale: 0.1 };
+const delivery = { delivery: 'kubectl apply (the recreate hook Job run right after it)', timeScale: 0.1 };
 const ordered = { replicas: 3, podManagementPolicy: 'OrderedReady', updateStrategy: 'RollingUpdate', partition: 0, maxUnavailable: 1, minReadySeconds: 10, ...probes, ...delivery };
 /** The release applied (the Git push, then `kubectl apply`), as rehearsal/run marks it. */
 const release = (atMs: number, badRelease?: string): Marker[] => [

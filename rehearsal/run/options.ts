@@ -1,0 +1,21 @@
+// How a rehearsal runs: the time scale, the load, the watch's rules and the delivery. Shared by the one-StatefulSet
+// runner (rehearse.ts) and blue-green's (blue-green.ts), so neither imports the other.
+import type { WatchRules } from '../model/release-watch.ts';
+import type { RolloutPlan } from '../plan.ts';
+import type { ReleaseScenario } from '../result.ts';
+import type { Delivery } from './delivery.ts';
+
+export interface RehearsalOptions {
+  timeScale: number;
+  connections: number;
+  /** Requests per second over all connections. */
+  rate: number;
+  /** Load before the release and after it settled, in real milliseconds. */
+  steadyMs: number;
+  /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
+  endpointPropagationMs: number;
+  watch?: WatchRules;
+  /** How a release reaches the cluster (default: plainApply). */
+  delivery?: (plan: RolloutPlan) => Delivery;
+  progress?: (scenario: ReleaseScenario | 'launch', phase: string) => void;
+}
