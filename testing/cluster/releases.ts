@@ -5,6 +5,7 @@
 // with what the overlay's README says, and written as JSON (RECORD_DIR, e.g. testing/cluster/recorded) for the
 // rehearsal model's tests. The recreate overlay is also run with its Role's `delete` removed: the hook fails with
 // the API server's 403.
+// No cluster DNS here: the smoke hook reaches each pod through a per-pod ClusterIP Service (smokeUrls below).
 // Timings scaled down, the same way for every overlay (shortenHooks below): the smoke and recreate hooks give up
 // after HOOK_TIMEOUT_MS instead of 300 s, so a crashing release's failed hook is seen in minutes.
 // Not named *.test.ts: `npm test` must not start a cluster; `npm run test:cluster` runs it. Needs root and Go (or a
@@ -27,7 +28,7 @@ const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 // Its own name, transit subnet and node: other control planes on this host (other test files, `npm run cluster`)
 // are left alone.
-const OPTIONS = { name: 'rc-releases', subnet: 205, nodeName: 'releases-node' };
+const OPTIONS = { name: 'rc-release', subnet: 205, nodeName: 'releases-node' };
 /** The hooks' own give-up time, scaled down from 300 s (SMOKE_TIMEOUT_MS, RECREATE_TIMEOUT_MS). */
 const HOOK_TIMEOUT_MS = 90_000;
 /** How long a release is watched after its hooks ended, to see whether the controller goes on by itself. */
@@ -262,8 +263,40 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
     return shortenHooks(parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter(Boolean));
   }
 
+  /**
+   * The node agent has no cluster DNS, so the smoke hook cannot resolve the headless Service's per-pod names
+   * (rollcall-N.rollcall-headless.<ns>.svc). One ClusterIP Service per pod (selector statefulset.kubernetes.io/
+   * pod-name, reached through kube-proxy) stands in for each name, and the smoke Job gets them as SMOKE_URLS. The
+   * difference: a ClusterIP only routes to a Ready pod, where the headless Service publishes not-ready addresses too;
+   * either way a pod that is not Ready fails the check (its /readyz is not 200, or it is not reached).
+   */
+  async function smokeUrls(ns: string, docs: Obj[]): Promise<string> {
+    const namespace = docs.filter((d) => d.kind === 'Namespace');
+    const r = await kubectl(['apply', '--server-side', '--field-manager=rollcall-test', '-f', '-'], namespace.map((d) => stringify(d)).join('---\n'));
+    assert.equal(r.code, 0, r.stderr);
+    const urls: string[] = [];
+    for (const i of [0, 1, 2]) {
+      const name = `smoke-rollcall-${i}`;
+      let svc = await api.find<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${ns}/services/${name}`);
+      svc ??= await api.request<{ spec: { clusterIP: string } }>('POST', `/api/v1/namespaces/${ns}/services`, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name },
+        spec: { selector: { 'statefulset.kubernetes.io/pod-name': `rollcall-${i}` }, ports: [{ port: 5000, targetPort: 5000 }] },
+      });
+      urls.push(`http://${svc.spec.clusterIP}:5000`);
+    }
+    return urls.join(',');
+  }
+
   /** apply-plain.sh's steps: finished hook Jobs deleted, the release applied server-side like a user. */
-  async function apply(ns: string, docs: Obj[]): Promise<void> {
+  async function apply(ns: string, input: Obj[]): Promise<void> {
+    const urls = await smokeUrls(ns, input);
+    const docs = structuredClone(input);
+    for (const d of docs) {
+      if (d.kind !== 'Job' || d.metadata.name !== 'rollcall-smoke') continue;
+      d.spec.template.spec.containers[0].env.push({ name: 'SMOKE_URLS', value: urls });
+    }
     const del = await kubectl(['-n', ns, 'delete', 'jobs', '-l', 'app.kubernetes.io/part-of=rollcall', '--ignore-not-found', '--cascade=foreground', '--wait=true']);
     assert.equal(del.code, 0, del.stderr);
     const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=rollcall-test', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
