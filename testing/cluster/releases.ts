@@ -12,7 +12,7 @@
 // cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -91,18 +91,35 @@ function shortenHooks(docs: Obj[]): Obj[] {
 
 type Release = 'launch' | 'good' | 'crash' | 'revert';
 
-/** The StatefulSet as each release has it: `good` changes a template annotation (a new revision that runs fine),
- * `crash` adds BAD_RELEASE=crash to it (exit 1 a second after start, never Ready), `revert` is `good` again (the
- * same template, so the controller goes back to the good revision's hash). */
-function release(docs: Obj[], which: Release): Obj[] {
+/** The image tag (and the version its pods report) of each release: a release changes the tag, as `npm run release`
+ * does, so the smoke hook (which expects the version of the image it runs) tells the new pods from the old. */
+const tagOf = (base: string, which: Release): string => (which === 'launch' ? base : which === 'crash' ? `${base}-r3` : `${base}-r2`);
+
+/** The StatefulSet and the hook Jobs as each release has them: `good` moves to the image tag <base>-r2 (a new
+ * revision that runs fine), `crash` to <base>-r3 with BAD_RELEASE=crash added to the StatefulSet's env (exit 1 a
+ * second after start, never Ready), `revert` is `good` again (the same template, so the controller goes back to the
+ * good revision's hash). */
+function release(docs: Obj[], which: Release, base: string): Obj[] {
   const out = structuredClone(docs);
+  const tag = tagOf(base, which);
   for (const d of out) {
-    if (d.kind !== 'StatefulSet' || which === 'launch') continue;
-    const t = d.spec.template;
-    t.metadata.annotations = { ...(t.metadata.annotations ?? {}), 'rollcall.dev/release': which === 'crash' ? 'crash' : 'good' };
-    if (which === 'crash') t.spec.containers[0].env = [...(t.spec.containers[0].env ?? []), { name: 'BAD_RELEASE', value: 'crash' }];
+    if (d.kind !== 'StatefulSet' && d.kind !== 'Job') continue;
+    for (const c of d.spec.template.spec.containers as { image: string }[]) c.image = c.image.replace(/:[^:@/]+$/, `:${tag}`);
+    if (d.kind === 'StatefulSet' && which === 'crash') d.spec.template.spec.containers[0].env = [...(d.spec.template.spec.containers[0].env ?? []), { name: 'BAD_RELEASE', value: 'crash' }];
   }
   return out;
+}
+
+/** An image build reporting `version`: the build of `base` with its version replaced (server.js bundles package.json). */
+function retag(from: string, to: string, base: string, version: string): void {
+  cpSync(from, to, { recursive: true });
+  const server = path.join(to, 'server.js');
+  const js = readFileSync(server, 'utf8');
+  const marker = `name:"rollcall",version:"${base}"`;
+  if (!js.includes(marker)) throw new Error(`${server} does not hold ${marker}: cannot make the ${version} build`);
+  writeFileSync(server, js.replace(marker, `name:"rollcall",version:"${version}"`));
+  const pkg = JSON.parse(readFileSync(path.join(to, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(path.join(to, 'package.json'), `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
 }
 
 // ---- what is recorded ------------------------------------------------------------------------------------------
@@ -244,6 +261,7 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
   let agent: SpawnedNodeAgent;
   let api: KubeApi;
   let tmp: string;
+  let base = '';
   const recorded: Record<string, unknown> = {};
   const findings: string[] = [];
 
@@ -303,7 +321,7 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
     assert.equal(r.code, 0, r.stderr);
   }
 
-  type Sts = { metadata: { generation: number }; spec: { replicas: number; template: { metadata?: { annotations?: Record<string, string> } }; updateStrategy: { type: string; rollingUpdate?: { partition?: number } } }; status: { observedGeneration?: number; updateRevision?: string; currentRevision?: string; readyReplicas?: number } };
+  type Sts = { metadata: { generation: number }; spec: { replicas: number; template: { spec: { containers: { image: string }[] } }; updateStrategy: { type: string; rollingUpdate?: { partition?: number } } }; status: { observedGeneration?: number; updateRevision?: string; currentRevision?: string; readyReplicas?: number } };
   const sts = (ns: string) => api.get<Sts>(`/apis/apps/v1/namespaces/${ns}/statefulsets/rollcall`);
   const observed = (ns: string) => eventually('the controller observed the new generation', 30_000, async () => {
     const s = await sts(ns);
@@ -367,11 +385,18 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
       const tag = bundleTag();
       const imageDir = path.join(tmp, 'images', tag);
       await exec(process.execPath, [path.join(root, 'scripts/build.ts'), '--out', imageDir], { cwd: root, timeout: 120_000 });
+      const images = new Map([[tag, imageDir]]);
+      for (const which of ['good', 'crash'] as const) {
+        const t = tagOf(tag, which);
+        retag(imageDir, path.join(tmp, 'images', t), tag, t);
+        images.set(t, path.join(tmp, 'images', t));
+      }
+      base = tag;
       agent = await spawnNodeAgent({
         kubeconfig: cp.kubeconfigs.node,
         provisionerKubeconfig: cp.kubeconfigs.admin,
         stateDir: path.join(tmp, 'node'),
-        images: new Map([[tag, imageDir]]),
+        images,
         netns: cp.netns,
         logFile: path.join(tmp, 'node-agent.log'),
         apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
@@ -403,7 +428,7 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
       const t0 = Date.now();
 
       // Launch.
-      await apply(ns, release(docs, 'launch'));
+      await apply(ns, release(docs, 'launch', base));
       await observed(ns);
       assert.ok(await rolledOut(ns, recorder, 240_000), 'launch: every replica Ready');
       const launchRev = (await sts(ns)).status.updateRevision!;
@@ -414,7 +439,7 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
 
       for (const which of ['good', 'crash', 'revert'] as const) {
         await recorder.begin();
-        await apply(ns, release(docs, which));
+        await apply(ns, release(docs, which, base));
         const s = await observed(ns);
         if (!recorder.names.has(s.status.updateRevision!)) recorder.names.set(s.status.updateRevision!, which);
         const rec: ReleaseRecord = { release: which, events: [], replacedOrder: [], hooks: {} };
@@ -485,16 +510,16 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
     // Run alone, the overlay is launched first (its hook has nothing to delete then); after the recreate test it
     // holds the reverted release, and the next template gives the hook three pods to delete.
     const existing = await api.find<Sts>(`/apis/apps/v1/namespaces/${ns}/statefulsets/rollcall`);
-    const previous = existing?.spec.template.metadata?.annotations?.['rollcall.dev/release'];
+    const previous = existing?.spec.template.spec.containers[0]?.image.endsWith(`:${tagOf(base, 'crash')}`) ? 'crash' : 'other';
     if (!existing) {
-      await apply(ns, release(docs, 'launch'));
+      await apply(ns, release(docs, 'launch', base));
       await observed(ns);
       assert.ok(await rolledOut(ns, recorder, 240_000));
       await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 30_000);
     }
     // A new template: the hook now has pods to delete, and no right to.
     await recorder.begin();
-    await apply(ns, release(docs, previous === 'crash' ? 'good' : 'crash'));
+    await apply(ns, release(docs, previous === 'crash' ? 'good' : 'crash', base));
     const hooks = await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 60_000);
     const events = await recorder.end();
     const hook = hooks['rollcall-recreate'];
