@@ -1,0 +1,541 @@
+// Releases rolled by the real StatefulSet controller, with the hooks run as ordinary Jobs under their real service
+// accounts and Roles (what scripts/cluster/apply-plain.sh does without Argo CD): per overlay, a good release, a
+// crashing one (BAD_RELEASE=crash in the StatefulSet's env, as a release would set it), then the revert. Every pod
+// creation, deletion, restart and Ready transition is recorded with its controller-revision-hash and time, compared
+// with what the overlay's README says, and written as JSON (RECORD_DIR, e.g. testing/cluster/recorded) for the
+// rehearsal model's tests. The recreate overlay is also run with its Role's `delete` removed: the hook fails with
+// the API server's 403.
+// No cluster DNS here: the smoke hook reaches each pod through a per-pod ClusterIP Service (smokeUrls below).
+// Timings scaled down, the same way for every overlay (shortenHooks below): the smoke and recreate hooks give up
+// after HOOK_TIMEOUT_MS instead of 300 s, so a crashing release's failed hook is seen in minutes.
+// Not named *.test.ts: `npm test` must not start a cluster; `npm run test:cluster` runs it. Needs root and Go (or a
+// cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
+import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
+import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
+
+const exec = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+// Its own name, transit subnet and node: other control planes on this host (other test files, `npm run cluster`)
+// are left alone.
+const OPTIONS = { name: 'rc-release', subnet: 205, nodeName: 'releases-node' };
+/** The hooks' own give-up time, scaled down from 300 s (SMOKE_TIMEOUT_MS, RECREATE_TIMEOUT_MS). */
+const HOOK_TIMEOUT_MS = 90_000;
+/** How long a release is watched after its hooks ended, to see whether the controller goes on by itself. */
+const SETTLE_MS = 20_000;
+/** How long a revert is left to the controller before the manual step the README names is taken. */
+const REVERT_WAIT_MS = 45_000;
+
+function whyNot(): string | undefined {
+  const privileges = missingPrivileges();
+  if (privileges) return privileges;
+  if (!findGo() && !existsSync(cachedBinaryPath())) return 'Go is not installed and no control plane binary is cached: cannot build the control plane';
+  for (const tool of ['kubectl', 'nsenter', 'setpriv', 'ip']) {
+    const found = (process.env['PATH'] ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, tool)));
+    if (!found) return `${tool} is not installed (kubectl renders and applies the overlays; nsenter, setpriv and ip run the pods)`;
+  }
+  return undefined;
+}
+
+const reason = whyNot();
+if (reason && process.env['CI'] === 'true') {
+  test('releases can run here (CI=true)', () => assert.fail(reason));
+}
+
+function bundleTag(): string {
+  const k = parseYaml(readFileSync(path.join(root, 'kustomize/base/kustomization.yaml'), 'utf8')) as { images: { newTag: string }[] };
+  const tag = k.images[0]?.newTag;
+  if (!tag) throw new Error('kustomize/base/kustomization.yaml names no image tag');
+  return tag;
+}
+
+async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(500);
+  }
+  throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (last: ${(last as Error).message})` : ''}`);
+}
+
+// ---- manifests -------------------------------------------------------------------------------------------------
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; rules?: any[] };
+
+/** The hooks' timeouts scaled down, identically for every overlay: HOOK_TIMEOUT_MS instead of 300 s. */
+function shortenHooks(docs: Obj[]): Obj[] {
+  for (const d of docs) {
+    if (d.kind !== 'Job') continue;
+    for (const c of d.spec.template.spec.containers as { env?: { name: string; value?: string }[] }[]) {
+      for (const e of c.env ?? []) if (e.name === 'SMOKE_TIMEOUT_MS' || e.name === 'RECREATE_TIMEOUT_MS') e.value = String(HOOK_TIMEOUT_MS);
+    }
+  }
+  return docs;
+}
+
+type Release = 'launch' | 'good' | 'crash' | 'revert';
+
+/** The image tag (and the version its pods report) of each release: a release changes the tag, as `npm run release`
+ * does, so the smoke hook (which expects the version of the image it runs) tells the new pods from the old. */
+const tagOf = (base: string, which: Release): string => (which === 'launch' ? base : which === 'crash' ? `${base}-r3` : `${base}-r2`);
+
+/** The StatefulSet and the hook Jobs as each release has them: `good` moves to the image tag <base>-r2 (a new
+ * revision that runs fine), `crash` to <base>-r3 with BAD_RELEASE=crash added to the StatefulSet's env (exit 1 a
+ * second after start, never Ready), `revert` is `good` again (the same template, so the controller goes back to the
+ * good revision's hash). */
+function release(docs: Obj[], which: Release, base: string): Obj[] {
+  const out = structuredClone(docs);
+  const tag = tagOf(base, which);
+  for (const d of out) {
+    if (d.kind !== 'StatefulSet' && d.kind !== 'Job') continue;
+    for (const c of d.spec.template.spec.containers as { image: string }[]) c.image = c.image.replace(/:[^:@/]+$/, `:${tag}`);
+    if (d.kind === 'StatefulSet' && which === 'crash') d.spec.template.spec.containers[0].env = [...(d.spec.template.spec.containers[0].env ?? []), { name: 'BAD_RELEASE', value: 'crash' }];
+  }
+  return out;
+}
+
+/** An image build reporting `version`: the build of `base` with its version replaced (server.js bundles package.json). */
+function retag(from: string, to: string, base: string, version: string): void {
+  cpSync(from, to, { recursive: true });
+  const server = path.join(to, 'server.js');
+  const js = readFileSync(server, 'utf8');
+  const marker = `name:"rollcall",version:"${base}"`;
+  if (!js.includes(marker)) throw new Error(`${server} does not hold ${marker}: cannot make the ${version} build`);
+  writeFileSync(server, js.replace(marker, `name:"rollcall",version:"${version}"`));
+  const pkg = JSON.parse(readFileSync(path.join(to, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(path.join(to, 'package.json'), `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
+}
+
+// ---- what is recorded ------------------------------------------------------------------------------------------
+
+interface PodEvent {
+  /** Milliseconds since the release was applied. */
+  atMs: number;
+  pod: string;
+  event: 'created' | 'deleting' | 'gone' | 'ready' | 'unready' | 'restarted';
+  /** The pod's controller-revision-hash label, and which release that revision is. */
+  revision: string;
+  release: string;
+  uid: string;
+  restartCount?: number;
+}
+
+interface ReleaseRecord {
+  release: Release;
+  events: PodEvent[];
+  /** Pods deleted by the controller or a hook, in order (the manual step's deletion excluded). */
+  replacedOrder: string[];
+  hooks: Record<string, { outcome: 'Complete' | 'Failed' | 'running'; exitCode?: number; log?: string; afterMs: number }>;
+  /** For a crash: whether the rollout stopped (pods left on the old revision after the hooks gave up and SETTLE_MS). */
+  stoppedWith?: { updated: string[]; notUpdated: string[] };
+  /** For a revert: whether the controller restored every pod by itself within REVERT_WAIT_MS, else the step taken. */
+  manualStep?: string;
+  doneAfterMs?: number;
+}
+
+type PodObj = {
+  metadata: { name: string; uid: string; labels?: Record<string, string>; ownerReferences?: { kind: string }[]; deletionTimestamp?: string };
+  status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; state?: { terminated?: { exitCode: number } } }[] };
+};
+const isReady = (p: PodObj) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** Polls the namespace's StatefulSet pods (every 250 ms) and records every change. */
+class PodRecorder {
+  /** Every recorder still polling: after() stops them, so a failed test does not keep the process alive. */
+  static running = new Set<PodRecorder>();
+  events: PodEvent[] = [];
+  #seen = new Map<string, { name: string; deleting: boolean; ready: boolean; restarts: number; revision: string }>();
+  #start = 0;
+  #stop = false;
+  #loop: Promise<void> = Promise.resolve();
+  names = new Map<string, string>();
+  private api: KubeApi;
+  private ns: string;
+  constructor(api: KubeApi, ns: string) {
+    this.api = api;
+    this.ns = ns;
+  }
+  async snapshot(): Promise<PodObj[]> {
+    const list = await this.api.get<{ items: PodObj[] }>(`/api/v1/namespaces/${this.ns}/pods`);
+    return list.items.filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === 'StatefulSet'));
+  }
+  async begin(): Promise<void> {
+    for (const p of await this.snapshot()) this.#seen.set(p.metadata.uid, { name: p.metadata.name, deleting: !!p.metadata.deletionTimestamp, ready: isReady(p), restarts: p.status.containerStatuses?.[0]?.restartCount ?? 0, revision: p.metadata.labels?.['controller-revision-hash'] ?? '' });
+    this.#start = Date.now();
+    this.#stop = false;
+    this.events = [];
+    PodRecorder.running.add(this);
+    this.#loop = (async () => {
+      while (!this.#stop) {
+        try {
+          this.#poll(await this.snapshot());
+        } catch {
+          // A failed poll is retried; a gap only delays an event's time by one period.
+        }
+        await sleep(250);
+      }
+    })();
+  }
+  #emit(pod: string, event: PodEvent['event'], revision: string, uid: string, restartCount?: number): void {
+    this.events.push({ atMs: Date.now() - this.#start, pod, event, revision, release: this.names.get(revision) ?? '?', uid: uid.slice(0, 8), ...(restartCount !== undefined ? { restartCount } : {}) });
+  }
+  #poll(pods: PodObj[]): void {
+    const present = new Set<string>();
+    for (const p of pods) {
+      const uid = p.metadata.uid;
+      present.add(uid);
+      const revision = p.metadata.labels?.['controller-revision-hash'] ?? '';
+      const restarts = p.status.containerStatuses?.[0]?.restartCount ?? 0;
+      let s = this.#seen.get(uid);
+      if (!s) {
+        s = { name: p.metadata.name, deleting: false, ready: false, restarts: 0, revision };
+        this.#seen.set(uid, s);
+        this.#emit(s.name, 'created', revision, uid);
+      }
+      if (!s.deleting && p.metadata.deletionTimestamp) {
+        s.deleting = true;
+        this.#emit(s.name, 'deleting', revision, uid);
+      }
+      if (restarts > s.restarts) {
+        s.restarts = restarts;
+        this.#emit(s.name, 'restarted', revision, uid, restarts);
+      }
+      const ready = isReady(p);
+      if (ready !== s.ready) {
+        s.ready = ready;
+        this.#emit(s.name, ready ? 'ready' : 'unready', revision, uid);
+      }
+    }
+    for (const [uid, s] of this.#seen) {
+      if (present.has(uid)) continue;
+      this.#emit(s.name, 'gone', s.revision, uid);
+      this.#seen.delete(uid);
+    }
+  }
+  elapsed(): number {
+    return Date.now() - this.#start;
+  }
+  async end(): Promise<PodEvent[]> {
+    this.#stop = true;
+    PodRecorder.running.delete(this);
+    await this.#loop;
+    return this.events;
+  }
+}
+
+// ---- the suite -------------------------------------------------------------------------------------------------
+
+interface Expectation {
+  overlay: string;
+  /** What the overlay's README says about a crashing release and its revert. */
+  readme: { crashReplaces: string[]; revertManualStep: boolean };
+}
+
+const EXPECTED: Expectation[] = [
+  // kustomize/overlays/rolling/README.md, "A bad release": rollcall-2 replaced, stops there; revert + delete rollcall-2.
+  { overlay: 'rolling', readme: { crashReplaces: ['rollcall-2'], revertManualStep: true } },
+  // kustomize/overlays/recreate/README.md: every pod replaced (full outage); the revert's hook recreates them, no manual step.
+  { overlay: 'recreate', readme: { crashReplaces: ['rollcall-0', 'rollcall-1', 'rollcall-2'], revertManualStep: false } },
+  // kustomize/overlays/parallel/README.md: rollcall-2 replaced, the update waits; the controller replaces it itself (kubernetes#96218).
+  { overlay: 'parallel', readme: { crashReplaces: ['rollcall-2'], revertManualStep: false } },
+  // kustomize/overlays/canary/README.md: only the canary rollcall-2; revert + delete rollcall-2 (kubernetes#67250).
+  { overlay: 'canary', readme: { crashReplaces: ['rollcall-2'], revertManualStep: true } },
+];
+const only = process.env['RELEASES_OVERLAYS']?.split(',');
+const selected = EXPECTED.filter((e) => !only || only.includes(e.overlay));
+
+describe('releases on the real StatefulSet controller, hooks as Jobs with their Roles', { skip: reason ?? false }, () => {
+  let cp: ControlPlane;
+  let agent: SpawnedNodeAgent;
+  let api: KubeApi;
+  let tmp: string;
+  let base = '';
+  const recorded: Record<string, unknown> = {};
+  const findings: string[] = [];
+
+  const kubectl = (args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = spawn('kubectl', ['--kubeconfig', cp.kubeconfigs.admin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+
+  async function render(overlay: string): Promise<Obj[]> {
+    const { stdout } = await exec('kubectl', ['kustomize', path.join(root, 'kustomize/overlays', overlay)], { maxBuffer: 16 << 20 });
+    return shortenHooks(parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter(Boolean));
+  }
+
+  /**
+   * The node agent has no cluster DNS, so the smoke hook cannot resolve the headless Service's per-pod names
+   * (rollcall-N.rollcall-headless.<ns>.svc). One ClusterIP Service per pod (selector statefulset.kubernetes.io/
+   * pod-name, reached through kube-proxy) stands in for each name, and the smoke Job gets them as SMOKE_URLS. The
+   * difference: a ClusterIP only routes to a Ready pod, where the headless Service publishes not-ready addresses too;
+   * either way a pod that is not Ready fails the check (its /readyz is not 200, or it is not reached).
+   */
+  async function smokeUrls(ns: string, docs: Obj[]): Promise<string> {
+    const namespace = docs.filter((d) => d.kind === 'Namespace');
+    const r = await kubectl(['apply', '--server-side', '--field-manager=rollcall-test', '-f', '-'], namespace.map((d) => stringify(d)).join('---\n'));
+    assert.equal(r.code, 0, r.stderr);
+    // SMOKE_PARTITION (the canary's 2): only ordinals at or above it must run the new release, as the DNS targets'
+    // ordinals tell the hook; with URLs it knows no ordinal, so the older ordinals are left out.
+    const smoke = docs.find((d) => d.kind === 'Job' && d.metadata.name === 'rollcall-smoke');
+    const partition = Number((smoke?.spec.template.spec.containers[0].env as { name: string; value?: string }[] | undefined)?.find((e) => e.name === 'SMOKE_PARTITION')?.value ?? 0);
+    const urls: string[] = [];
+    for (const i of [0, 1, 2].filter((n) => n >= partition)) {
+      const name = `smoke-rollcall-${i}`;
+      let svc = await api.find<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${ns}/services/${name}`);
+      svc ??= await api.request<{ spec: { clusterIP: string } }>('POST', `/api/v1/namespaces/${ns}/services`, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name },
+        spec: { selector: { 'statefulset.kubernetes.io/pod-name': `rollcall-${i}` }, ports: [{ port: 5000, targetPort: 5000 }] },
+      });
+      urls.push(`http://${svc.spec.clusterIP}:5000`);
+    }
+    return urls.join(',');
+  }
+
+  /** apply-plain.sh's steps: finished hook Jobs deleted, the release applied server-side like a user. */
+  async function apply(ns: string, input: Obj[]): Promise<void> {
+    const urls = await smokeUrls(ns, input);
+    const docs = structuredClone(input);
+    for (const d of docs) {
+      if (d.kind !== 'Job' || d.metadata.name !== 'rollcall-smoke') continue;
+      d.spec.template.spec.containers[0].env.push({ name: 'SMOKE_URLS', value: urls });
+    }
+    const del = await kubectl(['-n', ns, 'delete', 'jobs', '-l', 'app.kubernetes.io/part-of=rollcall', '--ignore-not-found', '--cascade=foreground', '--wait=true']);
+    assert.equal(del.code, 0, del.stderr);
+    const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=rollcall-test', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
+    assert.equal(r.code, 0, r.stderr);
+  }
+
+  type Sts = { metadata: { generation: number }; spec: { replicas: number; template: { spec: { containers: { image: string }[] } }; updateStrategy: { type: string; rollingUpdate?: { partition?: number } } }; status: { observedGeneration?: number; updateRevision?: string; currentRevision?: string; readyReplicas?: number } };
+  const sts = (ns: string) => api.get<Sts>(`/apis/apps/v1/namespaces/${ns}/statefulsets/rollcall`);
+  const observed = (ns: string) => eventually('the controller observed the new generation', 30_000, async () => {
+    const s = await sts(ns);
+    return (s.status.observedGeneration ?? 0) >= s.metadata.generation ? s : undefined;
+  });
+
+  /** Every hook Job's outcome, its pod's exit code and log (the node agent keeps each container's log). */
+  async function hookOutcomes(ns: string, recorder: PodRecorder, waitMs: number): Promise<ReleaseRecord['hooks']> {
+    type Job = { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } };
+    const out: ReleaseRecord['hooks'] = {};
+    const jobs = await eventually('hook Jobs finished', waitMs, async () => {
+      const list = await api.get<{ items: Job[] }>(`/apis/batch/v1/namespaces/${ns}/jobs`);
+      const done = list.items.every((j) => j.status.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
+      return done ? list.items : undefined;
+    });
+    for (const j of jobs) {
+      const failed = j.status.conditions?.some((c) => c.type === 'Failed' && c.status === 'True');
+      const pods = await api.get<{ items: PodObj[] }>(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(`job-name=${j.metadata.name}`)}`);
+      const last = pods.items.at(-1);
+      const exitCode = last?.status.containerStatuses?.[0]?.state?.terminated?.exitCode;
+      let log: string | undefined;
+      if (last) {
+        const dir = path.join(tmp, 'node', 'pods');
+        const podDir = readdirSync(dir).find((d) => d.endsWith(`_${last.metadata.uid}`));
+        const logDir = podDir ? path.join(dir, podDir, 'logs') : undefined;
+        if (logDir && existsSync(logDir)) {
+          const container = readdirSync(logDir)[0];
+          if (container) log = readFileSync(path.join(logDir, container, '0.log'), 'utf8').split('\n').filter(Boolean).slice(-6).join('\n');
+        }
+      }
+      out[j.metadata.name] = { outcome: failed ? 'Failed' : 'Complete', ...(exitCode !== undefined ? { exitCode } : {}), ...(log ? { log } : {}), afterMs: recorder.elapsed() };
+    }
+    return out;
+  }
+
+  /** Waits until every pod at or above the partition runs the update revision and every replica is Ready. */
+  async function rolledOut(ns: string, recorder: PodRecorder, ms: number): Promise<boolean> {
+    try {
+      await eventually('rolled out', ms, async () => {
+        const s = await sts(ns);
+        const partition = s.spec.updateStrategy.rollingUpdate?.partition ?? 0;
+        const pods = await recorder.snapshot();
+        const ok =
+          pods.length === s.spec.replicas &&
+          pods.every((p) => isReady(p) && !p.metadata.deletionTimestamp) &&
+          pods.every((p) => Number(p.metadata.name.split('-').at(-1)) < partition || p.metadata.labels?.['controller-revision-hash'] === s.status.updateRevision);
+        return ok ? true : undefined;
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  before(
+    async () => {
+      tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-releases-'));
+      chmodSync(tmp, 0o711);
+      const binary = process.env['CONTROLPLANE_BINARY'];
+      cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
+      const tag = bundleTag();
+      const imageDir = path.join(tmp, 'images', tag);
+      await exec(process.execPath, [path.join(root, 'scripts/build.ts'), '--out', imageDir], { cwd: root, timeout: 120_000 });
+      const images = new Map([[tag, imageDir]]);
+      for (const which of ['good', 'crash'] as const) {
+        const t = tagOf(tag, which);
+        retag(imageDir, path.join(tmp, 'images', t), tag, t);
+        images.set(t, path.join(tmp, 'images', t));
+      }
+      base = tag;
+      agent = await spawnNodeAgent({
+        kubeconfig: cp.kubeconfigs.node,
+        provisionerKubeconfig: cp.kubeconfigs.admin,
+        stateDir: path.join(tmp, 'node'),
+        images,
+        netns: cp.netns,
+        logFile: path.join(tmp, 'node-agent.log'),
+        apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
+      });
+      api = new KubeApi(loadKubeConfig(cp.kubeconfigs.admin));
+    },
+    { timeout: 3_600_000 },
+  );
+
+  after(async () => {
+    const dir = process.env['RECORD_DIR'] ? path.resolve(process.env['RECORD_DIR']) : path.join(tmp ?? os.tmpdir(), 'recorded');
+    mkdirSync(dir, { recursive: true });
+    for (const [name, data] of Object.entries(recorded)) writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
+    console.log(`# recorded in ${dir}: ${Object.keys(recorded).join(', ')}`);
+    for (const f of findings) console.log(`# finding: ${f}`);
+    for (const r of PodRecorder.running) await r.end();
+    await agent?.stop();
+    await api?.close();
+    await cp?.stop();
+    if (tmp && !process.env['KEEP_CLUSTER_TMP']) rmSync(tmp, { recursive: true, force: true });
+    else if (tmp) console.log(`# kept ${tmp}`);
+  });
+
+  for (const { overlay, readme } of selected) {
+    test(`${overlay}: a good release, a crashing one, the revert`, { timeout: 900_000 }, async () => {
+      const ns = `rollcall-${overlay}`;
+      const docs = await render(overlay);
+      const recorder = new PodRecorder(api, ns);
+      const records: ReleaseRecord[] = [];
+      const t0 = Date.now();
+
+      // Launch.
+      await apply(ns, release(docs, 'launch', base));
+      await observed(ns);
+      assert.ok(await rolledOut(ns, recorder, 240_000), 'launch: every replica Ready');
+      const launchRev = (await sts(ns)).status.updateRevision!;
+      recorder.names.set(launchRev, 'launch');
+      const launchHooks = await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 30_000);
+      for (const [name, h] of Object.entries(launchHooks)) assert.equal(h.outcome, 'Complete', `launch: hook ${name}: ${h.log}`);
+      const launchMs = Date.now() - t0;
+
+      for (const which of ['good', 'crash', 'revert'] as const) {
+        await recorder.begin();
+        await apply(ns, release(docs, which, base));
+        const s = await observed(ns);
+        if (!recorder.names.has(s.status.updateRevision!)) recorder.names.set(s.status.updateRevision!, which);
+        const rec: ReleaseRecord = { release: which, events: [], replacedOrder: [], hooks: {} };
+        if (which === 'good') {
+          assert.ok(await rolledOut(ns, recorder, 240_000), 'good release: every replica Ready on the new revision');
+          rec.doneAfterMs = recorder.elapsed();
+          rec.hooks = await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 30_000);
+          for (const [name, h] of Object.entries(rec.hooks)) assert.equal(h.outcome, 'Complete', `good release: hook ${name} passes: ${h.log}`);
+        } else if (which === 'crash') {
+          rec.hooks = await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 60_000);
+          assert.equal(rec.hooks['rollcall-smoke']?.outcome, 'Failed', 'crashing release: the smoke check fails');
+          assert.notEqual(rec.hooks['rollcall-smoke']?.exitCode, 0);
+          await sleep(SETTLE_MS);
+          const pods = await recorder.snapshot();
+          const update = (await sts(ns)).status.updateRevision;
+          rec.stoppedWith = {
+            updated: pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] === update).map((p) => p.metadata.name).sort(),
+            notUpdated: pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== update).map((p) => p.metadata.name).sort(),
+          };
+        } else {
+          const byItself = await rolledOut(ns, recorder, REVERT_WAIT_MS);
+          if (!byItself) {
+            // The forced rollback the README names: delete the pods of the crashing revision that never became Ready.
+            const update = (await sts(ns)).status.updateRevision;
+            const stuck = (await recorder.snapshot()).filter((p) => p.metadata.labels?.['controller-revision-hash'] !== update && !isReady(p)).map((p) => p.metadata.name);
+            rec.manualStep = `after ${REVERT_WAIT_MS / 1000} s without progress: kubectl delete pod ${stuck.join(' ')}`;
+            for (const name of stuck) assert.equal((await kubectl(['-n', ns, 'delete', 'pod', name, '--wait=false'])).code, 0);
+            assert.ok(await rolledOut(ns, recorder, 240_000), 'revert: every replica Ready after the manual step');
+          }
+          rec.doneAfterMs = recorder.elapsed();
+          rec.hooks = await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 30_000);
+        }
+        rec.events = await recorder.end();
+        const manualAt = rec.manualStep ? rec.events.find((e) => e.event === 'deleting' && e.atMs >= REVERT_WAIT_MS)?.atMs ?? Infinity : Infinity;
+        rec.replacedOrder = rec.events.filter((e) => e.event === 'deleting' && e.atMs < manualAt).map((e) => e.pod);
+        records.push(rec);
+        console.log(`# ${overlay} ${which}: replaced ${rec.replacedOrder.join(', ') || 'none'}; hooks ${JSON.stringify(Object.fromEntries(Object.entries(rec.hooks).map(([k, v]) => [k, `${v.outcome} ${v.exitCode ?? ''}`])))}${rec.stoppedWith ? `; stopped with ${JSON.stringify(rec.stoppedWith)}` : ''}${rec.manualStep ? `; manual: ${rec.manualStep}` : ''}`);
+      }
+
+      recorded[overlay] = { overlay, kubernetes: (await api.get<{ gitVersion: string }>('/version')).gitVersion, hookTimeoutMs: HOOK_TIMEOUT_MS, settleMs: SETTLE_MS, revertWaitMs: REVERT_WAIT_MS, launchMs, readme, releases: records };
+
+      // Compared with the README: each difference is a finding (printed and recorded), and the test fails on it.
+      const crash = records.find((r) => r.release === 'crash')!;
+      const revert = records.find((r) => r.release === 'revert')!;
+      const crashReplaced = [...new Set(crash.replacedOrder)].sort();
+      const mismatches: string[] = [];
+      if (JSON.stringify(crashReplaced) !== JSON.stringify(readme.crashReplaces)) mismatches.push(`${overlay}: the crashing release replaced ${crashReplaced.join(', ') || 'nothing'}; the README says ${readme.crashReplaces.join(', ')}`);
+      if (!!revert.manualStep !== readme.revertManualStep) mismatches.push(`${overlay}: the revert ${revert.manualStep ? `needed a manual step (${revert.manualStep})` : 'needed no manual step'}; the README says ${readme.revertManualStep ? 'one is needed' : 'none is'}`);
+      for (const [name, h] of Object.entries(revert.hooks)) if (h.outcome !== 'Complete') mismatches.push(`${overlay}: after the revert the hook ${name} ended ${h.outcome}: ${h.log ?? ''}`);
+      (recorded[overlay] as Record<string, unknown>)['differences'] = mismatches;
+      findings.push(...mismatches);
+      if (overlay === 'recreate') {
+        const good = records.find((r) => r.release === 'good')!;
+        assert.deepEqual([...new Set(good.replacedOrder)].sort(), ['rollcall-0', 'rollcall-1', 'rollcall-2'], 'the recreate hook deleted every outdated pod');
+      }
+      assert.deepEqual(mismatches, []);
+    });
+  }
+
+  test('recreate: with the Role’s `delete` removed the hook fails with the API server’s 403', { timeout: 600_000, skip: only && !only.includes('recreate-403') ? 'not selected' : false }, async () => {
+    const ns = 'rollcall-recreate';
+    const docs = (await render('recreate')).map((d) => {
+      if (d.kind !== 'Role' || d.metadata.name !== 'rollcall-recreate') return d;
+      return { ...d, rules: d.rules!.map((r: { verbs: string[] }) => ({ ...r, verbs: r.verbs.filter((v) => v !== 'delete') })).filter((r: { verbs: string[] }) => r.verbs.length > 0) };
+    });
+    assert.ok(docs.some((d) => d.kind === 'Role' && d.metadata.name === 'rollcall-recreate'), 'the overlay has the Role rollcall-recreate');
+    const recorder = new PodRecorder(api, ns);
+    // Run alone, the overlay is launched first (its hook has nothing to delete then); after the recreate test it
+    // holds the reverted release, and the next template gives the hook three pods to delete.
+    const existing = await api.find<Sts>(`/apis/apps/v1/namespaces/${ns}/statefulsets/rollcall`);
+    const previous = existing?.spec.template.spec.containers[0]?.image.endsWith(`:${tagOf(base, 'crash')}`) ? 'crash' : 'other';
+    if (!existing) {
+      await apply(ns, release(docs, 'launch', base));
+      await observed(ns);
+      assert.ok(await rolledOut(ns, recorder, 240_000));
+      await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 30_000);
+    }
+    // A new template: the hook now has pods to delete, and no right to.
+    await recorder.begin();
+    await apply(ns, release(docs, previous === 'crash' ? 'good' : 'crash', base));
+    const hooks = await hookOutcomes(ns, recorder, HOOK_TIMEOUT_MS + 60_000);
+    const events = await recorder.end();
+    const hook = hooks['rollcall-recreate'];
+    recorded['recreate-403'] = { hooks, events };
+    assert.equal(hook?.outcome, 'Failed', 'the recreate hook fails');
+    assert.equal(hook?.exitCode, 1);
+    assert.match(hook?.log ?? '', /403/, `its log names the 403: ${hook?.log}`);
+    assert.equal(events.filter((e) => e.event === 'deleting').length, 0, 'no pod was deleted');
+  });
+});
