@@ -8,13 +8,13 @@
 //
 // A cache miss first runs the pre-flight (controlplane/preflight.ts): a module the proxy does not serve is named before
 // any compile. Shared by the control plane's and Argo CD's builds.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { preflight } from './controlplane/preflight.ts';
+import { runCaptured } from './run-captured.ts';
 
 export interface GoProgram {
   /** Cache folder and binary name, e.g. `argocd`. */
@@ -92,7 +92,7 @@ export async function goBinary(program: GoProgram, options: BinaryOptions = {}):
   const started = performance.now();
   try {
     // GOFLAGS=-mod=readonly: a build never rewrites the committed go.mod/go.sum.
-    const result = await run(go, buildArgs(program, partial), program.moduleDir, { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' });
+    const result = await runCaptured(go, buildArgs(program, partial), program.moduleDir, { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' });
     if (result.code !== 0) throw new Error(`${program.name}: go build failed (exit ${result.code}):\n${result.stderr.trim()}`);
     const seconds = (performance.now() - started) / 1000;
     const { size } = await stat(partial);
@@ -116,19 +116,7 @@ export async function buildRecord(program: GoProgram): Promise<BuildRecord | und
 }
 
 async function goVersion(go: string): Promise<string | undefined> {
-  const result = await run(go, ['env', 'GOVERSION'], os.tmpdir(), process.env);
+  const result = await runCaptured(go, ['env', 'GOVERSION'], os.tmpdir(), process.env);
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
-async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  return { code, stdout, stderr };
-}

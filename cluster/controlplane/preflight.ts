@@ -1,12 +1,12 @@
 // Pre-flight of the control plane's build: asks the Go module proxy (through `go mod download -json`, which fills
 // the module cache the build then reads) for every module the build needs, and names each one it does not serve by
 // module@version with the proxy's answer, instead of letting a 20-minute build stop on the first one.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { effectiveRequirements } from './go-mod.ts';
 import { controlPlaneDir } from './gen-go-mod.ts';
+import { runCaptured } from '../run-captured.ts';
 
 export interface ModuleFailure {
   module: string;
@@ -68,18 +68,6 @@ export function describeFailures(failures: ModuleFailure[], program = 'the contr
   ].join('\n');
 }
 
-async function goJson(goCommand: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(goCommand, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  return { code, stdout, stderr };
-}
 
 /**
  * Downloads every module of the build; throws naming each module@version that failed. Returns how many modules the
@@ -92,14 +80,14 @@ export async function preflight(goCommand: string, moduleDir = controlPlaneDir, 
   const wanted = effectiveRequirements(goMod).map((m) => `${m.path}@${m.version}`);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'rollcall-preflight-'));
   try {
-    const named = await goJson(goCommand, ['mod', 'download', '-json', ...wanted], scratch);
+    const named = await runCaptured(goCommand, ['mod', 'download', '-json', ...wanted], scratch);
     const failures = moduleFailures(named.stdout, named.stderr);
     if (failures.length > 0) throw new Error(describeFailures(failures, program));
     if (named.code !== 0) throw new Error(`go mod download failed (exit ${named.code}) without naming a module:\n${named.stderr.trim()}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const graph = await goJson(goCommand, ['mod', 'download', '-json'], moduleDir);
+  const graph = await runCaptured(goCommand, ['mod', 'download', '-json'], moduleDir);
   const failures = moduleFailures(graph.stdout, graph.stderr);
   if (failures.length > 0) throw new Error(describeFailures(failures, program));
   if (graph.code !== 0) throw new Error(`go mod download failed (exit ${graph.code}) without naming a module:\n${graph.stderr.trim()}`);
