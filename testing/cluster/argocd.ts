@@ -31,6 +31,7 @@ import { kustomizeBinary } from '../../cluster/argocd/build.ts';
 import { startArgoCD, type ArgoCD } from '../../cluster/argocd/argocd.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
 import { createLocalRepo, type LocalRepo } from '../../cluster/argocd/git-repo.ts';
+import { eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -115,21 +116,6 @@ function observe(app: Application, atMs: number): Observation {
 }
 
 const same = (a: Observation, b: Observation) => JSON.stringify({ ...a, atMs: 0 }) === JSON.stringify({ ...b, atMs: 0 });
-
-async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (last: ${(last as Error).message})` : ''}`);
-}
 
 describe('real Argo CD on the local control plane', { skip: reason ?? false }, () => {
   let tmp: string;

@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { requiredVersion } from '../../cluster/controlplane/go-mod.ts';
@@ -20,6 +19,7 @@ import { chooseProxyMode, missingPrivileges, startControlPlane, type ControlPlan
 import { isRunning, type ProcessRecord } from '../../cluster/local/processes.ts';
 import { clientCredentials } from '../../cluster/local/pki.ts';
 import { layout } from '../../cluster/local/layout.ts';
+import { eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
 // Its own name and transit subnet, so a control plane started by hand (`npm run cluster -- up`) is left alone.
@@ -35,22 +35,6 @@ function whyNot(): string | undefined {
 const reason = whyNot();
 if (reason && process.env.CI === 'true') {
   test('the control plane can run here (CI=true)', () => assert.fail(reason));
-}
-
-/** Polls `probe` until it returns a value, or fails after `ms` with what it saw last. */
-async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (last: ${(last as Error).message})` : ''}`);
 }
 
 describe('the local control plane', { skip: reason ?? false }, () => {

@@ -12,13 +12,13 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
 import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
+import { bundleTag, eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -43,29 +43,6 @@ if (reason && process.env['CI'] === 'true') {
 }
 
 const overlays = readdirSync(path.join(root, 'kustomize/overlays')).filter((d) => existsSync(path.join(root, 'kustomize/overlays', d, 'kustomization.yaml'))).sort();
-
-/** The image tag the bundle deploys (kustomize/base/kustomization.yaml `images`): the build the node maps it to. */
-function bundleTag(): string {
-  const k = parseYaml(readFileSync(path.join(root, 'kustomize/base/kustomization.yaml'), 'utf8')) as { images: { newTag: string }[] };
-  const tag = k.images[0]?.newTag;
-  if (!tag) throw new Error('kustomize/base/kustomization.yaml names no image tag');
-  return tag;
-}
-
-async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(500);
-  }
-  throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (last: ${(last as Error).message})` : ''}`);
-}
 
 interface Pod {
   metadata: { name: string; uid: string; ownerReferences?: { kind: string }[]; deletionTimestamp?: string };
