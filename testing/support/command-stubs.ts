@@ -36,7 +36,10 @@ const US = '\x1f';
 // Bash here is the machine's (the stub is test equipment); the scripts under test are what must stay bash 3.2-clean.
 const stubScript = `#!/usr/bin/env bash
 tool="$(basename "$0")"
-{ printf '%s' "$tool"; for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\n'; } >>"$STUB_DIR/calls"
+# One record, one write(2) on an O_APPEND file: stubs run side by side (a port-forward in the background while git
+# runs) and several printf calls into the file would interleave their records.
+record="$tool"; for a in "$@"; do record="$record"$'\\037'"$a"; done
+printf '%s\\n' "$record" >>"$STUB_DIR/calls"
 line="$tool $*"
 # A pipeline's reader (kubectl apply -f -) drains its stdin like the real one.
 case " $* " in *" -f - "*) cat >/dev/null ;; esac
