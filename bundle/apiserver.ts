@@ -118,14 +118,15 @@ export function checkApiServerRules(scope: string, objects: readonly K8sObject[]
           if (set.length > 1) add(`${f}.${probe}.${set[1]}`, `may not specify more than 1 handler type (has ${set.join(', ')})`);
           if (set.length === 0) add(`${f}.${probe}`, 'must specify a handler type');
         }
-        // Same file, validateContainerPorts -> IsValidPortName; names unique within the container.
+        // Same file, validateContainerPorts -> IsValidPortName; a valid name must be unique within the container (an
+        // invalid one is reported as invalid only: upstream checks duplicates in the `else` of the name check).
         const seen = new Set<string>();
         arr(c['ports']).map(rec).forEach((port, i) => {
-          if (port['name'] === undefined) return;
+          if (port['name'] === undefined || port['name'] === '') return;
           const e = portNameError(port['name']);
           if (e) add(`${f}.ports[${i}].name`, `invalid port name ${e}`);
-          if (seen.has(String(port['name']))) add(`${f}.ports[${i}].name`, `duplicate port name ${JSON.stringify(port['name'])}`);
-          seen.add(String(port['name']));
+          else if (seen.has(String(port['name']))) add(`${f}.ports[${i}].name`, `duplicate port name ${JSON.stringify(port['name'])}`);
+          else seen.add(String(port['name']));
         });
       }
     }

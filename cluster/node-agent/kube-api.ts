@@ -56,11 +56,14 @@ export class ApiError extends Error {
   override name = 'ApiError';
   readonly status: number;
   readonly reason: string | undefined;
+  /** The Status object's details (for 422 Invalid: `causes`, one per field the validation refused). */
+  readonly details: { causes?: { reason?: string; message?: string; field?: string }[] } | undefined;
   constructor(method: string, urlPath: string, status: number, body: unknown) {
-    const s = (typeof body === 'object' && body !== null ? body : {}) as { message?: string; reason?: string };
+    const s = (typeof body === 'object' && body !== null ? body : {}) as { message?: string; reason?: string; details?: ApiError['details'] };
     super(`${method} ${urlPath}: ${status} ${s.message ?? JSON.stringify(body)?.slice(0, 300)}`);
     this.status = status;
     this.reason = s.reason;
+    this.details = s.details;
   }
 }
 
