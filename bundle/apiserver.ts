@@ -70,14 +70,17 @@ function podTemplateSpecs(o: K8sObject): { path: string; spec: Rec }[] {
 export function checkApiServerRules(scope: string, objects: readonly K8sObject[]): Problem[] {
   const problems: Problem[] = [];
   for (const o of objects) {
-    const add = (field: string, message: string) => problems.push({ scope, object: describe(o), field, message: `${message} (rejected by the API server)` });
+    const rejected = '(rejected by the API server)';
+    const add = (field: string, message: string, when = rejected) => problems.push({ scope, object: describe(o), field, message: `${message} ${when}` });
     // Labels on every object and pod template: ValidateLabels (apimachinery pkg/apis/meta/v1/validation/validation.go).
-    const checkLabels = (labels: unknown, path: string) => {
+    // The API server names a pod template's labels `spec.template.labels` (apps ValidatePodTemplateSpecForStatefulSet,
+    // core ValidatePodTemplateSpec); the field here is the manifest's path, `spec.template.metadata.labels`.
+    const checkLabels = (labels: unknown, path: string, when = rejected) => {
       for (const [k, v] of Object.entries(rec(labels))) {
         const ke = labelKeyError(k);
-        if (ke) add(`${path}[${k}]`, `invalid label key ${ke}`);
+        if (ke) add(`${path}[${k}]`, `invalid label key ${ke}`, when);
         const ve = labelValueError(v);
-        if (ve) add(`${path}[${k}]`, `invalid label value ${ve}`);
+        if (ve) add(`${path}[${k}]`, `invalid label value ${ve}`, when);
       }
     };
     checkLabels(o.metadata?.labels, 'metadata.labels');
@@ -92,7 +95,11 @@ export function checkApiServerRules(scope: string, objects: readonly K8sObject[]
       if (us['type'] === 'OnDelete' && us['rollingUpdate'] !== undefined) add('spec.updateStrategy.rollingUpdate', "only allowed for updateStrategy 'RollingUpdate' (OnDelete takes no partition or maxUnavailable)");
       const partition = rec(us['rollingUpdate'])['partition'];
       if (typeof partition === 'number' && partition < 0) add('spec.updateStrategy.rollingUpdate.partition', 'must be greater than or equal to 0');
-      arr(spec['volumeClaimTemplates']).map(rec).forEach((v, i) => checkLabels(rec(v['metadata'])['labels'], `spec.volumeClaimTemplates[${i}].metadata.labels`));
+      // A claim template's labels are not validated with the StatefulSet (validateVolumeClaimTemplates checks each
+      // template's spec only), but the claims the controller creates from it are objects of their own
+      // (pkg/controller/statefulset/stateful_set_utils.go getPersistentVolumeClaims; ValidateObjectMeta refuses
+      // them): the StatefulSet is applied, and its pods never start.
+      arr(spec['volumeClaimTemplates']).map(rec).forEach((v, i) => checkLabels(rec(v['metadata'])['labels'], `spec.volumeClaimTemplates[${i}].metadata.labels`, '(accepted with the StatefulSet; the API server rejects the claim the StatefulSet controller creates from it)'));
     }
     if (o.kind === 'PodDisruptionBudget') {
       // pkg/apis/policy/validation/validation.go, ValidatePodDisruptionBudgetSpec.

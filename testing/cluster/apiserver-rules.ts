@@ -25,6 +25,7 @@ import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { ApiError, KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
 import { apiServerCases, findObject } from '../support/apiserver-cases.ts';
+import { eventually } from '../support/cluster-helpers.ts';
 
 // Its own name, transit subnet and node name: other control planes on this host are left alone.
 const OPTIONS = { name: 'rc-rules', subnet: 207, nodeName: 'rules-node' };
@@ -50,9 +51,10 @@ interface Answer {
   message?: string;
 }
 
-/** The mirror's field in the API server's notation: a container named by its index in its list. */
+/** The mirror's field in the API server's notation: a container named by its index in its list, a pod template's
+ * labels as `spec.template.labels` (upstream's path: PodTemplateSpec embeds ObjectMeta). */
 function upstreamField(object: Record<string, any>, field: string): string {
-  return field.replace(/^(.*?)\.(containers|initContainers)\[([^\]]+)\]/, (whole, podSpecPath: string, list: string, name: string) => {
+  return field.replace(/^spec\.template\.metadata\.labels/, 'spec.template.labels').replace(/^(.*?)\.(containers|initContainers)\[([^\]]+)\]/, (whole, podSpecPath: string, list: string, name: string) => {
     if (/^\d+$/.test(name)) return whole;
     const podSpec = podSpecPath.split('.').reduce<any>((at, key) => at?.[key], object);
     const index = ((podSpec?.[list] ?? []) as { name: string }[]).findIndex((c) => c.name === name);
@@ -73,6 +75,7 @@ describe('the API-server rules of bundle/apiserver.ts against a real API server'
   let api: KubeApi;
   let tmp: string;
   const rendered = new Map<string, K8sObject[]>();
+  /** `<group> <kind>` -> its resource name, prefixed `namespaces/` when namespaced (from discovery). */
   const resources = new Map<string, string>();
   const recorded: Record<string, unknown>[] = [];
   const findings: string[] = [];
@@ -114,9 +117,10 @@ describe('the API-server rules of bundle/apiserver.ts against a real API server'
       const list = await api.get<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(group);
       const r = list.resources.find((x) => x.kind === o.kind && !x.name.includes('/'));
       if (!r) throw new Error(`the API server serves no ${o.kind} in ${group}`);
-      resources.set(key, `${group}${r.namespaced ? `/namespaces/${o.metadata?.namespace}` : ''}/${r.name}`);
+      resources.set(key, `${r.namespaced ? 'namespaces/' : ''}${r.name}`);
     }
-    return resources.get(key)!;
+    const [scope, plural] = resources.get(key)!.split('/').length === 2 ? ['namespaced', resources.get(key)!.split('/')[1]!] : ['cluster', resources.get(key)!];
+    return scope === 'namespaced' ? `${group}/namespaces/${o.metadata?.namespace}/${plural}` : `${group}/${plural}`;
   }
 
   /** A dry-run create (nothing stored), with unknown fields refused too. */
@@ -130,6 +134,19 @@ describe('the API-server rules of bundle/apiserver.ts against a real API server'
     }
   }
 
+  /** The claim the StatefulSet controller makes for ordinal 0 from the first claim template (kubernetes
+   * pkg/controller/statefulset/stateful_set_utils.go getPersistentVolumeClaims: the template's metadata and spec,
+   * named <template>-<set>-<ordinal>, with the set's selector labels added). */
+  function claimOf(sts: Record<string, any>): K8sObject {
+    const template = sts['spec'].volumeClaimTemplates[0];
+    return {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { ...template.metadata, name: `${template.metadata.name}-${sts['metadata'].name}-0`, namespace: sts['metadata'].namespace, labels: { ...template.metadata.labels, ...sts['spec'].selector.matchLabels } },
+      spec: template.spec,
+    };
+  }
+
   for (const c of apiServerCases) {
     test(`${c.label} (${c.overlay}, ${c.target.kind}): refused by both on the same field; the original accepted by both`, async () => {
       const original = structuredClone(rendered.get(c.overlay)!);
@@ -141,9 +158,32 @@ describe('the API-server rules of bundle/apiserver.ts against a real API server'
 
       const acceptedReal = await send(before);
       const acceptedMirror = checkApiServerRules(c.overlay, [before]);
-      const refusedReal = await send(after);
+      let refusedReal = await send(after);
+      let stage: Record<string, unknown> = {};
+      if (c.refusedAs === 'claim') {
+        // The StatefulSet is accepted; what is refused is the claim its controller creates. Both are checked for
+        // real: the claim sent as a dry run (its causes compared below), and the StatefulSet created for real
+        // (with one replica) until its controller reports the claim's refusal in an event.
+        stage = { statefulSetAnswer: refusedReal.status };
+        assert.equal(refusedReal.status, 201, `the real server accepts the StatefulSet with the broken claim template: ${refusedReal.message ?? ''}`);
+        const real = structuredClone(after) as Record<string, any>;
+        real['metadata'].name = 'rollcall-broken-claim';
+        real['spec'].replicas = 1;
+        await api.request('POST', await collection(real as K8sObject), real);
+        const ns = real['metadata'].namespace as string;
+        const event = await eventually('the StatefulSet controller reports the refused claim', 60_000, async () => {
+          const list = await api.get<{ items: { reason: string; message: string; involvedObject: { name: string } }[] }>(`/api/v1/namespaces/${ns}/events`);
+          return list.items.find((e) => e.involvedObject.name === 'rollcall-broken-claim' && e.reason === 'FailedCreate');
+        });
+        console.log(`# ${c.label}: the controller's event: ${event.reason}: ${event.message}`);
+        stage['controllerEvent'] = `${event.reason}: ${event.message}`;
+        assert.match(event.message, /PersistentVolumeClaim "web-app-data-rollcall-broken-claim-0" is invalid: metadata\.labels/);
+        await api.request('DELETE', `${await collection(real as K8sObject)}/rollcall-broken-claim`);
+        refusedReal = await send(claimOf(after as Record<string, any>));
+      }
+      const notation = (field: string) => (c.refusedAs === 'claim' ? field.replace(/^spec\.volumeClaimTemplates\[\d+\]\./, '') : upstreamField(after, field));
       const refusedMirror = checkApiServerRules(c.overlay, [after]);
-      const mirror = refusedMirror.map((p) => ({ field: p.field, upstreamNotation: upstreamField(after, p.field), message: p.message }));
+      const mirror = refusedMirror.map((p) => ({ field: p.field, upstreamNotation: notation(p.field), message: p.message }));
       const matches = mirror.map((m) => {
         const hit = refusedReal.causes.map((cause) => ({ cause, how: fieldMatch(cause.field ?? '', m.upstreamNotation) })).find((x) => x.how);
         return { mirror: m.field, real: hit?.cause.field, how: hit?.how };
@@ -153,7 +193,7 @@ describe('the API-server rules of bundle/apiserver.ts against a real API server'
       console.log(`# ${c.label}: real ${refusedReal.status} ${refusedReal.causes.map((x) => `${x.field}: ${x.message}`).join(' | ') || refusedReal.message || ''}`);
       console.log(`#   mirror: ${refusedMirror.map((p) => `${p.field}: ${p.message}`).join(' | ') || 'nothing'}`);
       console.log(`#   fields: ${matches.map((m) => `${m.mirror} ~ ${m.real ?? 'NONE'} (${m.how ?? 'no match'})`).join('; ')}; original: real ${acceptedReal.status}, mirror ${acceptedMirror.length} problem(s)`);
-      recorded.push({ label: c.label, overlay: c.overlay, object: `${c.target.kind}/${after.metadata?.name}`, real: refusedReal, mirror, matches, realOnly: unmatchedReal, original: { real: acceptedReal, mirror: acceptedMirror } });
+      recorded.push({ label: c.label, overlay: c.overlay, object: `${c.target.kind}/${after.metadata?.name}`, ...(c.refusedAs ? { refusedAs: c.refusedAs, ...stage } : {}), real: refusedReal, mirror, matches, realOnly: unmatchedReal, original: { real: acceptedReal, mirror: acceptedMirror } });
 
       const differences: string[] = [];
       if (acceptedReal.status !== 201) differences.push(`the real API server refused the original: ${acceptedReal.message}`);
