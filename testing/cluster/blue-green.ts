@@ -33,7 +33,7 @@ import { buildReleaseImages, isReady, PodRecorder, tagOf, type Obj, type PodEven
 
 const exec = promisify(execFile);
 // Its own name, transit subnet and node: other control planes on this host are left alone.
-const OPTIONS = { name: 'rc-bluegreen', subnet: 208, nodeName: 'bluegreen-node' };
+const OPTIONS = { name: 'rc-bg', subnet: 208, nodeName: 'bluegreen-node' };
 const NS = 'rollcall-blue-green';
 /** How long the clients are watched after a switch. */
 const SWITCH_OBSERVE_MS = 10_000;
@@ -109,9 +109,12 @@ interface StepRecord {
   step: string;
   /** What the README says this step does. */
   readme: string;
-  /** ms since the epoch when the change was applied (kubectl apply returned). */
+  /** ms since the epoch when the change was applied (kubectl apply returned), and how long the apply took. */
   appliedAt: number;
   applyMs: number;
+  /** For a switch: when the client Service's selector was seen changed (a 50 ms poll of the API), ms after the apply
+   * started; the client figures below count from that moment. */
+  selectorChangedMs?: number;
   events: PodEvent[];
   /** Pods whose deletion started, in order; pods created, in order. */
   deleted: string[];
@@ -121,8 +124,8 @@ interface StepRecord {
     kept: Record<string, number>;
     errors: Record<string, number>;
     /** For a switch: the last new connection answered by the colour switched from, the first by the one switched
-     * to, after the apply (ms after it), and the time from the apply after which every new connection landed on
-     * the new colour. */
+     * to (ms after the selector changed; negative: before), and the time after which every new connection landed
+     * on the new colour. */
     lastOldMs?: number;
     firstNewMs?: number;
     allNewAfterMs?: number;
@@ -175,7 +178,7 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
 
   /** Renders the edited tree, adds BAD_RELEASE=crash to a colour released crashing (as the bad-release component
    * does), leaves out the smoke Job, and applies it server-side as a user would. Answers when the apply returned. */
-  async function applyTree(): Promise<{ at: number; ms: number }> {
+  async function applyTree(): Promise<{ started: number; at: number; ms: number }> {
     const { stdout } = await exec('kubectl', ['kustomize', overlay()], { maxBuffer: 16 << 20 });
     const docs = parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter((d) => d && d.kind !== 'Job');
     for (const d of docs) {
@@ -191,7 +194,7 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
       child.stdin.end(docs.map((d) => stringify(d)).join('---\n'));
     });
     assert.equal(r.code, 0, r.stderr);
-    return { at: Date.now(), ms: Date.now() - started };
+    return { started, at: Date.now(), ms: Date.now() - started };
   }
 
   type Sts = { metadata: { generation: number }; spec: { replicas: number }; status: { observedGeneration?: number; updateRevision?: string; readyReplicas?: number } };
@@ -219,7 +222,7 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
   }
 
   /** The client's answers in [from, to), counted by colour and version, failures by error. */
-  function summarize(from: number, to: number, switchedTo?: Colour): StepRecord['clients'] {
+  function summarize(from: number, to: number, switchedTo?: Colour, switchedAt = from): StepRecord['clients'] {
     const window = samples.filter((s) => s.t >= from && s.t < to);
     const count = (connection: 'new' | 'kept') => {
       const out: Record<string, number> = {};
@@ -231,18 +234,18 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
     const out: StepRecord['clients'] = { new: count('new'), kept: count('kept'), errors };
     if (switchedTo) {
       const fresh = window.filter((s) => s.connection === 'new');
-      const notNew = fresh.filter((s) => colourOf(s.pod) !== switchedTo);
       const lastOld = fresh.filter((s) => colourOf(s.pod) === other(switchedTo)).at(-1);
       const firstNew = fresh.find((s) => colourOf(s.pod) === switchedTo);
-      if (lastOld) out.lastOldMs = lastOld.t - from;
-      if (firstNew) out.firstNewMs = firstNew.t - from;
-      // Every new connection started after this answered from the new colour (the last one that did not, plus the
-      // period): undefined if even the last ones did not.
-      const lastNotNew = notNew.at(-1);
+      if (lastOld) out.lastOldMs = lastOld.t - switchedAt;
+      if (firstNew) out.firstNewMs = firstNew.t - switchedAt;
+      // Every new connection started after this answered from the new colour (the last one after the selector
+      // changed that did not, plus the period): undefined if even the last ones did not.
+      const after = fresh.filter((s) => s.t >= switchedAt);
+      const lastNotNew = after.filter((s) => colourOf(s.pod) !== switchedTo).at(-1);
       if (!lastNotNew) out.allNewAfterMs = 0;
-      else if (fresh.at(-1) !== lastNotNew) out.allNewAfterMs = lastNotNew.t - from + CLIENT_PERIOD_MS;
+      else if (after.at(-1) !== lastNotNew) out.allNewAfterMs = lastNotNew.t - switchedAt + CLIENT_PERIOD_MS;
       const keptAfter: Record<string, number> = {};
-      for (const s of window.filter((x) => x.connection === 'kept')) keptAfter[s.error ? `error ${s.error}` : (colourOf(s.pod) ?? '?')] = (keptAfter[s.error ? `error ${s.error}` : (colourOf(s.pod) ?? '?')] ?? 0) + 1;
+      for (const s of window.filter((x) => x.connection === 'kept' && x.t >= switchedAt)) keptAfter[s.error ? `error ${s.error}` : (colourOf(s.pod) ?? '?')] = (keptAfter[s.error ? `error ${s.error}` : (colourOf(s.pod) ?? '?')] ?? 0) + 1;
       out.keptAfter = keptAfter;
     }
     return out;
@@ -298,7 +301,23 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
     async function step(name: string, readme: string, change: () => void, wait: () => Promise<void>, switchedTo?: Colour): Promise<StepRecord> {
       await recorder.begin();
       change();
+      // For a switch: when the API server holds the new selector (kubectl applies the objects one by one).
+      let selectorAt: number | undefined;
+      let polling = !!switchedTo;
+      const poll = (async () => {
+        while (polling) {
+          const svc = await api.get<{ spec: { selector?: Record<string, string> } }>(`/api/v1/namespaces/${NS}/services/rollcall`).catch(() => undefined);
+          if (svc?.spec.selector?.['rollcall/colour'] === switchedTo) {
+            selectorAt = Date.now();
+            return;
+          }
+          await sleep(50);
+        }
+      })();
       const applied = await applyTree();
+      if (switchedTo) await Promise.race([poll, sleep(5_000)]);
+      polling = false;
+      assert.ok(!switchedTo || selectorAt, `the client Service selects ${switchedTo} after the apply`);
       await nameRevisions(recorder, releases);
       await wait();
       const events = await recorder.end();
@@ -307,15 +326,16 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
         readme,
         appliedAt: applied.at,
         applyMs: applied.ms,
+        ...(selectorAt ? { selectorChangedMs: selectorAt - applied.started } : {}),
         events,
         deleted: events.filter((e) => e.event === 'deleting').map((e) => e.pod),
         created: events.filter((e) => e.event === 'created').map((e) => e.pod),
-        clients: summarize(applied.at, Date.now(), switchedTo),
+        clients: summarize(applied.started, Date.now(), switchedTo, selectorAt),
         notes: [],
       };
       steps.push(rec);
       const c = rec.clients;
-      console.log(`# ${name}: created ${rec.created.join(', ') || 'none'}; deleted ${rec.deleted.join(', ') || 'none'}; new connections ${JSON.stringify(c.new)}; kept ${JSON.stringify(c.kept)}; errors ${JSON.stringify(c.errors)}${switchedTo ? `; last old ${c.lastOldMs ?? '-'} ms, first new ${c.firstNewMs ?? '-'} ms, all new after ${c.allNewAfterMs ?? 'never'} ms; kept connection ${JSON.stringify(c.keptAfter)}` : ''}`);
+      console.log(`# ${name}: created ${rec.created.join(', ') || 'none'}; deleted ${rec.deleted.join(', ') || 'none'}; new connections ${JSON.stringify(c.new)}; kept ${JSON.stringify(c.kept)}; errors ${JSON.stringify(c.errors)}${switchedTo ? `; selector changed ${rec.selectorChangedMs} ms into the ${rec.applyMs} ms apply; last old ${c.lastOldMs ?? '-'} ms, first new ${c.firstNewMs ?? '-'} ms, all new after ${c.allNewAfterMs ?? 'never'} ms; kept connection ${JSON.stringify(c.keptAfter)}` : ''}`);
       return rec;
     }
     const differ = (rec: StepRecord, what: string) => {
@@ -344,13 +364,16 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
     // The switch, the switch back while blue still runs, and the switch again.
     const switches: [string, Colour][] = [['switch to green', 'green'], ['switch back to blue (blue still running)', 'blue'], ['switch to green again', 'green']];
     for (const [name, to] of switches) {
+      const keptBefore = colourOf(samples.filter((x) => x.connection === 'kept' && !x.error).at(-1)?.pod);
       const rec = await step(name, `no pod starts or stops; new connections on ${to} within a second or two; connections already open finish on the old colour`,
         () => editActive(to), () => sleep(SWITCH_OBSERVE_MS), to);
       if (rec.created.length + rec.deleted.length > 0) differ(rec, `pods changed: created ${rec.created.join(', ') || 'none'}, deleted ${rec.deleted.join(', ') || 'none'}`);
       if (rec.clients.allNewAfterMs === undefined) differ(rec, `new connections still reached ${other(to)} at the end of ${SWITCH_OBSERVE_MS / 1000} s`);
       else if (rec.clients.allNewAfterMs > README_SWITCH_MS) differ(rec, `every new connection landed on ${to} only ${rec.clients.allNewAfterMs} ms after the apply (README: usually within a second or two)`);
       if (Object.keys(rec.clients.errors).some((k) => k.startsWith('new'))) differ(rec, `new connections failed during the switch: ${JSON.stringify(rec.clients.errors)}`);
-      if ((rec.clients.keptAfter?.[to] ?? 0) > 0 && (rec.clients.keptAfter?.[other(to)] ?? 0) === 0) rec.notes.push('the kept-alive connection moved at once');
+      // The README: a connection already open stays on the colour it was opened to (both colours run here).
+      const kept = Object.keys(rec.clients.keptAfter ?? {});
+      if (kept.length !== 1 || kept[0] !== keptBefore) differ(rec, `the kept-alive connection was on ${keptBefore} before the switch and answered ${JSON.stringify(rec.clients.keptAfter)} after it`);
     }
 
     // The old colour scaled down once the new one has proven itself: its claims stay.
@@ -362,6 +385,10 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
     scaleDown.notes.push(`blue's claims after the scale-down: ${blueClaims.join(', ')}`);
     if (blueClaims.length !== 3) differ(scaleDown, `blue's claims after the scale-down: ${blueClaims.join(', ') || 'none'}, not all three`);
     if (Object.keys(scaleDown.clients.new).some((k) => !k.startsWith('green'))) differ(scaleDown, `new connections reached ${JSON.stringify(scaleDown.clients.new)}`);
+    // The kept-alive connection, on blue since the launch, moves to green when blue's pods stop.
+    const lastKept = samples.filter((x) => x.connection === 'kept' && !x.error).at(-1);
+    if (colourOf(lastKept?.pod) !== 'green') differ(scaleDown, `the kept-alive connection still answers from ${lastKept?.pod} after blue's scale-down`);
+    if (Object.keys(scaleDown.clients.errors).length > 0) differ(scaleDown, `clients failed during the scale-down: ${JSON.stringify(scaleDown.clients.errors)}`);
 
     // A crashing release to the idle colour (blue): never Ready, so (OrderedReady) only blue-0 is made.
     releases.blue = 'crash';
