@@ -13,7 +13,7 @@
 // Not named *.test.ts: `npm test` must not start a cluster; `npm run test:cluster` runs it. Needs root and Go (or a
 // cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,25 +21,16 @@ import { checkApiServerRules } from '../../bundle/apiserver.ts';
 import { findRenderer, noRendererMessage, render } from '../../bundle/render.ts';
 import { repoRoot } from '../../bundle/schema.ts';
 import type { K8sObject } from '../../bundle/types.ts';
-import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { ApiError, KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
 import { apiServerCases, findObject } from '../support/apiserver-cases.ts';
-import { eventually } from '../support/cluster-helpers.ts';
+import { eventually, whyNoControlPlane } from '../support/cluster-helpers.ts';
 
 // Its own name, transit subnet and node name: other control planes on this host are left alone.
 const OPTIONS = { name: 'rc-rules', subnet: 207, nodeName: 'rules-node' };
 const renderer = findRenderer();
 
-function whyNot(): string | undefined {
-  const privileges = missingPrivileges();
-  if (privileges) return privileges;
-  if (!findGo() && !existsSync(cachedBinaryPath())) return 'Go is not installed and no control plane binary is cached: cannot build the control plane';
-  if (!renderer) return noRendererMessage;
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = whyNoControlPlane() ?? (renderer ? undefined : noRendererMessage);
 if (reason && process.env['CI'] === 'true') {
   test('the API-server rules can be checked here (CI=true)', () => assert.fail(reason));
 }

@@ -15,7 +15,7 @@
 // cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,11 +24,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from '../../bundle/schema.ts';
-import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
-import { eventually } from '../support/cluster-helpers.ts';
+import { eventually, whyNoNodeSuite } from '../support/cluster-helpers.ts';
 import { buildReleaseImages, isReady, PodRecorder, tagOf, type Obj, type PodEvent, type PodObj } from '../support/release-recording.ts';
 
 const exec = promisify(execFile);
@@ -44,18 +43,7 @@ const README_SWITCH_MS = 2_000;
 /** Client requests: one new connection and one request on the kept-alive connection every CLIENT_PERIOD_MS. */
 const CLIENT_PERIOD_MS = 100;
 
-function whyNot(): string | undefined {
-  const privileges = missingPrivileges();
-  if (privileges) return privileges;
-  if (!findGo() && !existsSync(cachedBinaryPath())) return 'Go is not installed and no control plane binary is cached: cannot build the control plane';
-  for (const tool of ['kubectl', 'nsenter', 'setpriv', 'ip']) {
-    const found = (process.env['PATH'] ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, tool)));
-    if (!found) return `${tool} is not installed (kubectl renders and applies the overlay; nsenter, setpriv and ip run the pods)`;
-  }
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = whyNoNodeSuite();
 if (reason && process.env['CI'] === 'true') {
   test('blue-green can run here (CI=true)', () => assert.fail(reason));
 }

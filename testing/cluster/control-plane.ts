@@ -12,27 +12,19 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { requiredVersion } from '../../cluster/controlplane/go-mod.ts';
 import { ApiClient, request } from '../../cluster/local/api.ts';
-import { chooseProxyMode, missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { chooseProxyMode, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { isRunning, type ProcessRecord } from '../../cluster/local/processes.ts';
 import { clientCredentials } from '../../cluster/local/pki.ts';
 import { layout } from '../../cluster/local/layout.ts';
-import { eventually } from '../support/cluster-helpers.ts';
+import { eventually, whyNoControlPlane } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
 // Its own name and transit subnet, so a control plane started by hand (`npm run cluster -- up`) is left alone.
 const OPTIONS = { name: 'rc-test', subnet: 201, nodeName: 'test-node' };
 
-function whyNot(): string | undefined {
-  const privileges = missingPrivileges();
-  if (privileges) return privileges;
-  if (!findGo() && !existsSync(cachedBinaryPath())) return 'Go is not installed and no control plane binary is cached: cannot build the control plane';
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = whyNoControlPlane();
 if (reason && process.env.CI === 'true') {
   test('the control plane can run here (CI=true)', () => assert.fail(reason));
 }

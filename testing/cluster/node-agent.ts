@@ -15,10 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
-import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
-import { bundleTag, eventually } from '../support/cluster-helpers.ts';
+import { bundleTag, eventually, whyNoNodeSuite } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -26,18 +25,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const OPTIONS = { name: 'rc-agent', subnet: 202, nodeName: 'agent-node' };
 const LAUNCH_TIMEOUT_MS = 240_000;
 
-function whyNot(): string | undefined {
-  const privileges = missingPrivileges();
-  if (privileges) return privileges;
-  if (!findGo() && !existsSync(cachedBinaryPath())) return 'Go is not installed and no control plane binary is cached: cannot build the control plane';
-  for (const tool of ['kubectl', 'nsenter', 'setpriv', 'ip']) {
-    const found = (process.env['PATH'] ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, tool)));
-    if (!found) return `${tool} is not installed (kubectl renders and applies the overlays; nsenter, setpriv and ip run the pods)`;
-  }
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = whyNoNodeSuite();
 if (reason && process.env['CI'] === 'true') {
   test('the node agent can run here (CI=true)', () => assert.fail(reason));
 }

@@ -20,10 +20,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
-import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
-import { eventually } from '../support/cluster-helpers.ts';
+import { eventually, whyNoNodeSuite } from '../support/cluster-helpers.ts';
 import { buildReleaseImages, isReady, PodRecorder, release, tagOf, type Obj, type PodEvent, type PodObj, type Release } from '../support/release-recording.ts';
 
 const exec = promisify(execFile);
@@ -38,18 +37,7 @@ const SETTLE_MS = 20_000;
 /** How long a revert is left to the controller before the manual step the README names is taken. */
 const REVERT_WAIT_MS = 45_000;
 
-function whyNot(): string | undefined {
-  const privileges = missingPrivileges();
-  if (privileges) return privileges;
-  if (!findGo() && !existsSync(cachedBinaryPath())) return 'Go is not installed and no control plane binary is cached: cannot build the control plane';
-  for (const tool of ['kubectl', 'nsenter', 'setpriv', 'ip']) {
-    const found = (process.env['PATH'] ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, tool)));
-    if (!found) return `${tool} is not installed (kubectl renders and applies the overlays; nsenter, setpriv and ip run the pods)`;
-  }
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = whyNoNodeSuite();
 if (reason && process.env['CI'] === 'true') {
   test('releases can run here (CI=true)', () => assert.fail(reason));
 }
