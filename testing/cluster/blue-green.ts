@@ -398,6 +398,10 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
     const badSwitch = await step('switch to the crashing blue (made anyway)', 'nothing stops the commit; the smoke test fails the sync afterwards; then switch back',
       () => editActive('blue'), () => sleep(SWITCH_OBSERVE_MS), 'blue');
     badSwitch.notes.push(`new connections after the switch: ${JSON.stringify(badSwitch.clients.new)}, failures ${JSON.stringify(badSwitch.clients.errors)}`);
+    // The README: with no ready pod behind the Service, every new connection is refused until the switch back.
+    const switchedAt = badSwitch.appliedAt - badSwitch.applyMs + (badSwitch.selectorChangedMs ?? 0);
+    const answered = samples.filter((x) => x.connection === 'new' && x.t >= switchedAt + 2 * CLIENT_PERIOD_MS && x.t < badSwitch.appliedAt + SWITCH_OBSERVE_MS && !x.error);
+    if (answered.length > 0) differ(badSwitch, `${answered.length} new connection(s) were answered (by ${[...new Set(answered.map((x) => x.pod))].join(', ')}) after the switch to a colour with no ready pod`);
     const back = await step('switch back to green', 'clients are back as fast as the switch went; no pod starts or stops',
       () => editActive('green'), () => sleep(SWITCH_OBSERVE_MS), 'green');
     if (back.clients.allNewAfterMs === undefined || back.clients.allNewAfterMs > README_SWITCH_MS) differ(back, `every new connection was back on green ${back.clients.allNewAfterMs ?? 'never'} ms after the apply`);
