@@ -308,6 +308,7 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
       assert.ok(!switchedTo || selectorAt, `the client Service selects ${switchedTo} after the apply`);
       await nameRevisions(recorder, releases);
       await wait();
+      await sleep(500); // the recorder's last poll (every 250 ms) sees the state the wait ended on
       const events = await recorder.end();
       // A pod made before its revision was named (the apply's first seconds) gets its release now.
       for (const e of events) if (e.release === '?') e.release = recorder.names.get(e.revision) ?? '?';

@@ -101,6 +101,8 @@ export class PodRecorder {
     return list.items.filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === 'StatefulSet'));
   }
   async begin(): Promise<void> {
+    // Only what exists now: a pod that went after the last poll of the previous recording is not reported again.
+    this.#seen.clear();
     for (const p of await this.snapshot()) this.#seen.set(p.metadata.uid, { name: p.metadata.name, deleting: !!p.metadata.deletionTimestamp, ready: isReady(p), restarts: p.status.containerStatuses?.[0]?.restartCount ?? 0, revision: p.metadata.labels?.['controller-revision-hash'] ?? '' });
     this.#start = Date.now();
     this.#stop = false;
