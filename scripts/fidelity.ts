@@ -3,6 +3,7 @@
 // which needs root), and prints the two side by side (rehearsal/fidelity.ts). --json prints the FidelityReport;
 // --write also records it in docs/fidelity.json and writes the tables of docs/fidelity.md (block fidelity) and of
 // the README (block fidelity-summary), so the published figures are a real run's.
+// `--from FILE --write` writes the blocks from a FidelityReport printed earlier with --json, without running again.
 // Defaults: rolling, parallel, recreate and canary, each with a good and a crashing release (about 30 min on 2 cores).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,39 +34,45 @@ export function summaryBlock(report: FidelityReport): string {
   ].join('\n');
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({ options: { overlay: { type: 'string', multiple: true }, scenario: { type: 'string', multiple: true }, cluster: { type: 'string' }, json: { type: 'boolean' }, write: { type: 'boolean' } } });
+function write(report: FidelityReport, log: (line: string) => void): void {
+  writeFileSync(path.join(repoRoot, 'docs/fidelity.json'), `${JSON.stringify(report, null, 2)}\n`);
+  for (const [file, name, body] of [
+    ['docs/fidelity.md', 'fidelity', fidelityMarkdown(report)],
+    ['README.md', 'fidelity-summary', summaryBlock(report)],
+  ] as const) {
+    const at = path.join(repoRoot, file);
+    writeFileSync(at, replaceBlock(readFileSync(at, 'utf8'), name, body));
+    log(`${file}: block ${name} written`);
+  }
+}
+
+async function run(values: { overlay?: string[]; scenario?: string[]; cluster?: string }, log: (line: string) => void): Promise<FidelityReport> {
   const overlays = values.overlay ?? ['rolling', 'parallel', 'recreate', 'canary'];
   for (const o of overlays) if (!listOverlays(repoRoot).includes(o)) throw new Error(`--overlay ${o}: not an overlay`);
   const scenarios = parseScenarios(values.scenario ?? ['good', 'crash']);
   const plans = await loadPlans(overlays);
-  const log = (line: string) => console.error(line);
   const options = { connections: 8, rate: 200, endpointPropagationMs: 1000 };
   log(`model, time scale ${MODEL_TIME_SCALE}`);
   const model = await compare(plans, scenarios, { ...options, timeScale: MODEL_TIME_SCALE, steadyMs: 500 }, log);
   const which = values.cluster ?? 'local';
-  const { startLocalCluster } = await import('../rehearsal/cluster/kube/local.ts');
-  const { kubeCluster } = await import('../rehearsal/cluster/kube/cluster.ts');
   const context = /^context=(.+)$/.exec(which)?.[1];
   if (which !== 'local' && !context) throw new Error(`--cluster ${which}: local or context=NAME`);
+  const { startLocalCluster } = await import('../rehearsal/cluster/kube/local.ts');
+  const { kubeCluster } = await import('../rehearsal/cluster/kube/cluster.ts');
   const cluster = context ? await kubeCluster({ context }, `context ${context}`) : await startLocalCluster(log);
-  let real;
   try {
-    real = await compare(plans, scenarios, { ...options, timeScale: 1, steadyMs: 5000, cluster }, log);
+    return fidelity(model, await compare(plans, scenarios, { ...options, timeScale: 1, steadyMs: 5000, cluster }, log));
   } finally {
     await cluster.close?.();
   }
-  const report = fidelity(model, real);
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: { overlay: { type: 'string', multiple: true }, scenario: { type: 'string', multiple: true }, cluster: { type: 'string' }, json: { type: 'boolean' }, write: { type: 'boolean' }, from: { type: 'string' } },
+  });
+  const log = (line: string) => console.error(line);
+  const report = values.from ? (JSON.parse(readFileSync(values.from, 'utf8')) as FidelityReport) : await run(values, log);
   console.log(values.json ? JSON.stringify(report, null, 2) : fidelityMarkdown(report));
-  if (values.write) {
-    writeFileSync(path.join(repoRoot, 'docs/fidelity.json'), `${JSON.stringify(report, null, 2)}\n`);
-    for (const [file, name, body] of [
-      ['docs/fidelity.md', 'fidelity', fidelityMarkdown(report)],
-      ['README.md', 'fidelity-summary', summaryBlock(report)],
-    ] as const) {
-      const at = path.join(repoRoot, file);
-      writeFileSync(at, replaceBlock(readFileSync(at, 'utf8'), name, body));
-      log(`${file}: block ${name} written`);
-    }
-  }
+  if (values.write) write(report, log);
 }
