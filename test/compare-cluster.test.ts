@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
-import { clientServiceOf, containerPort, loadPod, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from '../rehearsal/cluster/kube/manifests.ts';
+import { clientServiceOf, compareNamespace, containerPort, inNamespace, loadPod, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from '../rehearsal/cluster/kube/manifests.ts';
 import { checkPodSpec } from '../rehearsal/model/container-allowlist.ts';
 import { laneState, readPod } from '../rehearsal/cluster/kube/statefulset.ts';
 import { loadSettings, resultsServer, ServiceLoad, type LoadOutcome } from '../src/hooks/load.ts';
@@ -68,6 +68,19 @@ describe('the release as --cluster applies it', () => {
     // Not selected by the Service: the load is a client, never an endpoint.
     const selector = (objects.find((o) => o.kind === 'Service' && o.metadata?.name === 'rollcall') as { spec: { selector: Record<string, string> } }).spec.selector;
     assert.ok(!Object.entries(selector).every(([k, v]) => pod.metadata?.labels?.[k] === v));
+  });
+
+  test('moved to its own namespace: every object, and the RoleBinding\'s service account', async (t) => {
+    if (!requireRenderer(t)) return;
+    const objects = (await render(renderer!, 'kustomize/overlays/recreate', repoRoot)).objects;
+    const moved = inNamespace(objects, compareNamespace('recreate'));
+    assert.equal(namespaceOf(moved), 'rollcall-compare-recreate');
+    assert.equal(moved.find((o) => o.kind === 'Namespace')?.metadata?.name, 'rollcall-compare-recreate');
+    assert.ok(moved.every((o) => o.kind === 'Namespace' || o.metadata?.namespace === 'rollcall-compare-recreate'), 'every namespaced object moved');
+    const binding = moved.find((o) => o.kind === 'RoleBinding') as { subjects: { namespace?: string }[] } | undefined;
+    assert.ok(binding, 'the recreate overlay binds its hook\'s Role');
+    assert.ok(binding.subjects.every((s) => s.namespace === 'rollcall-compare-recreate'));
+    assert.ok(!JSON.stringify(moved).includes('"namespace":"rollcall-recreate"'), 'no reference to the old namespace is left');
   });
 
   test('an overlay of two StatefulSets is refused with the count', () => {

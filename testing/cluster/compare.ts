@@ -134,23 +134,23 @@ describe('rollcall compare --cluster on the real controllers', { skip: reason ??
     });
 
     test('a namespace rollcall did not make is refused and left as it was', { timeout: 300_000 }, async () => {
-      assert.equal((await kubectl(['create', 'namespace', 'rollcall-rolling'])).code, 0);
-      assert.equal((await kubectl(['-n', 'rollcall-rolling', 'create', 'configmap', 'users-own', '--from-literal=keep=me'])).code, 0);
+      assert.equal((await kubectl(['create', 'namespace', 'rollcall-compare-rolling'])).code, 0);
+      assert.equal((await kubectl(['-n', 'rollcall-compare-rolling', 'create', 'configmap', 'users-own', '--from-literal=keep=me'])).code, 0);
       const r = await rollcall(['compare', '--cluster', `context=${OPTIONS.name}`, '--overlay', 'rolling', '--scenario', 'crash', '--json'], env());
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /namespace rollcall-rolling exists and was not made by rollcall compare .*refusing to touch it/);
-      const kept = await kubectl(['-n', 'rollcall-rolling', 'get', 'configmap', 'users-own', '-o', 'jsonpath={.data.keep}']);
+      assert.match(r.stderr, /namespace rollcall-compare-rolling exists and was not made by rollcall compare .*refusing to touch it/);
+      const kept = await kubectl(['-n', 'rollcall-compare-rolling', 'get', 'configmap', 'users-own', '-o', 'jsonpath={.data.keep}']);
       assert.equal(kept.stdout, 'me', 'the user\'s object is untouched');
-      const sts = await kubectl(['-n', 'rollcall-rolling', 'get', 'statefulsets', '-o', 'name']);
+      const sts = await kubectl(['-n', 'rollcall-compare-rolling', 'get', 'statefulsets', '-o', 'name']);
       assert.equal(sts.stdout.trim(), '', 'nothing was applied into it');
-      assert.equal((await kubectl(['delete', 'namespace', 'rollcall-rolling', '--wait=true'])).code, 0);
+      assert.equal((await kubectl(['delete', 'namespace', 'rollcall-compare-rolling', '--wait=true'])).code, 0);
     });
 
     test('rolling × crash: the rollout stops at rollcall-2, the revert needs it deleted, the namespace is removed', { timeout: 1_200_000 }, async () => {
       const r = await rollcall(['compare', '--cluster', `context=${OPTIONS.name}`, '--overlay', 'rolling', '--scenario', 'crash', '--json'], env());
       assert.equal(r.code, 0, r.stderr.slice(-3000));
       assertCrashRun(JSON.parse(r.stdout) as ComparisonReport, 'rolling');
-      const ns = await kubectl(['get', 'namespace', 'rollcall-rolling', '--ignore-not-found', '-o', 'name']);
+      const ns = await kubectl(['get', 'namespace', 'rollcall-compare-rolling', '--ignore-not-found', '-o', 'name']);
       assert.equal(ns.stdout.trim(), '', 'the run\'s namespace is gone');
       const other = await kubectl(['get', 'namespace', 'kube-system', '-o', 'name']);
       assert.equal(other.stdout.trim(), 'namespace/kube-system', 'the cluster\'s own namespaces are left');

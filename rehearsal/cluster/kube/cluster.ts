@@ -8,6 +8,7 @@ import type { RolloutPlan } from '../../plan.ts';
 import type { Delivery } from '../../run/delivery.ts';
 import type { RehearsalCluster } from '../seam.ts';
 import { KubeConnection, type KubeTarget } from './connection.ts';
+import { compareNamespace, inNamespace } from './manifests.ts';
 import { KubeStatefulSet } from './statefulset.ts';
 
 /** `kubectl apply --server-side` of the overlay at the release's template; its hook Jobs run on the cluster itself. */
@@ -40,7 +41,7 @@ export async function kubeCluster(target: KubeTarget, name: string, stop?: () =>
     kind: 'real',
     async statefulSet(options, initial) {
       const { objects } = await render(renderer, path.join('kustomize', 'overlays', options.plan.overlay), repoRoot);
-      const set = await KubeStatefulSet.create(kube, options, objects, initial);
+      const set = await KubeStatefulSet.create(kube, options, inNamespace(objects, compareNamespace(options.plan.overlay)), initial);
       open.add(set);
       return set;
     },

@@ -27,6 +27,23 @@ export function statefulSetOf(objects: readonly K8sObject[]): K8sObject & { spec
   return sets[0] as ReturnType<typeof statefulSetOf>;
 }
 
+/** The namespace a run on a real cluster uses for `overlay`: its own, beside the one Argo CD or a person deployed the
+ * overlay to (rollcall-<overlay>), so a comparison on the cluster the bundle runs on never touches the deployment. */
+export const compareNamespace = (overlay: string) => `rollcall-compare-${overlay}`;
+
+/** The overlay moved to namespace `ns`: the Namespace object, every object's metadata.namespace, and the
+ * ServiceAccount subjects of RoleBindings that named the old namespace (the only places kustomize puts it). */
+export function inNamespace(objects: readonly K8sObject[], ns: string): K8sObject[] {
+  const old = namespaceOf(objects);
+  return objects.map((original) => {
+    const o = structuredClone(original) as K8sObject & { subjects?: { namespace?: string }[] };
+    if (o.kind === 'Namespace') o.metadata = { ...o.metadata, name: ns };
+    else if (o.metadata?.namespace === old) o.metadata = { ...o.metadata, namespace: ns };
+    for (const subject of o.subjects ?? []) if (subject.namespace === old) subject.namespace = ns;
+    return o;
+  });
+}
+
 /** The ClusterIP Service whose selector picks the StatefulSet's pods: what clients connect to. */
 export function clientServiceOf(objects: readonly K8sObject[]): { name: string; port: number } {
   const podLabels = statefulSetOf(objects).spec.template.metadata?.labels ?? {};
