@@ -12,6 +12,7 @@ import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { AnalysisRunProcess } from './analysis-run.ts';
 import { modelCluster } from '../cluster/model.ts';
+import { median, POD_START_LATENCY_MS } from '../model/pod-start.ts';
 import type { RehearsalStatefulSet } from '../cluster/seam.ts';
 import type { ClusterControl, Delivery } from './delivery.ts';
 import type { RehearsalOptions } from './options.ts';
@@ -46,7 +47,7 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
 
   let good: Template = { revision: 'r0', version: '1.0.0', env: {} };
   const set = await cluster.statefulSet(
-    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
+    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS, now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
     good,
   );
   set.labels.set(good.revision, 'v1');
@@ -81,7 +82,9 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
       const { run, origin, now: runNow } = timelines.begin(index);
       const progress = (phase: string) => options.progress?.(scenario, phase);
       const result = await rehearseRelease({ plan, set, delivery: options.delivery ?? cluster.kubectlDelivery, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress });
-      results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
+      const starts = set.podStartSamples?.();
+      const podStartMs = starts ? median(starts) : (options.podStartLatencyMs ?? POD_START_LATENCY_MS);
+      results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs, podStartMs } });
       if (result.figures.detection === null) good = release;
     }
     return results;

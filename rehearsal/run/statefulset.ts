@@ -65,6 +65,8 @@ export interface StatefulSetOptions {
   dataRoot: string;
   timeScale: number;
   endpointPropagationMs: number;
+  /** Creation → container start (scheduling, volume binding), cluster time: multiplied by timeScale. */
+  podStartLatencyMs?: number;
   now: () => number;
   events?: StatefulSetEvents;
 }
@@ -269,7 +271,8 @@ export class StatefulSetRun {
       process: undefined,
       lastUrl: '',
       containers: 0,
-      startAtMs: now,
+      // The kubelet starts the container once the pod is scheduled and its volume bound (pod-start.ts).
+      startAtMs: now + this.scaled(this.#o.podStartLatencyMs ?? 0),
       probe: initialProbeState(this.#o.plan.startup !== undefined),
       nextProbeAtMs: now,
       probing: false,
