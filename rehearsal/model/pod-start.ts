@@ -7,6 +7,9 @@
 // real.podStartMs, the median over every pod of every run; test/fidelity.test.ts holds the two together). A cluster
 // that pulls images takes longer: measure yours with `rollcall compare --cluster context=NAME` (figures.podStartMs).
 // Process start-up itself is not in it: the model runs a real process, whose start-up is real time.
+// The AnalysisRun's clock (analysis-run.ts) runs through this latency, as the real analysis controller's does: it is
+// cluster time like the analysis interval. Only the process start-up is left out of that clock, because it is real
+// time and would be stretched by 1 / --time-scale when read as cluster time.
 
 /** Median pod start latency measured on the local control plane (Kubernetes v1.37.2, node agent), ms. */
 export const POD_START_LATENCY_MS = 1000;
