@@ -80,6 +80,8 @@ export interface RehearsalClusterOptions {
   endpointPropagationMs: number;
   /** The model's pod start latency (cluster time; rehearsal/model/pod-start.ts); a real cluster has its own. */
   podStartLatencyMs: number;
+  /** The version the model's controller follows (a real cluster is its own version). */
+  kubernetesVersion?: string;
   now: () => number;
   onAction: (action: SeenAction, podName: string, atMs: number) => void;
 }

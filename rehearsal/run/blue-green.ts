@@ -48,6 +48,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         timeScale: options.timeScale,
         endpointPropagationMs: options.endpointPropagationMs,
         podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS,
+        ...(options.kubernetesVersion ? { kubernetes: options.kubernetesVersion } : {}),
         now,
         events: { onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
       },

@@ -17,6 +17,8 @@ export interface RehearsalOptions {
   endpointPropagationMs: number;
   /** The model's pod start latency, cluster time (default POD_START_LATENCY_MS, rehearsal/model/pod-start.ts). */
   podStartLatencyMs?: number;
+  /** The Kubernetes version the model's StatefulSet controller follows (default DEFAULT_KUBERNETES_VERSION). */
+  kubernetesVersion?: string;
   watch?: WatchRules;
   /** The cluster the rehearsal runs on (default: the model, rehearsal/cluster/model.ts). */
   cluster?: RehearsalCluster;

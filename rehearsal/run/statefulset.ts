@@ -67,6 +67,8 @@ export interface StatefulSetOptions {
   endpointPropagationMs: number;
   /** Creation → container start (scheduling, volume binding), cluster time: multiplied by timeScale. */
   podStartLatencyMs?: number;
+  /** The Kubernetes version whose StatefulSet controller is modelled (default: the local control plane's). */
+  kubernetes?: string;
   now: () => number;
   events?: StatefulSetEvents;
 }
@@ -96,6 +98,7 @@ export class StatefulSetRun {
     this.#startupMs = Array.from({ length: plan.replicas }, () => 0);
     this.#startingSince = Array.from({ length: plan.replicas }, () => null);
     this.spec = {
+      ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
       replicas: plan.replicas,
       podManagementPolicy: plan.podManagementPolicy,
       updateStrategy: plan.update.type === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', partition: plan.update.partition, maxUnavailable: plan.update.maxUnavailable },
