@@ -3,6 +3,7 @@
 import type { WatchRules } from '../model/release-watch.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { ReleaseScenario } from '../result.ts';
+import type { RehearsalCluster } from '../cluster/seam.ts';
 import type { Delivery } from './delivery.ts';
 
 export interface RehearsalOptions {
@@ -14,8 +15,14 @@ export interface RehearsalOptions {
   steadyMs: number;
   /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
   endpointPropagationMs: number;
+  /** The model's pod start latency, cluster time (default POD_START_LATENCY_MS, rehearsal/model/pod-start.ts). */
+  podStartLatencyMs?: number;
+  /** The Kubernetes version the model's StatefulSet controller follows (default DEFAULT_KUBERNETES_VERSION). */
+  kubernetesVersion?: string;
   watch?: WatchRules;
-  /** How a release reaches the cluster (default: plainApply). */
+  /** The cluster the rehearsal runs on (default: the model, rehearsal/cluster/model.ts). */
+  cluster?: RehearsalCluster;
+  /** How a release reaches the cluster (default: the cluster's kubectl delivery). */
   delivery?: (plan: RolloutPlan) => Delivery;
   progress?: (scenario: ReleaseScenario | 'launch', phase: string) => void;
 }

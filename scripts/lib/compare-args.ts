@@ -13,13 +13,21 @@ export class UsageError extends Error {}
 export const COMMANDS = ['compare'] as const;
 export const DELIVERIES = ['kubectl', 'argocd'] as const;
 
+/** Where the rehearsal runs: the model (default), the local control plane, or a kube context the user has. */
+export type ClusterChoice = { kind: 'model' } | { kind: 'local' } | { kind: 'context'; context: string };
+
 export interface CompareArgs {
+  cluster: ClusterChoice;
   overlays: string[] | undefined;
   scenarios: string[] | undefined;
   delivery: (typeof DELIVERIES)[number];
   /** undefined: the delivery's default. */
   argocdRefreshSeconds: number | undefined;
   timeScale: number;
+  /** The model's pod start latency in seconds of cluster time; undefined: its default (measured on a real cluster). */
+  podStartSeconds: number | undefined;
+  /** The Kubernetes version the model follows; undefined: the local control plane's. */
+  kubernetes: string | undefined;
   connections: number;
   rate: number;
   json: boolean;
@@ -39,8 +47,11 @@ const OPTIONS = {
   overlay: { type: 'string', multiple: true },
   scenario: { type: 'string', multiple: true },
   delivery: { type: 'string' },
+  cluster: { type: 'string' },
   'argocd-refresh': { type: 'string' },
   'time-scale': { type: 'string' },
+  'pod-start': { type: 'string' },
+  kubernetes: { type: 'string' },
   connections: { type: 'string' },
   rate: { type: 'string' },
   json: { type: 'boolean' },
@@ -141,6 +152,15 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
   const d = choices.defaults;
   const refresh = one('argocd-refresh');
   const scale = one('time-scale');
+  const cluster = parseCluster(one('cluster'));
+  if (cluster.kind !== 'model') {
+    // A real cluster runs the manifests' own timings: nothing there can be scaled.
+    if (scale !== undefined && Number(scale) !== 1) throw new UsageError(`--time-scale ${scale} with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none`);
+    if (delivery === 'argocd') throw new UsageError('--delivery argocd with --cluster: compare drives a real cluster with kubectl only (real Argo CD runs in npm run test:argocd); accepted: --delivery kubectl');
+    if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: there is no Argo CD model on a real cluster; accepted: --cluster without --argocd-refresh');
+    if (one('kubernetes') !== undefined) throw new UsageError('--kubernetes with --cluster: a real cluster is its own version; accepted: --cluster without --kubernetes');
+    if (one('pod-start') !== undefined) throw new UsageError('--pod-start with --cluster: a real cluster starts pods in its own time (measured, figures.podStartMs); accepted: --cluster without --pod-start');
+  }
   const connections = one('connections');
   const rate = one('rate');
   return {
@@ -150,7 +170,10 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       scenarios,
       delivery: delivery as CompareArgs['delivery'],
       argocdRefreshSeconds: refresh === undefined ? undefined : number('argocd-refresh', refresh, 0, 3600),
-      timeScale: scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
+      cluster,
+      timeScale: cluster.kind !== 'model' ? 1 : scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
+      kubernetes: kubernetesVersion(one('kubernetes')),
+      podStartSeconds: one('pod-start') === undefined ? undefined : number('pod-start', one('pod-start')!, 0, 600),
       connections: connections === undefined ? d.connections : number('connections', connections, 1, 256, { integer: true }),
       rate: rate === undefined ? d.rate : number('rate', rate, 1, 10_000),
       json: values.has('json'),
@@ -159,8 +182,26 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
   };
 }
 
+function kubernetesVersion(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^v?1\.\d{1,2}(\.\d{1,3})?$/.test(raw)) throw new UsageError(`--kubernetes "${raw}" is not accepted; accepted: a Kubernetes version such as 1.37.2, 1.36 or 1.35.2`);
+  return raw.replace(/^v/, '');
+}
+
+const CLUSTER_FORMS = 'model (default), local (a control plane of this machine, needs root), context=NAME (a context of your kubeconfig)';
+
+function parseCluster(raw: string | undefined): ClusterChoice {
+  if (raw === undefined || raw === 'model') return { kind: 'model' };
+  if (raw === 'local') return { kind: 'local' };
+  const m = /^context=(.+)$/.exec(raw);
+  if (m?.[1] && /^[\w.@:/-]+$/.test(m[1])) return { kind: 'context', context: m[1] };
+  throw new UsageError(`--cluster "${raw}" is not accepted; accepted: ${CLUSTER_FORMS}`);
+}
+
 function accepts(option: string, choices: Choices): string {
   switch (option) {
+    case 'cluster':
+      return `; accepted: ${CLUSTER_FORMS}`;
     case 'overlay':
       return `; accepted: ${choices.overlays.join(', ')}`;
     case 'scenario':

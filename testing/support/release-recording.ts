@@ -1,16 +1,11 @@
 // What the suites rolling releases on the local control plane (testing/cluster/releases.ts, testing/cluster/
 // blue-green.ts) share: the image builds each release runs (one tag each), a release's edit of the rendered manifests,
 // and the recorder of every pod change the controllers make.
-import { execFile } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type { KubeApi } from '../../cluster/node-agent/kube-api.ts';
-import { repoRoot } from '../../bundle/schema.ts';
-import { bundleTag } from './cluster-helpers.ts';
-
-const exec = promisify(execFile);
+import { buildImageDir, bundleTag } from '../../cluster/local/bundle-image.ts';
 
 export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec?: any; rules?: any[] };
 
@@ -52,7 +47,7 @@ export function retag(from: string, to: string, base: string, version: string): 
 export async function buildReleaseImages(dir: string): Promise<{ base: string; images: Map<string, string> }> {
   const base = bundleTag();
   const imageDir = path.join(dir, base);
-  await exec(process.execPath, [path.join(repoRoot, 'scripts/build.ts'), '--out', imageDir], { cwd: repoRoot, timeout: 120_000 });
+  await buildImageDir(imageDir);
   const images = new Map([[base, imageDir]]);
   for (const which of ['good', 'crash'] as const) {
     const t = tagOf(base, which);

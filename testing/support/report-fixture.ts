@@ -94,6 +94,7 @@ function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: 
   const recovered = lastV1Changes.every(([, state, version]) => state === 'ready' && version === 'v1');
   return {
     launchToAllReadyMs: launched,
+    podStartMs: 1000,
     detection: detectionOf(spec),
     before: phase(0, spec.rolloutAtMs),
     during: phase(spec.rolloutAtMs, end),
@@ -217,6 +218,7 @@ export function fixtureReport(): ComparisonReport {
   ];
   return {
     generatedAt: '2026-12-02T05:30:00.000Z',
+    cluster: { kind: 'model', description: 'model (rehearsal/model)' },
     podEntry: 'built entry (server.js of sources 0123456789abcdef, from the build cache)',
     machine: { cpus: 2, cpuModel: 'Fixture CPU @ 2.0GHz', memoryGiB: 4, node: 'v24.0.0', platform: 'linux x64' },
     timeScale: 0.1,
