@@ -144,8 +144,14 @@ describe('the in-cluster load program (src/hooks/load.ts)', () => {
     await new Promise<void>((resolve) => results.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(results.address() as AddressInfo).port}`;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      const page = (await (await fetch(`${base}/outcomes?from=0`)).json()) as { running: boolean; total: number; outcomes: LoadOutcome[] };
+      // Until both clients have answers of their own (a busy machine paces slower than 100/s).
+      type Page = { running: boolean; total: number; outcomes: LoadOutcome[] };
+      let page: Page;
+      for (let tries = 0; ; tries++) {
+        page = (await (await fetch(`${base}/outcomes?from=0`)).json()) as Page;
+        if ((page.outcomes.some((o) => o.pod === 'pod-0') && page.outcomes.some((o) => o.pod === 'pod-1') && page.outcomes.length >= 10) || tries > 100) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       assert.equal(page.running, true);
       assert.ok(page.outcomes.length >= 10, `${page.outcomes.length} outcomes`);
       assert.equal(sockets, 2, 'two clients, two connections, however many requests');
