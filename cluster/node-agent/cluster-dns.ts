@@ -131,7 +131,7 @@ async function publishService(api: KubeApi, serviceIP: string, address: string, 
       name: `kube-dns-${nodeName}`,
       namespace: 'kube-system',
       // kube-proxy reads slices by their Service's name; managed-by keeps the EndpointSlice controller's hands off.
-      labels: { ...labels, 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'rollcall.dev/node-agent' },
+      labels: { ...labels, 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'rollcall-node-agent' },
     },
     addressType: 'IPv4',
     endpoints: [{ addresses: [address], conditions: { ready: true }, nodeName }],
