@@ -176,6 +176,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       agent = await spawnNodeAgent({
         kubeconfig: cp.kubeconfigs.node,
         provisionerKubeconfig: cp.kubeconfigs.admin,
+        dnsKubeconfig: cp.kubeconfigs.admin,
         stateDir: path.join(tmp, 'node'),
         images: new Map([[tag, imageDir]]),
         netns: cp.netns,
