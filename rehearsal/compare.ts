@@ -12,6 +12,7 @@ import { progressLine, runsDone, type ProgressPoint } from './report/progress.ts
 import type { ComparisonReport, ReleaseScenario } from './result.ts';
 import { rehearseOverlay, type RehearsalOptions } from './run/overlay.ts';
 import { preparePodEntry } from './run/pod-process.ts';
+import { modelCluster } from './cluster/model.ts';
 
 export interface RenderedOverlay {
   overlay: string;
@@ -49,9 +50,10 @@ export async function compare(
   options: Omit<RehearsalOptions, 'progress'>,
   progress: (line: string) => void = () => {},
 ): Promise<ComparisonReport> {
-  // Before any run's clock starts: building the image's entry takes seconds.
-  const { description: podEntry } = await preparePodEntry();
-  progress(`pods run the ${podEntry}`);
+  const cluster = options.cluster ?? modelCluster;
+  // Before any run's clock starts: building the image's entry takes seconds (a real cluster runs its image).
+  const podEntry = cluster.kind === 'model' ? (await preparePodEntry()).description : 'image the overlays name, on the cluster';
+  progress(`cluster: ${cluster.describe}; pods run the ${podEntry}`);
   const runs = [];
   const started = performance.now();
   // When the number of finished runs last grew: the time-left estimate averages finished runs only.
@@ -77,6 +79,7 @@ export async function compare(
   return {
     generatedAt: new Date().toISOString(),
     machine: machine(),
+    cluster: { kind: cluster.kind, description: cluster.describe },
     podEntry,
     timeScale: options.timeScale,
     connections: options.connections,

@@ -129,6 +129,8 @@ export interface RunResult {
 export interface ComparisonReport {
   generatedAt: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  /** Which cluster produced the figures: the model (rehearsal/model), or a real API server (its version, its nodes). */
+  cluster: { kind: 'model' | 'real'; description: string };
   /** What the pods ran: the image's built entry (server.js) or the TypeScript sources, in words. */
   podEntry: string;
   /** Manifest timings were multiplied by this; process start-up is real time. */

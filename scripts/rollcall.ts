@@ -14,7 +14,7 @@ import { checkReportPath, parseCommandLine, UsageError, type Choices } from './l
  * (README, "Comparing rollout strategies"). The issue's budget is 5 minutes. */
 export const DEFAULT_TIME_SCALE = 0.05;
 
-const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--delivery D] [--argocd-refresh S] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
+const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--cluster C] [--delivery D] [--argocd-refresh S] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
@@ -25,6 +25,15 @@ reports what clients saw and what it took to get back.
   --scenario S       release scenario (repeatable; default: good), or all of them: all
                      good: a normal release; crash: v2 exits ${CRASH_AFTER_MS / 1000} s after start; unready: v2 never
                      becomes Ready; errors: ${ERROR_SHARE * 100} % of v2's visits fail; slow: v2 is Ready only ${SLOW_DELAY_MS / 1000} s after start
+  --cluster C        where the releases run: model (default: the rehearsal's model of the StatefulSet controller,
+                     kubelet and Service, with real server processes here), local (a real control plane on this
+                     machine: etcd, kube-apiserver, controllers and scheduler built from the Kubernetes modules, pods
+                     as processes under the node agent; needs root and Go or a cached build; started and stopped by
+                     the command) or context=NAME (a context of your kubeconfig, e.g. context=kind-rollcall: its
+                     nodes must be able to run the overlays' image). On a real cluster the release is applied with
+                     kubectl apply --server-side, the hook Jobs run there, the load runs in a pod through the
+                     Service, and the overlay's namespace is deleted afterwards (one rollcall did not make is
+                     refused). Times are the manifests' own (time scale 1): several minutes per overlay and scenario
   --delivery D       how a release reaches the cluster: kubectl (default: kubectl apply, hooks run right after it)
                      or argocd (Argo CD's automated sync as the bundle configures it: hook phases and deadlines,
                      retries, a revert that syncs only once the running operation is over; an operation still
@@ -61,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
   const args = line.args;
   // Checked before the rehearsal, not after minutes of it.
   if (args.html !== undefined) await checkReportPath(args.html);
+  if (args.cluster.kind === 'local') {
+    const why = (await import('../rehearsal/cluster/kube/local.ts')).localClusterUnavailable();
+    if (why) throw new UsageError(why);
+  }
   const scenarios = parseScenarios(args.scenarios);
   const { compare, renderOverlays } = await import('../rehearsal/compare.ts');
   const { planFromObjects } = await import('../rehearsal/plan.ts');
@@ -86,10 +99,39 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const plans = rendered.map(({ overlay, objects }) => planFromObjects(overlay, objects));
+  if (args.cluster.kind !== 'model') {
+    // On a real cluster the runner drives one StatefulSet with kubectl; the colour switch and the AnalysisRun are
+    // rehearsed on the model only for now.
+    const cannot = plans.filter((p) => p.blueGreen || p.analysisRun).map((p) => p.overlay);
+    if (cannot.length > 0) {
+      const can = plans.map((p) => p.overlay).filter((o) => !cannot.includes(o));
+      throw new UsageError(
+        `--cluster cannot rehearse overlay ${cannot.join(', ')}${args.overlays === undefined ? ' (all overlays are the default)' : ''}: its colour switch or AnalysisRun runs on the model only; accepted: ${can.length > 0 ? can.map((o) => `--overlay ${o}`).join(' ') : 'another overlay (rollcall --help lists them)'}`,
+      );
+    }
+  }
   const { timeScale, connections, rate } = args;
   const delivery = args.delivery === 'argocd' ? { delivery: argocd.argocdDelivery({ timeScale, ...(args.argocdRefreshSeconds === undefined ? {} : { refreshSeconds: args.argocdRefreshSeconds }) }) } : {};
   const started = performance.now();
-  const report = await compare(plans, scenarios, { timeScale, connections, rate, steadyMs: 500, endpointPropagationMs: 1000, ...delivery }, (text) => console.error(text));
+  const progress = (text: string) => console.error(text);
+  if (args.cluster.kind === 'local') {
+    const { startLocalCluster } = await import('../rehearsal/cluster/kube/local.ts');
+    activeCluster = await startLocalCluster(progress);
+  } else if (args.cluster.kind === 'context') {
+    const { kubeCluster } = await import('../rehearsal/cluster/kube/cluster.ts');
+    activeCluster = await kubeCluster({ context: args.cluster.context }, `context ${args.cluster.context}`);
+  }
+  let report;
+  try {
+    report = await compare(
+      plans,
+      scenarios,
+      { timeScale, connections, rate, steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(activeCluster ? { cluster: activeCluster } : {}) },
+      progress,
+    );
+  } finally {
+    await closeCluster();
+  }
   const { formatTable } = await import('../rehearsal/report/table.ts');
   console.log(args.json ? JSON.stringify(report, null, 2) : formatTable(report));
   if (args.html !== undefined) {
@@ -106,12 +148,22 @@ async function main(argv: string[]): Promise<number> {
   return hangs.length > 0 || report.runs.some((run) => run.figures.lost > 0 || run.figures.duplicated > 0) ? 1 : 0;
 }
 
-// Interrupted: the pods are our child processes; end them rather than leave servers behind.
-// process.exit runs the 'exit' handlers, which remove the rehearsal's temp directories (rehearsal/run/temp-dirs.ts).
+/** The real cluster in use (--cluster), closed on every way out: its namespaces deleted, a local control plane stopped. */
+let activeCluster: import('../rehearsal/cluster/seam.ts').RehearsalCluster | undefined;
+async function closeCluster(): Promise<void> {
+  const cluster = activeCluster;
+  activeCluster = undefined;
+  await cluster?.close?.();
+}
+
+// Interrupted: the pods are our child processes; end them rather than leave servers behind (and on a real cluster,
+// remove what the run created). process.exit runs the 'exit' handlers, which remove the rehearsal's temp directories
+// (rehearsal/run/temp-dirs.ts).
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.on(signal, () => {
     for (const pod of PodProcess.live) pod.kill();
-    process.exit(code);
+    if (activeCluster) console.error('rollcall: interrupted: removing what the run created on the cluster');
+    void closeCluster().finally(() => process.exit(code));
   });
 }
 

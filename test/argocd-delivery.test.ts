@@ -94,14 +94,14 @@ function onDeleteCluster(crashing: string) {
   const state = { current: 'r0', update: 'r0', applied: [] as string[], deleted: 0 };
   let pods = [0, 1, 2].map(() => ({ revision: 'r0', ready: true, terminating: false }));
   const control: ClusterControl = {
-    setTemplate: (t) => {
+    setTemplate: async (t) => {
       state.update = t.revision;
       state.applied.push(t.revision);
     },
     deleteAllPods: () => assert.fail('the Argo CD delivery deletes pods through its hooks only'),
     healthy: () => pods.every((p) => p.ready),
     pods: () => pods.map((p) => ({ ...p })),
-    deletePod: (ordinal) => {
+    deletePod: async (ordinal) => {
       state.deleted++;
       pods = pods.map((p, i) => (i === ordinal ? { revision: state.update, ready: state.update !== crashing, terminating: false } : p));
     },

@@ -82,7 +82,7 @@ describe('built entry (scripts/build.ts)', () => {
   });
 
   test('bundles the service and one file per hook entry in src/hooks/', () => {
-    for (const file of ['package.json', 'server.js', 'hooks/smoke.js', 'hooks/recreate-hook.js']) assert.ok(files.includes(file), `${file} in ${files.join(', ')}`);
+    for (const file of ['package.json', 'server.js', 'hooks/smoke.js', 'hooks/recreate-hook.js', 'hooks/load.js']) assert.ok(files.includes(file), `${file} in ${files.join(', ')}`);
     const sources = new Set(readdirSync(path.join(root, 'src', 'hooks')).map((name) => name.replace(/\.ts$/, '')));
     for (const file of files.filter((f) => f.startsWith('hooks/'))) assert.ok(sources.has(path.basename(file, '.js')), `${file} comes from src/hooks/`);
     assert.ok(!files.includes('hooks/k8s-client.js'), 'a library module of the hooks is not an entry');

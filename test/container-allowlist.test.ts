@@ -90,7 +90,7 @@ describe('checkPodSpec', () => {
     assert.deepEqual(checkPodSpec({ initContainers: [{ ...smoke(), command: ['sh'] }], containers: [app()] }), {
       ok: false,
       field: 'initContainers[smoke].command',
-      reason: "[\"sh\"] is not one of the image's programs (node /app/hooks/smoke.js; node /app/hooks/recreate-hook.js); leave it unset for the service",
+      reason: "[\"sh\"] is not one of the image's programs (node /app/hooks/smoke.js; node /app/hooks/recreate-hook.js; node /app/hooks/load.js); leave it unset for the service",
     });
     const host = checkPodSpec({ containers: [app()], volumes: [{ name: 'root', hostPath: { path: '/' } }] });
     assert.equal(host.ok === false && host.field, 'volumes[root].hostPath');

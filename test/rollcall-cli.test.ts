@@ -16,6 +16,7 @@ import { tempDir } from '../testing/support/temp-dir.ts';
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'scripts', 'rollcall.cjs');
 const overlays = listOverlays(root);
+const hasKubectl = () => spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 
 interface Ran {
   code: number | null;
@@ -86,6 +87,15 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
       [/--delivery argocd cannot drive overlay canary-analysis: hook AnalysisRun\/\S+: the Argo CD rehearsal models hook Jobs only; accepted: --delivery kubectl, or --delivery argocd with --overlay rolling$/],
     ],
     ['--delivery argocd with every overlay (the default)', ['compare', '--delivery', 'argocd'], [/cannot drive overlay canary-analysis \(all overlays are the default\)/, /--overlay rolling/]],
+    ['an unknown cluster', ['compare', '--cluster', 'kind'], [/--cluster "kind" is not accepted; accepted: model \(default\), local \(.*\), context=NAME/]],
+    ['a cluster context without its name', ['compare', '--cluster', 'context='], [/--cluster "context=" is not accepted/]],
+    ['a time scale on a real cluster', ['compare', '--cluster', 'context=kind-rollcall', '--time-scale', '0.1'], [/--time-scale 0\.1 with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none$/]],
+    ['Argo CD on a real cluster', ['compare', '--cluster', 'local', '--delivery', 'argocd'], [/--delivery argocd with --cluster: .*accepted: --delivery kubectl$/]],
+    [
+      'an overlay --cluster cannot rehearse yet',
+      ['compare', '--cluster', 'context=kind-rollcall', '--overlay', 'blue-green', '--overlay', 'rolling'],
+      [/--cluster cannot rehearse overlay blue-green: its colour switch or AnalysisRun runs on the model only; accepted: --overlay rolling$/],
+    ],
   ];
   for (const [name, args, patterns] of cases) {
     test(`${name}: rollcall ${args.join(' ')}`, async () => assertRefused(await run(args), ...patterns));
@@ -101,6 +111,19 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     assertRefused(await run(['compare', '--html', path.join(locked, 'r.html')], { wrap: user }), /the folder .*locked is not writable \(EACCES\); accepted: a file in an existing, writable folder/);
     assertRefused(await run(['compare', '--html', path.join(dir, 'report.html')], { wrap: user }), /the file exists and cannot be written \(EACCES\)/);
     assert.equal(readFileSync(path.join(dir, 'report.html'), 'utf8'), 'old', 'the existing report is untouched');
+  });
+});
+
+describe('rollcall compare --cluster refuses early', () => {
+  test('local, as a user without root: says what it needs', { skip: process.getuid?.() === 0 && existsSync('/usr/bin/setpriv') ? false : 'needs root and setpriv to run the CLI as another user' }, async () => {
+    const user = ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    assertRefused(await run(['compare', '--cluster', 'local', '--overlay', 'rolling'], { wrap: user }), /--cluster local: the local control plane needs root/);
+  });
+  test('a context the kubeconfig does not have: kubectl\'s own words, nothing created', { skip: hasKubectl() ? false : 'kubectl is not installed' }, async () => {
+    const r = await run(['compare', '--cluster', 'context=no-such-context', '--overlay', 'rolling']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /rollcall: kubectl proxy exited \(1\): .*context "no-such-context" does not exist/);
+    assert.equal(r.stdout, '');
   });
 });
 

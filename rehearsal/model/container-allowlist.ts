@@ -34,6 +34,8 @@ export type ContainerCheck = { ok: true } | { ok: false; field: string; reason: 
 export const HOOK_COMMANDS: readonly (readonly string[])[] = [
   ['node', '/app/hooks/smoke.js'],
   ['node', '/app/hooks/recreate-hook.js'],
+  // The in-cluster load of `rollcall compare --cluster` (src/hooks/load.ts): a pod, not a hook Job, from the same image.
+  ['node', '/app/hooks/load.js'],
 ];
 
 /** registry/path:tag or @sha256:digest (https://github.com/distribution/reference, reference.go's grammar, simplified). */
@@ -78,6 +80,12 @@ export const ENV_RULES: Readonly<Record<string, RegExp>> = {
   RECREATE_TIMEOUT_MS: DIGITS,
   RECREATE_INTERVAL_MS: DIGITS,
   RECREATE_API_URL: URL_LIST,
+  // The in-cluster load (src/hooks/load.ts).
+  LOAD_URL: URL_LIST,
+  LOAD_CONNECTIONS: DIGITS,
+  LOAD_RATE: DIGITS,
+  LOAD_SECONDS: DIGITS,
+  LOAD_PORT: DIGITS,
 };
 
 /** Downward API sources a value may come from (https://kubernetes.io/docs/concepts/workloads/pods/downward-api/). */

@@ -148,6 +148,7 @@ export function renderReport(report: ComparisonReport): string {
 <body>
 <h1>rollcall compare</h1>
 <p class="meta">Generated ${escapeHtml(report.generatedAt)} on ${escapeHtml(String(m.cpus))} × ${escapeHtml(m.cpuModel)}, ${escapeHtml(String(m.memoryGiB))} GiB, Node ${escapeHtml(m.node)}, ${escapeHtml(m.platform)}.</p>
+<p class="meta">Figures from: <span class="cluster">${escapeHtml(report.cluster?.description ?? 'model')}</span>.</p>
 <p class="meta">Time scale ${escapeHtml(String(report.timeScale))}: the manifests' timings (probes, minReadySeconds, drain, back-off) were multiplied by it; process start-up is real time. Every time in this report is the rehearsal's own (real) time: divide by ${escapeHtml(String(report.timeScale))} for the time on a cluster with the manifests' timings. Load: ${escapeHtml(String(report.rate))} requests per second in total from ${escapeHtml(String(report.connections))} concurrent clients, paced.</p>
 <p class="meta">Detection (a bad release is then reverted): <span class="detection-rules">${escapeHtml(report.detectionRules)}</span>.</p>
 <p class="meta">Each timeline starts at 0 s: an overlay's first run at the creation of its first v1 pod (the launch is shown), its later runs at their own start (every pod Ready on v1).</p>

@@ -9,7 +9,7 @@ import type { ComparisonReport, RunResult } from '../result.ts';
 /** The widest the table and its legend may be: a terminal of 120 columns. */
 export const MAX_WIDTH = 120;
 
-type Report = Pick<ComparisonReport, 'runs'> & Partial<Pick<ComparisonReport, 'timeScale'>>;
+type Report = Pick<ComparisonReport, 'runs'> & Partial<Pick<ComparisonReport, 'timeScale' | 'cluster'>>;
 
 /** A duration of cluster time (measured ms ÷ time scale), short: "4.2 s", "84 s", "17 min". */
 export function clusterTime(ms: number, timeScale: number): string {
@@ -104,6 +104,7 @@ export function formatTable(report: Report): string {
   const launches = new Map(report.runs.map((run) => [run.overlay, run.figures.launchToAllReadyMs]));
   out.push(
     '',
+    ...(report.cluster ? wrap(`Figures from: ${report.cluster.description}.`) : []),
     ...wrap(
       scale === 1
         ? `Times are seconds as measured${report.timeScale === 1 ? ' (time scale 1: the same as on a cluster)' : ''}.`

@@ -167,14 +167,14 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
         switch (e.kind) {
           case 'wave-started':
             // The StatefulSet is applied before the wave's hooks (kindOrder): the new template first.
-            if (e.tasks?.some((t) => t.kind === 'StatefulSet')) cluster.setTemplate(templates.get(op.revision)!);
+            if (e.tasks?.some((t) => t.kind === 'StatefulSet')) void cluster.setTemplate(templates.get(op.revision)!);
             break;
           case 'hook-started': {
             mark('sync', `hook ${hook} started (${e.detail.split(' ')[0]})`);
             if (hooks[hook]?.deletesStalePods) {
               const update = cluster.revisions().update;
               cluster.pods().forEach((p, ordinal) => {
-                if (p && !p.terminating && p.revision !== update) cluster.deletePod(ordinal);
+                if (p && !p.terminating && p.revision !== update) void cluster.deletePod(ordinal);
               });
             }
             break;

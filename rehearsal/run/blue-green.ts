@@ -125,7 +125,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         // Clients start once the Service routes to every pod of the active colour: Ready is not yet routed (the
         // endpoint change takes its propagation delay), and a request with no endpoint would read as downtime.
         await until('the Service to route to every pod', () => sets[routed()].endpoints().length === state.colours[routed()].replicas);
-        load.start(options.connections, options.rate);
+        await load.start(options.connections, options.rate);
         const loadStartMs = runNow();
         progress('steady load');
         await sleep(options.steadyMs);

@@ -10,15 +10,15 @@ import type { Template } from './statefulset.ts';
 
 /** What a delivery may do to the cluster. */
 export interface ClusterControl {
-  setTemplate(template: Template): void;
+  setTemplate(template: Template): Promise<void>;
   /** Delete every pod of the set (what the recreate hook's Job does through the API). */
-  deleteAllPods(): void;
+  deleteAllPods(): Promise<void>;
   /** Whether every pod is Ready (a delivery that gates on health asks this). */
   healthy(): boolean;
   /** Each ordinal's pod (undefined: none): its template revision, Ready, being deleted. */
   pods(): ({ revision: string; ready: boolean; terminating: boolean } | undefined)[];
   /** Delete one pod (what a hook Job does through the API). */
-  deletePod(ordinal: number): void;
+  deletePod(ordinal: number): Promise<void>;
   /** status.currentRevision and status.updateRevision of the StatefulSet. */
   revisions(): { current: string; update: string };
 }
@@ -42,11 +42,11 @@ export function plainApply(plan: RolloutPlan): Delivery {
   return {
     name: 'kubectl apply (the recreate hook Job run right after it)',
     async apply(template, cluster, mark) {
-      cluster.setTemplate(template);
+      await cluster.setTemplate(template);
       mark('sync', `apply: template ${template.version}`);
       if (hasRecreateHook(plan)) {
         mark('sync', 'recreate hook: delete every pod');
-        cluster.deleteAllPods();
+        await cluster.deleteAllPods();
       }
     },
   };

@@ -32,7 +32,7 @@ export class Load {
   }
 
   /** `rate`: requests per second over all connections (paced, so the load leaves CPU to the pods it measures). */
-  start(connections: number, rate: number): void {
+  async start(connections: number, rate: number): Promise<void> {
     this.#running = true;
     const intervalMs = (connections / rate) * 1000;
     this.#workers = Array.from({ length: connections }, (_, i) => this.#work(intervalMs, (i * intervalMs) / connections));

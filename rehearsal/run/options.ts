@@ -3,6 +3,7 @@
 import type { WatchRules } from '../model/release-watch.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { ReleaseScenario } from '../result.ts';
+import type { RehearsalCluster } from '../cluster/seam.ts';
 import type { Delivery } from './delivery.ts';
 
 export interface RehearsalOptions {
@@ -15,7 +16,9 @@ export interface RehearsalOptions {
   /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
   endpointPropagationMs: number;
   watch?: WatchRules;
-  /** How a release reaches the cluster (default: plainApply). */
+  /** The cluster the rehearsal runs on (default: the model, rehearsal/cluster/model.ts). */
+  cluster?: RehearsalCluster;
+  /** How a release reaches the cluster (default: the cluster's kubectl delivery). */
   delivery?: (plan: RolloutPlan) => Delivery;
   progress?: (scenario: ReleaseScenario | 'launch', phase: string) => void;
 }

@@ -8,25 +8,25 @@
 // module runs the clock, the processes (statefulset.ts), the load and the delivery (delivery.ts), and records the
 // timeline the report draws.
 import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type Verdict, type WatchRules } from '../model/release-watch.ts';
-import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { AnalysisRunProcess } from './analysis-run.ts';
-import { plainApply, type ClusterControl, type Delivery } from './delivery.ts';
+import { modelCluster } from '../cluster/model.ts';
+import type { RehearsalStatefulSet } from '../cluster/seam.ts';
+import type { ClusterControl, Delivery } from './delivery.ts';
 import type { RehearsalOptions } from './options.ts';
-import { Load } from './load.ts';
-import { readCounters, RunRecorder, RunTimelines, runResult, watchObservation } from './recorder.ts';
+import { RunRecorder, RunTimelines, runResult, watchObservation } from './recorder.ts';
 import { badReleaseEnv } from './scenarios.ts';
-import { StatefulSetRun, type Template } from './statefulset.ts';
-import { makeTempDir, removeTempDir } from './temp-dirs.ts';
+import type { Template } from './statefulset.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How often the controller and kubelet models are asked (real ms). */
 const TICK_MS = 20;
 
-/** Rehearses an overlay of one StatefulSet (blue-green's two: blue-green.ts; overlay.ts picks). */
+/** Rehearses an overlay of one StatefulSet (blue-green's two: blue-green.ts; overlay.ts picks), on the model or on a
+ * real cluster (options.cluster: rehearsal/cluster/seam.ts). */
 export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
-  const dataRoot = await makeTempDir(`rollcall-compare-${plan.overlay}-`);
+  const cluster = options.cluster ?? modelCluster;
   // One clock for the models; each run's timeline is measured from its own start (RunTimelines).
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -39,26 +39,14 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
   const until = async (what: string, condition: () => boolean) => {
     const deadline = now() + phaseLimitMs;
     while (!condition()) {
-      if (now() > deadline) {
-        const pods = set.displayStates().map((p, i) => `${p.name} ${p.state} ${p.version ?? '-'} (${set.views()[i]?.revision ?? 'none'})`);
-        throw new Error(
-          `${plan.overlay}: ${what} did not happen within ${Math.round(phaseLimitMs / 1000)} s; pods: ${pods.join(', ')}; controller: ${JSON.stringify(set.decision)}; spec: ${JSON.stringify(set.spec)}`,
-        );
-      }
+      if (now() > deadline) throw new Error(`${plan.overlay}: ${what} did not happen within ${Math.round(phaseLimitMs / 1000)} s; ${set.describe()}`);
       await sleep(TICK_MS);
     }
   };
 
   let good: Template = { revision: 'r0', version: '1.0.0', env: {} };
-  const set = new StatefulSetRun(
-    {
-      plan,
-      dataRoot,
-      timeScale: options.timeScale,
-      endpointPropagationMs: options.endpointPropagationMs,
-      now,
-      events: { onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
-    },
+  const set = await cluster.statefulSet(
+    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
     good,
   );
   set.labels.set(good.revision, 'v1');
@@ -84,19 +72,15 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
       // start the next scenario from a fresh StatefulSet on one version instead.
       if (index > 0 && !set.views().every((pod) => pod?.revision === good.revision)) {
         options.progress?.(scenario, 'fresh StatefulSet (the last release was not rolled out to every pod)');
-        set.paused = true;
-        set.deleteAll();
-        await set.drained();
         good = { revision: `r${index}-base`, version: `1.0.${index}-base`, env: {} };
-        set.reset(good);
-        set.paused = false;
+        await set.relaunch(good);
         await until('the relaunch', () => set.readyCount() === plan.replicas);
       }
       const release: Template = { revision: `r${index + 1}`, version: `1.0.${index + 1}`, env: badReleaseEnv(scenario, options.timeScale) };
       set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
       const { run, origin, now: runNow } = timelines.begin(index);
       const progress = (phase: string) => options.progress?.(scenario, phase);
-      const result = await rehearseRelease({ plan, set, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress, dataRoot });
+      const result = await rehearseRelease({ plan, set, delivery: options.delivery ?? cluster.kubectlDelivery, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress });
       results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
       if (result.figures.detection === null) good = release;
     }
@@ -104,16 +88,14 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
   } finally {
     ticking = false;
     await ticker;
-    set.deleteAll();
-    await Promise.race([set.drained(), sleep(scaled(plan.terminationGraceMs) + 2000)]);
-    set.killAll();
-    await removeTempDir(dataRoot);
+    await set.close();
   }
 }
 
 interface ReleaseContext {
   plan: RolloutPlan;
-  set: StatefulSetRun;
+  set: RehearsalStatefulSet;
+  delivery: (plan: RolloutPlan) => Delivery;
   scenario: ReleaseScenario;
   good: Template;
   release: Template;
@@ -124,13 +106,12 @@ interface ReleaseContext {
   origin: number;
   until: (what: string, condition: () => boolean) => Promise<void>;
   progress: (phase: string) => void;
-  dataRoot: string;
 }
 
 async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
   const { plan, set, run, now, options } = c;
   const rules = options.watch ?? DEFAULT_WATCH_RULES;
-  const delivery = (options.delivery ?? plainApply)(plan);
+  const delivery = c.delivery(plan);
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
   const control: ClusterControl = {
     setTemplate: (t) => set.setTemplate(t),
@@ -138,7 +119,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     healthy: () => set.readyCount() === plan.replicas,
     pods: () => set.views().map((pod) => pod && { revision: pod.revision, ready: pod.ready, terminating: pod.terminating }),
     deletePod: (ordinal) => set.deletePod(ordinal),
-    revisions: () => ({ current: set.spec.currentRevision, update: set.spec.updateRevision }),
+    revisions: () => set.revisions(),
   };
   const mark = (kind: MarkerKind, label: string, pod?: string) => {
     run.mark(kind, label, pod, now());
@@ -146,16 +127,15 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     if (kind === 'sync' && delivery.summary) c.progress(`Argo CD: ${label}`);
   };
 
-  const podNames = [...Array(plan.replicas).keys()].map((ordinal) => set.podName(ordinal));
-  const countersBefore = await readCounters(c.dataRoot, podNames);
-  const load = new Load(() => set.endpoints());
+  const countersBefore = await set.counters();
+  const load = set.load();
   const { origin } = c;
   let analysis: AnalysisRunProcess | undefined;
   try {
     // Clients start once the Service routes to every pod: Ready is not yet routed (the endpoint change takes its
     // propagation delay), and a request answered by no pod before the release would read as downtime.
-    await c.until('the Service to route to every pod', () => set.endpoints().length === plan.replicas);
-    load.start(options.connections, options.rate);
+    await c.until('the Service to route to every pod', () => set.routedCount() === plan.replicas);
+    await load.start(options.connections, options.rate);
     const loadStartMs = now();
     c.progress('steady load');
     await sleep(options.steadyMs);
@@ -167,7 +147,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     await delivery.apply(c.release, control, mark);
     // canary-analysis: the sync creates the AnalysisRun with the release (a Sync-phase hook beside the StatefulSet).
     analysis = plan.analysisRun
-      ? new AnalysisRunProcess({ manifest: plan.analysisRun, version: c.release.version, timeScale: options.timeScale, now, podUrl: (target) => set.podUrl(target.ordinal), startupMs: (target) => set.startupMs(target.ordinal) })
+      ? new AnalysisRunProcess({ manifest: plan.analysisRun, version: c.release.version, timeScale: options.timeScale, now, podUrl: (target) => set.podUrl?.(target.ordinal), startupMs: (target) => set.startupMs?.(target.ordinal) ?? 0 })
       : undefined;
     if (analysis) mark('analysis', `AnalysisRun started: ${analysis.metrics.map((m) => m.name).join(', ')} (${analysis.metrics[0]?.url.replace(/^https?:\/\//, '')})`);
     let detectMs: number | null = null;
@@ -228,7 +208,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       const handled = new Set<string>();
       await c.until('the recovery', () => {
         const views = set.views();
-        for (const ordinal of podsToDeleteByHand(set.spec, views, set.decision)) {
+        for (const ordinal of set.podsToDeleteByHand()) {
           const pod = set.podName(ordinal);
           const key = `${pod}@${views[ordinal]?.revision}`;
           if (handled.has(key)) continue;
@@ -236,7 +216,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
           const step = `kubectl delete pod ${pod}`;
           manualSteps.push(step);
           mark('manual-step', step, pod);
-          set.deletePod(ordinal);
+          void set.deletePod(ordinal);
         }
         return set.readyCount() === plan.replicas && views.every((pod) => pod?.revision === c.good.revision && !pod.terminating);
       });
@@ -261,7 +241,7 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       outcomes: load.outcomes,
       origin,
       countersBefore,
-      countersAfter: await readCounters(c.dataRoot, podNames),
+      countersAfter: await set.counters(),
       moments: { loadStartMs, rolloutAtMs, revertAtMs, recoveredAtMs, doneAtMs, endMs },
       verdict: { stoppedByItself, podsUpdated, manualSteps, detectMs, detection },
       sync: delivery.summary?.(origin) ?? null,

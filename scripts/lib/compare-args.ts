@@ -13,7 +13,11 @@ export class UsageError extends Error {}
 export const COMMANDS = ['compare'] as const;
 export const DELIVERIES = ['kubectl', 'argocd'] as const;
 
+/** Where the rehearsal runs: the model (default), the local control plane, or a kube context the user has. */
+export type ClusterChoice = { kind: 'model' } | { kind: 'local' } | { kind: 'context'; context: string };
+
 export interface CompareArgs {
+  cluster: ClusterChoice;
   overlays: string[] | undefined;
   scenarios: string[] | undefined;
   delivery: (typeof DELIVERIES)[number];
@@ -39,6 +43,7 @@ const OPTIONS = {
   overlay: { type: 'string', multiple: true },
   scenario: { type: 'string', multiple: true },
   delivery: { type: 'string' },
+  cluster: { type: 'string' },
   'argocd-refresh': { type: 'string' },
   'time-scale': { type: 'string' },
   connections: { type: 'string' },
@@ -141,6 +146,13 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
   const d = choices.defaults;
   const refresh = one('argocd-refresh');
   const scale = one('time-scale');
+  const cluster = parseCluster(one('cluster'));
+  if (cluster.kind !== 'model') {
+    // A real cluster runs the manifests' own timings: nothing there can be scaled.
+    if (scale !== undefined && Number(scale) !== 1) throw new UsageError(`--time-scale ${scale} with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none`);
+    if (delivery === 'argocd') throw new UsageError('--delivery argocd with --cluster: compare drives a real cluster with kubectl only (real Argo CD runs in npm run test:argocd); accepted: --delivery kubectl');
+    if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: there is no Argo CD model on a real cluster; accepted: --cluster without --argocd-refresh');
+  }
   const connections = one('connections');
   const rate = one('rate');
   return {
@@ -150,7 +162,8 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       scenarios,
       delivery: delivery as CompareArgs['delivery'],
       argocdRefreshSeconds: refresh === undefined ? undefined : number('argocd-refresh', refresh, 0, 3600),
-      timeScale: scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
+      cluster,
+      timeScale: cluster.kind !== 'model' ? 1 : scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
       connections: connections === undefined ? d.connections : number('connections', connections, 1, 256, { integer: true }),
       rate: rate === undefined ? d.rate : number('rate', rate, 1, 10_000),
       json: values.has('json'),
@@ -159,8 +172,20 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
   };
 }
 
+const CLUSTER_FORMS = 'model (default), local (a control plane of this machine, needs root), context=NAME (a context of your kubeconfig)';
+
+function parseCluster(raw: string | undefined): ClusterChoice {
+  if (raw === undefined || raw === 'model') return { kind: 'model' };
+  if (raw === 'local') return { kind: 'local' };
+  const m = /^context=(.+)$/.exec(raw);
+  if (m?.[1] && /^[\w.@:/-]+$/.test(m[1])) return { kind: 'context', context: m[1] };
+  throw new UsageError(`--cluster "${raw}" is not accepted; accepted: ${CLUSTER_FORMS}`);
+}
+
 function accepts(option: string, choices: Choices): string {
   switch (option) {
+    case 'cluster':
+      return `; accepted: ${CLUSTER_FORMS}`;
     case 'overlay':
       return `; accepted: ${choices.overlays.join(', ')}`;
     case 'scenario':

@@ -217,6 +217,7 @@ export function fixtureReport(): ComparisonReport {
   ];
   return {
     generatedAt: '2026-12-02T05:30:00.000Z',
+    cluster: { kind: 'model', description: 'model (rehearsal/model)' },
     podEntry: 'built entry (server.js of sources 0123456789abcdef, from the build cache)',
     machine: { cpus: 2, cpuModel: 'Fixture CPU @ 2.0GHz', memoryGiB: 4, node: 'v24.0.0', platform: 'linux x64' },
     timeScale: 0.1,

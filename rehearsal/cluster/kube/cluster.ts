@@ -1,0 +1,55 @@
+// A real cluster behind the seam (../seam.ts): the local control plane (local.ts) or any kube context. Overlays are
+// rendered here as the user's kustomize renders them; the release is applied by the StatefulSet under test
+// (statefulset.ts) the way `kubectl apply --server-side` applies it, and the hook Jobs run on the cluster.
+import path from 'node:path';
+import { findRenderer, noRendererMessage, render } from '../../../bundle/render.ts';
+import { repoRoot } from '../../../bundle/schema.ts';
+import type { RolloutPlan } from '../../plan.ts';
+import type { Delivery } from '../../run/delivery.ts';
+import type { RehearsalCluster } from '../seam.ts';
+import { KubeConnection, type KubeTarget } from './connection.ts';
+import { compareNamespace, inNamespace } from './manifests.ts';
+import { KubeStatefulSet } from './statefulset.ts';
+
+/** `kubectl apply --server-side` of the overlay at the release's template; its hook Jobs run on the cluster itself. */
+export function serverSideApply(plan: RolloutPlan): Delivery {
+  return {
+    name: `kubectl apply --server-side (the hook Jobs${plan.update.type === 'OnDelete' ? ', the recreate hook among them,' : ''} run on the cluster)`,
+    async apply(template, cluster, mark) {
+      await cluster.setTemplate(template);
+      mark('sync', `kubectl apply --server-side: template ${template.version}`);
+    },
+  };
+}
+
+/** What the cluster is: its version and its nodes' kind (a kind node, the local node agent, a cloud's). */
+async function describeCluster(kube: KubeConnection, name: string): Promise<string> {
+  const version = await kube.get<{ gitVersion: string }>('/version');
+  const nodes = await kube.get<{ items: { metadata: { name: string }; status?: { nodeInfo?: { kubeletVersion?: string; containerRuntimeVersion?: string; osImage?: string } } }[] }>('/api/v1/nodes');
+  const kinds = [...new Set(nodes.items.map((n) => `${n.status?.nodeInfo?.containerRuntimeVersion || 'no runtime'} (kubelet ${n.status?.nodeInfo?.kubeletVersion || '?'})`))];
+  return `${name}: Kubernetes ${version.gitVersion}, ${nodes.items.length} node${nodes.items.length === 1 ? '' : 's'}: ${kinds.join(', ')}`;
+}
+
+export async function kubeCluster(target: KubeTarget, name: string, stop?: () => Promise<void>): Promise<RehearsalCluster> {
+  const kube = await KubeConnection.open(target);
+  const renderer = findRenderer();
+  if (!renderer) throw new Error(noRendererMessage);
+  // Closed by the runner when it ends; on an interrupt, by close() below.
+  const open = new Set<KubeStatefulSet>();
+  return {
+    describe: await describeCluster(kube, name),
+    kind: 'real',
+    async statefulSet(options, initial) {
+      const { objects } = await render(renderer, path.join('kustomize', 'overlays', options.plan.overlay), repoRoot);
+      const set = await KubeStatefulSet.create(kube, options, inNamespace(objects, compareNamespace(options.plan.overlay)), initial);
+      open.add(set);
+      return set;
+    },
+    kubectlDelivery: serverSideApply,
+    async close() {
+      for (const set of open) await set.close().catch(() => undefined);
+      kube.close();
+      await stop?.();
+    },
+  };
+}

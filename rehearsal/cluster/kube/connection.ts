@@ -1,0 +1,116 @@
+// How the rehearsal talks to a real cluster: `kubectl proxy` for reads, watches-by-polling, deletes and the pod proxy,
+// and `kubectl apply --server-side` for what a user applies. kubectl and its proxy handle every way a kubeconfig
+// authenticates (client certificates, tokens, exec plugins of cloud providers), so a kind cluster, a cloud cluster and
+// the local control plane are reached by one code path with no auth code of ours.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface KubeTarget {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export class KubeRequestError extends Error {
+  override name = 'KubeRequestError';
+  readonly status: number;
+  constructor(method: string, path: string, status: number, body: string) {
+    let message = body.slice(0, 300);
+    try {
+      message = (JSON.parse(body) as { message?: string }).message ?? message;
+    } catch {
+      // Not a Status object: the raw text is the message.
+    }
+    super(`${method} ${path}: HTTP ${status}: ${message}`);
+    this.status = status;
+  }
+}
+
+export class KubeConnection {
+  readonly #proxy: ChildProcess;
+  readonly #base: string;
+  readonly target: KubeTarget;
+
+  private constructor(proxy: ChildProcess, base: string, target: KubeTarget) {
+    this.#proxy = proxy;
+    this.#base = base;
+    this.target = target;
+  }
+
+  /** kubectl's own flags for this target. */
+  static flags(target: KubeTarget): string[] {
+    return [...(target.kubeconfig ? ['--kubeconfig', target.kubeconfig] : []), ...(target.context ? ['--context', target.context] : [])];
+  }
+
+  /** Starts `kubectl proxy` on a free loopback port; rejects with kubectl's own words when it cannot. */
+  static async open(target: KubeTarget, timeoutMs = 30_000): Promise<KubeConnection> {
+    const proxy = spawn('kubectl', [...KubeConnection.flags(target), 'proxy', '--port=0', '--address=127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    proxy.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const base = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`kubectl proxy did not start within ${timeoutMs / 1000} s: ${stderr.trim()}`)), timeoutMs);
+      proxy.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new Error(error.code === 'ENOENT' ? 'kubectl is not installed: --cluster talks to the cluster through kubectl' : error.message));
+      });
+      proxy.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`kubectl proxy exited (${code}): ${stderr.trim()}`));
+      });
+      createInterface({ input: proxy.stdout! }).on('line', (line) => {
+        const m = /Starting to serve on (\S+)/.exec(line);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(`http://${m[1]}`);
+        }
+      });
+    });
+    const connection = new KubeConnection(proxy, base, target);
+    // The proxy answers before it knows whether the credentials work: ask once, so a wrong context fails here.
+    await connection.get('/version');
+    return connection;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const response = await fetch(this.#base + path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': contentType },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new KubeRequestError(method, path, response.status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  /** The object, or undefined when the API server answers 404. */
+  async find<T>(path: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path);
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** `kubectl <args>` against this target, `input` on its stdin. */
+  kubectl(args: readonly string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn('kubectl', [...KubeConnection.flags(this.target), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('error', (error) => resolve({ code: 127, stdout, stderr: error.message }));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.stdin.end(input);
+    });
+  }
+
+  close(): void {
+    this.#proxy.kill();
+  }
+}

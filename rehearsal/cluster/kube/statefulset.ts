@@ -1,0 +1,322 @@
+// The StatefulSet under rehearsal on a real cluster (the seam's second implementation, ../seam.ts). Nothing here
+// decides anything a controller decides: releases are applied server-side as a user applies them, the real
+// StatefulSet controller, scheduler and kubelet (or the local node agent) do the rest, and this module reads what
+// they did from the API every quarter second: pods (which template revision, Ready, restarts, being deleted), the
+// Service's EndpointSlices (who gets traffic) and the StatefulSet's status.
+// The manual steps are what the overlay's README tells a person: when the revert has made no progress for
+// STALL_MS and a pod that is not on the reverted template is still not Ready, delete that pod.
+import type { K8sObject } from '../../../bundle/types.ts';
+import type { PodView } from '../../model/statefulset-controller.ts';
+import type { PodState } from '../../result.ts';
+import type { Template } from '../../run/statefulset.ts';
+import type { RehearsalClusterOptions, RehearsalStatefulSet } from '../seam.ts';
+import type { KubeConnection } from './connection.ts';
+import { InClusterLoad } from './load.ts';
+import { clientServiceOf, containerPort, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from './manifests.ts';
+import { stringify } from 'yaml';
+
+/** How long a revert may make no visible progress before a person takes the README's manual step. */
+export const STALL_MS = 30_000;
+const POLL_MS = 250;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface PodObject {
+  metadata: { name: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { restartCount: number; state?: { waiting?: { reason?: string }; running?: unknown; terminated?: unknown } }[];
+  };
+}
+
+/** What one poll says about a pod. */
+export interface PodReading {
+  uid: string;
+  revision: string;
+  hash: string;
+  terminating: boolean;
+  failed: boolean;
+  ready: boolean;
+  restarts: number;
+  crashing: boolean;
+}
+
+/** A pod object as the rehearsal reads it (the template revision from the annotation the release put on it). */
+export function readPod(pod: PodObject): PodReading {
+  const container = pod.status?.containerStatuses?.[0];
+  const restarts = container?.restartCount ?? 0;
+  return {
+    uid: pod.metadata.uid,
+    revision: pod.metadata.annotations?.[REVISION_ANNOTATION] ?? 'unknown',
+    hash: pod.metadata.labels?.['controller-revision-hash'] ?? '',
+    terminating: Boolean(pod.metadata.deletionTimestamp),
+    failed: pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded',
+    ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    restarts,
+    crashing: restarts > 0 || container?.state?.waiting?.reason === 'CrashLoopBackOff' || Boolean(container?.state?.terminated),
+  };
+}
+
+/** The lane state a person reads for a pod (kubectl get pods' STATUS, simplified as the model's lanes are). */
+export function laneState(pod: PodReading | undefined): PodState {
+  if (!pod) return 'not-running';
+  if (pod.terminating) return 'terminating';
+  if (pod.ready) return 'ready';
+  return pod.crashing ? 'crash-loop' : 'starting';
+}
+
+interface Tracked extends PodReading {
+  readySinceMs: number | null;
+  notReadySinceMs: number | null;
+}
+
+export class KubeStatefulSet implements RehearsalStatefulSet {
+  labels = new Map<string, string>();
+  readonly #kube: KubeConnection;
+  readonly #o: RehearsalClusterOptions;
+  readonly #objects: readonly K8sObject[];
+  readonly #ns: string;
+  readonly #setName: string;
+  readonly #selector: string;
+  readonly #service: string;
+  readonly #pods: (Tracked | undefined)[];
+  readonly #templates = new Map<string, Template>();
+  readonly #hashes = new Map<string, string>();
+  readonly #ownDeletes = new Set<string>();
+  #applied: Template;
+  #routed = 0;
+  #status: { currentRevision?: string; updateRevision?: string } = {};
+  #lastChangeMs = 0;
+  #polling = true;
+  #closed = false;
+  #poller: Promise<void> = Promise.resolve();
+
+  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template) {
+    this.#kube = kube;
+    this.#o = o;
+    this.#objects = objects;
+    this.#ns = namespaceOf(objects);
+    const sts = statefulSetOf(objects);
+    this.#setName = sts.metadata!.name!;
+    this.#selector = Object.entries(sts.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    this.#service = clientServiceOf(objects).name;
+    this.#pods = Array.from({ length: o.plan.replicas }, () => undefined);
+    this.#applied = initial;
+  }
+
+  /** Refuses a namespace rollcall did not make; removes one an interrupted run left; applies the overlay at `initial`. */
+  static async create(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template): Promise<KubeStatefulSet> {
+    const set = new KubeStatefulSet(kube, o, objects, initial);
+    const ns = await kube.find<{ metadata: { labels?: Record<string, string> } }>(`/api/v1/namespaces/${set.#ns}`);
+    if (ns && ns.metadata.labels?.[MANAGED_BY.key] !== MANAGED_BY.value) {
+      throw new Error(`namespace ${set.#ns} exists and was not made by rollcall compare (no label ${MANAGED_BY.key}=${MANAGED_BY.value}): refusing to touch it; remove it yourself or use another cluster`);
+    }
+    if (ns) await set.#deleteNamespace();
+    await set.setTemplate(initial);
+    set.#poller = set.#poll();
+    return set;
+  }
+
+  async #deleteNamespace(): Promise<void> {
+    await this.#kube.request('DELETE', `/api/v1/namespaces/${this.#ns}`).catch(() => undefined);
+    const deadline = Date.now() + 300_000;
+    while (await this.#kube.find(`/api/v1/namespaces/${this.#ns}`)) {
+      if (Date.now() > deadline) throw new Error(`namespace ${this.#ns} was not gone within 300 s`);
+      await sleep(500);
+    }
+  }
+
+  async #poll(): Promise<void> {
+    while (this.#polling) {
+      try {
+        await this.#read();
+      } catch {
+        // A failed read is retried next round; a gap delays what is seen by one period.
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  async #read(): Promise<void> {
+    const [pods, slices, sts] = await Promise.all([
+      this.#kube.get<{ items: PodObject[] }>(`/api/v1/namespaces/${this.#ns}/pods?labelSelector=${encodeURIComponent(this.#selector)}`),
+      this.#kube.get<{ items: { endpoints?: { conditions?: { ready?: boolean; terminating?: boolean } }[] }[] }>(
+        `/apis/discovery.k8s.io/v1/namespaces/${this.#ns}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${this.#service}`)}`,
+      ),
+      this.#kube.find<{ status?: { currentRevision?: string; updateRevision?: string } }>(`/apis/apps/v1/namespaces/${this.#ns}/statefulsets/${this.#setName}`),
+    ]);
+    const now = this.#o.now();
+    this.#routed = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready === true && e.conditions.terminating !== true).length;
+    this.#status = sts?.status ?? {};
+    const seen = new Set<number>();
+    for (const pod of pods.items) {
+      const ordinal = Number(pod.metadata.name.slice(this.#setName.length + 1));
+      if (!pod.metadata.name.startsWith(`${this.#setName}-`) || !Number.isInteger(ordinal) || ordinal < 0 || ordinal >= this.#pods.length) continue;
+      seen.add(ordinal);
+      const reading = readPod(pod);
+      if (reading.hash) this.#hashes.set(reading.hash, reading.revision);
+      const before = this.#pods[ordinal];
+      if (!before || before.uid !== reading.uid) {
+        if (before && !before.terminating) this.#deleted(before, ordinal, now);
+        this.#pods[ordinal] = { ...reading, readySinceMs: reading.ready ? now : null, notReadySinceMs: reading.ready ? null : now };
+        this.#lastChangeMs = now;
+        this.#o.onAction({ kind: 'create', ordinal, revision: reading.revision }, pod.metadata.name, now);
+        continue;
+      }
+      if (reading.terminating && !before.terminating) this.#deleted(before, ordinal, now);
+      // Progress is what the controller does (pods created, deleted, becoming Ready); a stuck pod restarting again
+      // and again is not progress, and a person watching would not wait for it.
+      if (reading.ready !== before.ready || reading.terminating !== before.terminating) this.#lastChangeMs = now;
+      this.#pods[ordinal] = {
+        ...reading,
+        readySinceMs: reading.ready ? (before.ready ? before.readySinceMs : now) : null,
+        notReadySinceMs: reading.ready ? null : before.ready ? now : before.notReadySinceMs,
+      };
+    }
+    for (const [ordinal, pod] of this.#pods.entries()) {
+      if (!pod || seen.has(ordinal)) continue;
+      if (!pod.terminating) this.#deleted(pod, ordinal, now);
+      this.#pods[ordinal] = undefined;
+      this.#lastChangeMs = now;
+    }
+  }
+
+  /** A pod seen going away: by the controller or a hook Job for the update, or by our own manual step. */
+  #deleted(pod: Tracked, ordinal: number, now: number): void {
+    const own = this.#ownDeletes.delete(pod.uid);
+    const reason = own ? 'manual' : pod.revision !== this.#applied.revision ? 'update' : 'other';
+    this.#lastChangeMs = now;
+    this.#o.onAction({ kind: 'delete', ordinal, reason }, this.podName(ordinal), now);
+  }
+
+  tick(): void {
+    // The real controllers act by themselves; the poller reads what they did.
+  }
+
+  podName(ordinal: number): string {
+    return `${this.#setName}-${ordinal}`;
+  }
+
+  views(): (PodView | undefined)[] {
+    return this.#pods.map((pod) => pod && { revision: pod.revision, terminating: pod.terminating, failed: pod.failed, ready: pod.ready, readySinceMs: pod.readySinceMs });
+  }
+
+  #label(revision: string): string {
+    return this.labels.get(revision) ?? this.#templates.get(revision)?.version ?? revision;
+  }
+
+  displayStates(): { name: string; state: PodState; version: string | null }[] {
+    return this.#pods.map((pod, ordinal) => ({ name: this.podName(ordinal), state: laneState(pod), version: pod ? this.#label(pod.revision) : null }));
+  }
+
+  readyCount(): number {
+    return this.#pods.filter((pod) => pod?.ready && !pod.terminating).length;
+  }
+
+  routedCount(): number {
+    return this.#routed;
+  }
+
+  health(revision: string): { notReadyMs: number; restarts: number } {
+    const now = this.#o.now();
+    let notReadyMs = 0;
+    let restarts = 0;
+    for (const pod of this.#pods) {
+      if (!pod || pod.terminating || pod.revision !== revision) continue;
+      if (pod.notReadySinceMs !== null) notReadyMs = Math.max(notReadyMs, now - pod.notReadySinceMs);
+      restarts = Math.max(restarts, pod.restarts);
+    }
+    return { notReadyMs, restarts };
+  }
+
+  allAvailableAt(revision: string, ordinals: readonly number[] = [...this.#pods.keys()]): boolean {
+    const now = this.#o.now();
+    return ordinals.every((ordinal) => {
+      const pod = this.#pods[ordinal];
+      return pod && !pod.terminating && pod.revision === revision && pod.ready && pod.readySinceMs !== null && now - pod.readySinceMs >= this.#o.plan.minReadyMs;
+    });
+  }
+
+  revisions(): { current: string; update: string } {
+    const name = (hash: string | undefined) => (hash && this.#hashes.get(hash)) || undefined;
+    return { current: name(this.#status.currentRevision) ?? this.#applied.revision, update: name(this.#status.updateRevision) ?? this.#applied.revision };
+  }
+
+  podsToDeleteByHand(): number[] {
+    if (this.#o.now() - this.#lastChangeMs < STALL_MS) return [];
+    return this.#pods.flatMap((pod, ordinal) => (pod && !pod.terminating && !pod.ready && pod.revision !== this.#applied.revision ? [ordinal] : []));
+  }
+
+  /** `kubectl apply --server-side` of the whole overlay at `template`, after deleting the hook Jobs of the last apply
+   * (what scripts/cluster/apply-plain.sh does): the hooks run again for this release, as a sync would run them. */
+  async setTemplate(template: Template): Promise<void> {
+    this.#templates.set(template.revision, template);
+    this.#applied = template;
+    this.#lastChangeMs = this.#o.now();
+    const del = await this.#kube.kubectl(['-n', this.#ns, 'delete', 'jobs', '-l', 'app.kubernetes.io/part-of=rollcall', '--ignore-not-found', '--wait=true']);
+    if (del.code !== 0 && !/not found/i.test(del.stderr)) throw new Error(`kubectl delete jobs: ${del.stderr.trim()}`);
+    const yaml = releaseObjects(this.#objects, template).map((o) => stringify(o)).join('---\n');
+    const r = await this.#kube.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=rollcall-compare', '-f', '-'], yaml);
+    if (r.code !== 0) throw new Error(`kubectl apply --server-side (template ${template.revision}): ${r.stderr.trim()}`);
+  }
+
+  async relaunch(template: Template): Promise<void> {
+    const path = `/apis/apps/v1/namespaces/${this.#ns}/statefulsets/${this.#setName}`;
+    await this.#kube.request('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+    const deadline = Date.now() + 600_000;
+    while ((await this.#kube.find(path)) || this.#pods.some((pod) => pod !== undefined)) {
+      if (Date.now() > deadline) throw new Error(`the StatefulSet ${this.#setName} and its pods were not gone within 600 s`);
+      await sleep(POLL_MS);
+    }
+    await this.setTemplate(template);
+  }
+
+  async deletePod(ordinal: number): Promise<void> {
+    const pod = this.#pods[ordinal];
+    if (!pod || pod.terminating) return;
+    this.#ownDeletes.add(pod.uid);
+    await this.#kube.request('DELETE', `/api/v1/namespaces/${this.#ns}/pods/${this.podName(ordinal)}`).catch(() => undefined);
+  }
+
+  async deleteAll(): Promise<void> {
+    for (const ordinal of this.#pods.keys()) await this.deletePod(ordinal);
+  }
+
+  /** GET /visits of each pod through the API server's pod proxy (the counter its visits.json holds). */
+  async counters(): Promise<Map<string, number>> {
+    const port = containerPort(this.#objects);
+    const counters = new Map<string, number>();
+    for (const ordinal of this.#pods.keys()) {
+      const name = this.podName(ordinal);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          counters.set(name, (await this.#kube.get<{ counter: number }>(`/api/v1/namespaces/${this.#ns}/pods/${name}:${port}/proxy/visits`)).counter);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw new Error(`cannot read ${name}'s visit counter through the API server: ${(error as Error).message}`);
+          await sleep(500);
+        }
+      }
+    }
+    return counters;
+  }
+
+  load(): InClusterLoad {
+    return new InClusterLoad(this.#kube, this.#objects);
+  }
+
+  describe(): string {
+    const pods = this.#pods.map((pod, ordinal) => `${this.podName(ordinal)} ${laneState(pod)} ${pod ? `${pod.revision} restarts ${pod.restarts}` : ''}`.trim());
+    return `pods: ${pods.join(', ')}; StatefulSet status: ${JSON.stringify(this.#status)}; applied: ${this.#applied.revision}`;
+  }
+
+  /** Deletes the namespace (and with it everything the run created); the cluster's other objects are untouched. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#polling = false;
+    await this.#poller;
+    await this.#deleteNamespace();
+  }
+}

@@ -1,0 +1,110 @@
+// The model cluster: the StatefulSet controller, kubelet and Service rules of rehearsal/model driving real server
+// processes on this machine (rehearsal/run/statefulset.ts), on a clock scaled by --time-scale; the load runs here,
+// round robin over the endpoints the Service model routes to. One implementation of the seam (seam.ts).
+import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
+import { plainApply } from '../run/delivery.ts';
+import { Load } from '../run/load.ts';
+import { readCounters } from '../run/recorder.ts';
+import { StatefulSetRun, type Template } from '../run/statefulset.ts';
+import { makeTempDir, removeTempDir } from '../run/temp-dirs.ts';
+import type { RehearsalCluster, RehearsalClusterOptions, RehearsalStatefulSet } from './seam.ts';
+
+class ModelStatefulSet implements RehearsalStatefulSet {
+  readonly #set: StatefulSetRun;
+  readonly #o: RehearsalClusterOptions;
+  readonly #dataRoot: string;
+
+  constructor(o: RehearsalClusterOptions, initial: Template, dataRoot: string) {
+    this.#o = o;
+    this.#dataRoot = dataRoot;
+    this.#set = new StatefulSetRun(
+      { plan: o.plan, dataRoot, timeScale: o.timeScale, endpointPropagationMs: o.endpointPropagationMs, now: o.now, events: { onAction: (action, pod, atMs) => o.onAction(action, pod, atMs) } },
+      initial,
+    );
+  }
+
+  get labels(): Map<string, string> {
+    return this.#set.labels;
+  }
+  set labels(labels: Map<string, string>) {
+    this.#set.labels = labels;
+  }
+
+  tick(): void {
+    this.#set.tick();
+  }
+  podName(ordinal: number): string {
+    return this.#set.podName(ordinal);
+  }
+  views() {
+    return this.#set.views();
+  }
+  displayStates() {
+    return this.#set.displayStates();
+  }
+  readyCount(): number {
+    return this.#set.readyCount();
+  }
+  routedCount(): number {
+    return this.#set.endpoints().length;
+  }
+  health(revision: string) {
+    return this.#set.health(revision);
+  }
+  allAvailableAt(revision: string, ordinals?: readonly number[]): boolean {
+    return this.#set.allAvailableAt(revision, ordinals);
+  }
+  revisions() {
+    return { current: this.#set.spec.currentRevision, update: this.#set.spec.updateRevision };
+  }
+  podsToDeleteByHand(): number[] {
+    return podsToDeleteByHand(this.#set.spec, this.#set.views(), this.#set.decision);
+  }
+  async setTemplate(template: Template): Promise<void> {
+    this.#set.setTemplate(template);
+  }
+  async relaunch(template: Template): Promise<void> {
+    this.#set.paused = true;
+    this.#set.deleteAll();
+    await this.#set.drained();
+    this.#set.reset(template);
+    this.#set.paused = false;
+  }
+  async deletePod(ordinal: number): Promise<void> {
+    this.#set.deletePod(ordinal);
+  }
+  async deleteAll(): Promise<void> {
+    this.#set.deleteAll();
+  }
+  counters(): Promise<Map<string, number>> {
+    return readCounters(this.#dataRoot, [...Array(this.#o.plan.replicas).keys()].map((ordinal) => this.#set.podName(ordinal)));
+  }
+  load(): Load {
+    return new Load(() => this.#set.endpoints());
+  }
+  describe(): string {
+    const pods = this.#set.displayStates().map((p, i) => `${p.name} ${p.state} ${p.version ?? '-'} (${this.#set.views()[i]?.revision ?? 'none'})`);
+    return `pods: ${pods.join(', ')}; controller: ${JSON.stringify(this.#set.decision)}; spec: ${JSON.stringify(this.#set.spec)}`;
+  }
+  podUrl(ordinal: number): string | undefined {
+    return this.#set.podUrl(ordinal);
+  }
+  startupMs(ordinal: number): number {
+    return this.#set.startupMs(ordinal);
+  }
+  async close(): Promise<void> {
+    this.#set.deleteAll();
+    await Promise.race([this.#set.drained(), new Promise((resolve) => setTimeout(resolve, this.#set.scaled(this.#o.plan.terminationGraceMs) + 2000))]);
+    this.#set.killAll();
+    await removeTempDir(this.#dataRoot);
+  }
+}
+
+export const modelCluster: RehearsalCluster = {
+  describe: 'model (rehearsal/model: the StatefulSet controller, kubelet and Service rules, real server processes)',
+  kind: 'model',
+  async statefulSet(options, initial) {
+    return new ModelStatefulSet(options, initial, await makeTempDir(`rollcall-compare-${options.plan.overlay}-`));
+  },
+  kubectlDelivery: plainApply,
+};

@@ -1,0 +1,94 @@
+// The one seam between the rehearsal's runner (rehearsal/run/rehearse.ts) and a cluster. The runner launches a
+// StatefulSet, puts load on its Service, applies releases and reverts, watches the pods, takes the manual steps a
+// person would, and records what happened; everything it asks of the cluster goes through `RehearsalCluster`.
+// Two implementations:
+//   model.ts        the rehearsal's model: the StatefulSet controller, kubelet and Service rules of rehearsal/model,
+//                   with real server processes as pods on this machine, on a clock scaled by --time-scale;
+//   kube/           a real API server (the local control plane, or any kube context): the real controllers roll the
+//                   pods, the load runs inside the cluster through the Service, everything read back through the API.
+// The runner, the load's bookkeeping, the recorder and the report are the same for both.
+import type { PodView } from '../model/statefulset-controller.ts';
+import type { RolloutPlan } from '../plan.ts';
+import type { PodState } from '../result.ts';
+import type { Delivery } from '../run/delivery.ts';
+import type { Outcome } from '../run/load.ts';
+import type { Template } from '../run/statefulset.ts';
+
+/** Client load on the StatefulSet's Service: started once its endpoints route to every pod, stopped at the end. */
+export interface LoadDriver {
+  /** Every answer (and failure) so far; `at` on performance.now()'s clock. */
+  readonly outcomes: Outcome[];
+  /** Starts `connections` clients sending `rate` requests per second in all; resolves once they run. */
+  start(connections: number, rate: number): Promise<void>;
+  /** Stops the clients; resolves once every outcome has been read back. */
+  stop(): Promise<void>;
+}
+
+/** A controller action seen on the cluster (the model's own decisions, or a pod created or deleted on a real one). */
+export interface SeenAction {
+  kind: 'create' | 'delete';
+  ordinal: number;
+  revision?: string;
+  reason?: string;
+}
+
+/** The StatefulSet under rehearsal and its pods, on one cluster. Times are ms on the runner's clock (`now`). */
+export interface RehearsalStatefulSet {
+  /** Which label (v1, v2) a template revision shows as on the pods' lanes. */
+  labels: Map<string, string>;
+  /** One round of the cluster's work: the model's controllers and kubelet; nothing on a real cluster (its
+   * controllers run by themselves and what they did is read in the background). */
+  tick(): void;
+  podName(ordinal: number): string;
+  views(): (PodView | undefined)[];
+  /** The state and version a person would read on each pod's lane. */
+  displayStates(): { name: string; state: PodState; version: string | null }[];
+  readyCount(): number;
+  /** Endpoints the Service routes to now. */
+  routedCount(): number;
+  health(revision: string): { notReadyMs: number; restarts: number };
+  allAvailableAt(revision: string, ordinals?: readonly number[]): boolean;
+  /** status.currentRevision and updateRevision, as template revisions. */
+  revisions(): { current: string; update: string };
+  /** The pods a person deletes by hand now to finish a revert (what the overlay's README tells them). */
+  podsToDeleteByHand(): number[];
+  /** A release or a revert: the StatefulSet's template becomes `template` (a real cluster: the whole overlay applied
+   * server-side as `kubectl apply` would, hook Jobs included); the controller does the rest. */
+  setTemplate(template: Template): Promise<void>;
+  /** A fresh StatefulSet at `template`: every pod deleted and gone, then launched again. */
+  relaunch(template: Template): Promise<void>;
+  deletePod(ordinal: number): Promise<void>;
+  deleteAll(): Promise<void>;
+  /** Each pod's visit counter (its visits.json), after the load stopped. */
+  counters(): Promise<Map<string, number>>;
+  /** The load through this StatefulSet's Service. */
+  load(): LoadDriver;
+  /** What the pods and the controller look like, for an error message. */
+  describe(): string;
+  /** The address of a pod's container and its real start-up time (the AnalysisRun's web provider; model only). */
+  podUrl?(ordinal: number): string | undefined;
+  startupMs?(ordinal: number): number;
+  /** Removes the pods (and, on a real cluster, everything the run created). */
+  close(): Promise<void>;
+}
+
+export interface RehearsalClusterOptions {
+  plan: RolloutPlan;
+  timeScale: number;
+  endpointPropagationMs: number;
+  now: () => number;
+  onAction: (action: SeenAction, podName: string, atMs: number) => void;
+}
+
+/** A cluster the rehearsal runs on. */
+export interface RehearsalCluster {
+  /** Which cluster produced the figures: "model", or the real server's version and node kind. */
+  readonly describe: string;
+  readonly kind: 'model' | 'real';
+  /** Creates the overlay's StatefulSet at `initial` (resolves once created; the runner waits for Ready itself). */
+  statefulSet(options: RehearsalClusterOptions, initial: Template): Promise<RehearsalStatefulSet>;
+  /** How a release reaches this cluster with `--delivery kubectl` (a real cluster runs the hook Jobs itself). */
+  kubectlDelivery(plan: RolloutPlan): Delivery;
+  /** Stops what the cluster itself started (a local control plane). */
+  close?(): Promise<void>;
+}
