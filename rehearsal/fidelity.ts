@@ -7,6 +7,8 @@ import type { ComparisonReport, RunResult } from './result.ts';
 
 export interface FidelitySide {
   launchS: number;
+  /** Creation → container running: the model's parameter, or the real cluster's median (figures.podStartMs). */
+  podStartS: number | null;
   /** Pods the controller (or a hook) replaced for the release, in order, before any revert. */
   replaced: string[];
   stoppedByItself: boolean;
@@ -48,6 +50,7 @@ export function side(run: RunResult, timeScale: number): FidelitySide {
   const f = run.figures;
   return {
     launchS: s(f.launchToAllReadyMs),
+    podStartS: f.podStartMs === null || f.podStartMs === undefined ? null : round1(f.podStartMs / 1000),
     replaced: markers.filter((m) => m.kind === 'pod-replaced' && m.atMs < revertAt && m.pod).map((m) => m.pod!),
     stoppedByItself: f.stoppedByItself,
     podsUpdated: f.podsUpdated,
@@ -91,6 +94,7 @@ export function fidelityMarkdown(report: FidelityReport): string {
   };
   const sec = (x: number | null) => (x === null ? '–' : `${x} s`);
   const columns: [string, (row: FidelityRow) => string][] = [
+    ['pod start', both((s) => sec(s.podStartS))],
     ['launch', both((s) => sec(s.launchS))],
     ['replaced, in order', both((s) => s.replaced.join(' → ') || 'none')],
     ['stopped by itself', both((s) => `${s.stoppedByItself ? 'yes' : 'no'} (${s.podsUpdated} updated)`)],

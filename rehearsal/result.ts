@@ -64,6 +64,9 @@ export interface PhaseCount {
 export interface RunFigures {
   /** v1 launch: from creating the StatefulSet to every replica Ready (OrderedReady vs Parallel). */
   launchToAllReadyMs: number;
+  /** From a pod's creation to its container running (scheduling, volume binding, container start), in cluster
+   * time: on a real cluster the median of the run's pods as read from the API, on the model its parameter. */
+  podStartMs: number | null;
   before: PhaseCount;
   /** From rollout start to the revert (or to the end of the rollout for a good release). */
   during: PhaseCount;

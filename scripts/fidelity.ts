@@ -12,6 +12,8 @@ import { listOverlays } from '../bundle/files.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { fidelity, fidelityMarkdown, type FidelityReport } from '../rehearsal/fidelity.ts';
+import type { RehearsalCluster } from '../rehearsal/cluster/seam.ts';
+import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { parseScenarios } from '../rehearsal/run/scenarios.ts';
 import { replaceBlock } from './readme-table.ts';
 
@@ -60,18 +62,31 @@ async function run(values: { overlay?: string[]; scenario?: string[]; cluster?: 
   const { startLocalCluster } = await import('../rehearsal/cluster/kube/local.ts');
   const { kubeCluster } = await import('../rehearsal/cluster/kube/cluster.ts');
   const cluster = context ? await kubeCluster({ context }, `context ${context}`) : await startLocalCluster(log);
+  active = cluster;
   try {
     return fidelity(model, await compare(plans, scenarios, { ...options, timeScale: 1, steadyMs: 5000, cluster }, log));
   } finally {
+    active = undefined;
     await cluster.close?.();
   }
 }
+
+/** The real cluster in use: closed on an interrupt too (its namespaces deleted, a local control plane stopped). */
+let active: RehearsalCluster | undefined;
 
 if (import.meta.main) {
   const { values } = parseArgs({
     options: { overlay: { type: 'string', multiple: true }, scenario: { type: 'string', multiple: true }, cluster: { type: 'string' }, json: { type: 'boolean' }, write: { type: 'boolean' }, from: { type: 'string' } },
   });
   const log = (line: string) => console.error(line);
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(signal, () => {
+      for (const pod of PodProcess.live) pod.kill();
+      const cluster = active;
+      active = undefined;
+      void (cluster?.close?.() ?? Promise.resolve()).finally(() => process.exit(code));
+    });
+  }
   const report = values.from ? (JSON.parse(readFileSync(values.from, 'utf8')) as FidelityReport) : await run(values, log);
   console.log(values.json ? JSON.stringify(report, null, 2) : fidelityMarkdown(report));
   if (values.write) write(report, log);

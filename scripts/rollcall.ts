@@ -6,6 +6,8 @@
 // loading them.
 import { listOverlays } from '../bundle/files.ts';
 import { repoRoot } from '../bundle/schema.ts';
+import { POD_START_LATENCY_MS } from '../rehearsal/model/pod-start.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../rehearsal/model/statefulset-controller.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { CRASH_AFTER_MS, ERROR_SHARE, parseScenarios, SCENARIOS, SLOW_DELAY_MS } from '../rehearsal/run/scenarios.ts';
 import { checkReportPath, parseCommandLine, UsageError, type Choices } from './lib/compare-args.ts';
@@ -14,7 +16,7 @@ import { checkReportPath, parseCommandLine, UsageError, type Choices } from './l
  * (README, "Comparing rollout strategies"). The issue's budget is 5 minutes. */
 export const DEFAULT_TIME_SCALE = 0.05;
 
-const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--cluster C] [--delivery D] [--argocd-refresh S] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
+const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--cluster C] [--delivery D] [--argocd-refresh S] [--pod-start S] [--kubernetes V] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
@@ -43,6 +45,13 @@ reports what clients saw and what it took to get back.
                      takes under 5 under kubectl at the default scale
   --argocd-refresh S seconds from a push to Argo CD noticing it (default ${DEFAULT_REFRESH_SECONDS}: its resync period,
                      timeout.reconciliation; 0 = a Git webhook), manifest time
+  --pod-start S      the model's pod start latency, creation to container start, seconds of cluster time
+                     (default ${POD_START_LATENCY_MS / 1000}: measured on the local control plane; a cluster that pulls
+                     images takes longer)
+  --kubernetes V     the Kubernetes version whose StatefulSet controller the model follows (default
+                     ${DEFAULT_KUBERNETES_VERSION}, the local control plane's): the MaxUnavailableStatefulSet gate is on in
+                     1.35.0-1.35.3 and from 1.37 (two phases under Parallel), off otherwise, and decides whether a
+                     stuck pod under Parallel is replaced after a revert
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
@@ -126,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     report = await compare(
       plans,
       scenarios,
-      { timeScale, connections, rate, steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(activeCluster ? { cluster: activeCluster } : {}) },
+      { timeScale, connections, rate, ...(args.podStartSeconds === undefined ? {} : { podStartLatencyMs: args.podStartSeconds * 1000 }), ...(args.kubernetes ? { kubernetesVersion: args.kubernetes } : {}), steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(activeCluster ? { cluster: activeCluster } : {}) },
       progress,
     );
   } finally {

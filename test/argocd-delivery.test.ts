@@ -180,6 +180,7 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
 
 const dummyFigures = {
   launchToAllReadyMs: 0,
+  podStartMs: null,
   before: { requests: 0, failed: 0 },
   during: { requests: 0, failed: 0 },
   after: { requests: 0, failed: 0 },

@@ -111,6 +111,9 @@ describe('pods read as lanes', () => {
     assert.equal(laneState(pod({ ready: true, deleting: true })), 'terminating');
     assert.equal(laneState(undefined), 'not-running');
     assert.equal(pod({ phase: 'Failed' }).failed, true);
+    assert.equal(pod({}).started, true, 'running');
+    assert.equal(pod({ waiting: 'ContainerCreating' }).started, false, 'not started yet: the pod start latency is still running');
+    assert.equal(pod({ waiting: 'CrashLoopBackOff', restarts: 2 }).started, true, 'it ran before');
   });
 });
 

@@ -146,6 +146,7 @@ describe('the table', () => {
       settings: {},
       figures: {
         launchToAllReadyMs: 4200,
+        podStartMs: 1000,
         before: { requests: 10, failed: 0 },
         during: { requests: 20, failed: 0 },
         after: { requests: 5, failed: 0 },

@@ -63,8 +63,9 @@ interface SimPod {
  * replaced in order (by the controller, or by the recreate hook when the overlay has one), where each pod ended, and
  * the pods a person must still delete by hand at the end.
  */
-function replay(plan: RolloutPlan, start: string[], from: string, update: string, forMs: number, t: { readyMs: number; goneMs: number; hookAtMs: number }) {
+function replay(plan: RolloutPlan, kubernetes: string, start: string[], from: string, update: string, forMs: number, t: { readyMs: number; goneMs: number; hookAtMs: number }) {
   const spec: SetSpec = {
+    kubernetes,
     replicas: plan.replicas,
     podManagementPolicy: plan.podManagementPolicy,
     updateStrategy: plan.update.type === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', partition: plan.update.partition, maxUnavailable: plan.update.maxUnavailable },
@@ -122,7 +123,8 @@ describe('the StatefulSet controller model replays the real controller\'s releas
         const from = rel.release === 'good' ? 'launch' : 'good';
         const update = rel.release === 'revert' ? 'good' : rel.release;
         const forMs = rel.release === 'crash' ? 60_000 + r.settleMs : rel.release === 'revert' ? r.revertWaitMs : 120_000;
-        const model = replay(plan, start, from, update, forMs, { ...times, hookAtMs: hookAt(rel.events) });
+        // The controller of the version that was recorded (MaxUnavailableStatefulSet on, two phases, in 1.37).
+        const model = replay(plan, r.kubernetes, start, from, update, forMs, { ...times, hookAtMs: hookAt(rel.events) });
         // The real revert's replacements before its manual step (the recording stops listing at the step).
         assert.deepEqual(model.replaced, rel.replacedOrder, `${r.overlay} ${rel.release}: pods replaced, in order (model vs real)`);
         if (rel.release === 'crash' && rel.stoppedWith) {

@@ -9,10 +9,16 @@ import {
   type ControllerDecision,
   type PodView,
   type SetSpec,
+  DEFAULT_KUBERNETES_VERSION,
+  maxUnavailableMode,
 } from '../rehearsal/model/statefulset-controller.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 const NOW = 100_000;
+// Kubernetes 1.36 unless a case says otherwise: MaxUnavailableStatefulSet off, the plain update loop the cases cite.
 const rolling = (over: Partial<SetSpec> = {}): SetSpec => ({
+  kubernetes: '1.36.0',
   replicas: 3,
   podManagementPolicy: 'OrderedReady',
   updateStrategy: { type: 'RollingUpdate', partition: 0, maxUnavailable: 1 },
@@ -161,9 +167,9 @@ const cases: Case[] = [
     expect: { actions: [{ kind: 'delete', ordinal: 0, reason: 'failed' }], waitingFor: { ordinal: 0, reason: 'terminating' } },
   },
   {
-    name: 'maxUnavailable 2 (gate MaxUnavailableStatefulSet) deletes two pods at once, highest first',
+    name: 'maxUnavailable 2 (gate MaxUnavailableStatefulSet on, 1.35.2) deletes two pods at once, highest first',
     source: 'updateStatefulSetAfterInvariantEstablished',
-    spec: rolling({ updateStrategy: { type: 'RollingUpdate', partition: 0, maxUnavailable: 2 } }),
+    spec: rolling({ kubernetes: '1.35.2', updateStrategy: { type: 'RollingUpdate', partition: 0, maxUnavailable: 2 } }),
     pods: [pod('v1'), pod('v1'), pod('v1')],
     expect: {
       actions: [
@@ -212,6 +218,49 @@ const cases: Case[] = [
       ],
     },
   },
+  {
+    name: '1.36 (gate off): maxUnavailable 2 is dropped by the API server, one pod at a time',
+    source: 'kube_features.go: beta, off in 1.35.4–1.36; updateStatefulSet plain loop',
+    spec: rolling({ kubernetes: '1.36.0', updateStrategy: { type: 'RollingUpdate', partition: 0, maxUnavailable: 2 } }),
+    pods: [pod('v1'), pod('v1'), pod('v1')],
+    expect: { actions: [{ kind: 'delete', ordinal: 2, reason: 'update' }] },
+  },
+  {
+    name: '1.35.2 (gate on, single phase): after the revert, Parallel leaves the stuck pod; a person deletes it',
+    source: 'v1.34 updateStatefulSetAfterInvariantEstablished: unavailablePods >= maxUnavailable → return',
+    spec: rolling({ kubernetes: '1.35.2', podManagementPolicy: 'Parallel', updateRevision: 'v1' }),
+    pods: [pod('v1'), pod('v1'), stuck('v2')],
+    expect: { actions: [] },
+    byHand: [2],
+  },
+  {
+    name: '1.37 (two phases): after the revert, Parallel deletes the stuck pod in the first phase',
+    source: 'v1.37 updateStatefulSetAfterInvariantEstablished: Parallel phase 1, unavailable pods on an old revision',
+    spec: rolling({ kubernetes: '1.37.2', podManagementPolicy: 'Parallel', updateRevision: 'v1' }),
+    pods: [pod('v1'), pod('v1'), stuck('v2')],
+    expect: { actions: [{ kind: 'delete', ordinal: 2, reason: 'update' }] },
+    byHand: [],
+  },
+  {
+    name: '1.37 (two phases): every stuck pod of an old revision at once, beyond maxUnavailable 1',
+    source: 'v1.37 updateStatefulSetAfterInvariantEstablished: phase 1 is not limited by the budget',
+    spec: rolling({ kubernetes: '1.37.2', podManagementPolicy: 'Parallel', updateRevision: 'v1' }),
+    pods: [pod('v1'), stuck('v2'), stuck('v2')],
+    expect: {
+      actions: [
+        { kind: 'delete', ordinal: 2, reason: 'update' },
+        { kind: 'delete', ordinal: 1, reason: 'update' },
+      ],
+    },
+  },
+  {
+    name: '1.37 (two phases): a crashing pod of the update revision stops the rollout',
+    source: 'v1.37: unavailablePods >= maxUnavailable && unavailablePodsNeedingUpdate == 0 → return',
+    spec: rolling({ kubernetes: '1.37.2', podManagementPolicy: 'Parallel' }),
+    pods: [pod('v1'), pod('v1'), stuck('v2')],
+    expect: { actions: [] },
+    byHand: [],
+  },
 ];
 
 describe('StatefulSet controller model', () => {
@@ -222,6 +271,27 @@ describe('StatefulSet controller model', () => {
       if (c.byHand) assert.deepEqual(podsToDeleteByHand(c.spec, c.pods, decision), c.byHand);
     });
   }
+
+  test('the MaxUnavailableStatefulSet path of each Kubernetes version (kube_features.go, NOTES.md)', () => {
+    for (const [version, mode] of [
+      ['1.34.5', 'gate-off'],
+      ['1.35.0', 'single-phase'],
+      ['1.35.3', 'single-phase'],
+      ['1.35.4', 'gate-off'],
+      ['1.36.2', 'gate-off'],
+      ['1.37.0', 'two-phase'],
+      ['v1.37.2', 'two-phase'],
+    ] as const) {
+      assert.equal(maxUnavailableMode(version), mode, version);
+    }
+    assert.throws(() => maxUnavailableMode('latest'), /expected MAJOR\.MINOR/);
+    assert.throws(() => maxUnavailableMode('2.0.0'), /only 1\.x/);
+  });
+
+  test('the default version is the local control plane\'s (cluster/controlplane/go.mod)', () => {
+    const goMod = readFileSync(path.join(import.meta.dirname, '../cluster/controlplane/go.mod'), 'utf8');
+    assert.match(goMod, new RegExp(`k8s\\.io/kubernetes v${DEFAULT_KUBERNETES_VERSION.replace(/\./g, '\\.')}\\b`));
+  });
 
   test('no manual step for a pod that is merely starting at the update revision', () => {
     const spec = rolling({ updateRevision: 'v1' });

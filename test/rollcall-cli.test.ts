@@ -90,6 +90,10 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     ['an unknown cluster', ['compare', '--cluster', 'kind'], [/--cluster "kind" is not accepted; accepted: model \(default\), local \(.*\), context=NAME/]],
     ['a cluster context without its name', ['compare', '--cluster', 'context='], [/--cluster "context=" is not accepted/]],
     ['a time scale on a real cluster', ['compare', '--cluster', 'context=kind-rollcall', '--time-scale', '0.1'], [/--time-scale 0\.1 with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none$/]],
+    ['a pod start latency on a real cluster', ['compare', '--cluster', 'local', '--pod-start', '2'], [/--pod-start with --cluster: a real cluster starts pods in its own time/]],
+    ['a Kubernetes version that is none', ['compare', '--kubernetes', 'latest'], [/--kubernetes "latest" is not accepted; accepted: a Kubernetes version such as 1\.37\.2/]],
+    ['a Kubernetes version on a real cluster', ['compare', '--cluster', 'local', '--kubernetes', '1.36'], [/--kubernetes with --cluster: a real cluster is its own version/]],
+    ['a negative pod start latency', ['compare', '--pod-start', '-1'], [/--pod-start "-1" is not accepted; accepted: a number 0 to 600/]],
     ['Argo CD on a real cluster', ['compare', '--cluster', 'local', '--delivery', 'argocd'], [/--delivery argocd with --cluster: .*accepted: --delivery kubectl$/]],
     [
       'an overlay --cluster cannot rehearse yet',

@@ -18,7 +18,7 @@ class ModelStatefulSet implements RehearsalStatefulSet {
     this.#o = o;
     this.#dataRoot = dataRoot;
     this.#set = new StatefulSetRun(
-      { plan: o.plan, dataRoot, timeScale: o.timeScale, endpointPropagationMs: o.endpointPropagationMs, now: o.now, events: { onAction: (action, pod, atMs) => o.onAction(action, pod, atMs) } },
+      { plan: o.plan, dataRoot, timeScale: o.timeScale, endpointPropagationMs: o.endpointPropagationMs, podStartLatencyMs: o.podStartLatencyMs, ...(o.kubernetesVersion ? { kubernetes: o.kubernetesVersion } : {}), now: o.now, events: { onAction: (action, pod, atMs) => o.onAction(action, pod, atMs) } },
       initial,
     );
   }

@@ -68,6 +68,8 @@ export interface RehearsalStatefulSet {
   /** The address of a pod's container and its real start-up time (the AnalysisRun's web provider; model only). */
   podUrl?(ordinal: number): string | undefined;
   startupMs?(ordinal: number): number;
+  /** Pod start latencies seen since the last call (creation → container running, ms): a real cluster's own. */
+  podStartSamples?(): number[];
   /** Removes the pods (and, on a real cluster, everything the run created). */
   close(): Promise<void>;
 }
@@ -76,6 +78,10 @@ export interface RehearsalClusterOptions {
   plan: RolloutPlan;
   timeScale: number;
   endpointPropagationMs: number;
+  /** The model's pod start latency (cluster time; rehearsal/model/pod-start.ts); a real cluster has its own. */
+  podStartLatencyMs: number;
+  /** The version the model's controller follows (a real cluster is its own version). */
+  kubernetesVersion?: string;
   now: () => number;
   onAction: (action: SeenAction, podName: string, atMs: number) => void;
 }

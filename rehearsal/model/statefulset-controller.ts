@@ -10,10 +10,13 @@
 // - processReplica: a Failed/Succeeded pod is deleted (recreated on a later sync); a missing pod is created and, when
 //   monotonic, nothing more happens this round; when monotonic it returns early for a terminating pod, a pod not
 //   Running and Ready, and a pod not Available (minReadySeconds).
-// - updateStatefulSetAfterInvariantEstablished (feature gate MaxUnavailableStatefulSet, off by default up to 1.36,
-//   NOTES.md): up to maxUnavailable minus the pods already unavailable are deleted at once, highest ordinal first.
-//   The model uses it only for maxUnavailable > 1; with 1 (every overlay) it follows the gate-off loop. (They differ
-//   for a stuck pod under Parallel: the gate-on path counts it as unavailable and deletes nothing.)
+// - updateStatefulSetAfterInvariantEstablished, taken instead of the plain update loop when the feature gate
+//   MaxUnavailableStatefulSet is on. Which version has it on, and in which form, is an input (SetSpec.kubernetes,
+//   maxUnavailableMode below): up to maxUnavailable minus the pods already unavailable are deleted at once, highest
+//   ordinal first, and nothing when as many are unavailable (v1.34 code, "single-phase"); v1.37 adds, for Parallel,
+//   a first phase that deletes every unavailable pod of an old revision whatever the budget ("two-phase"). They
+//   differ for a pod stuck on an old revision under Parallel (a reverted crash): single-phase counts it as unavailable
+//   and deletes nothing (a manual step), two-phase and the gate-off loop replace it.
 // - updateStatefulSet + processCondemned (scale down): pods at ordinals >= replicas are condemned and deleted highest
 //   ordinal first, after every replica passed processReplica; when monotonic one at a time, waiting for the previous
 //   one to terminate, and a condemned pod that is not Running and Available blocks unless it is the first unhealthy
@@ -32,6 +35,9 @@ export type PodManagementPolicy = 'OrderedReady' | 'Parallel';
 export type UpdateStrategy = { type: 'RollingUpdate'; partition: number; maxUnavailable: number } | { type: 'OnDelete' };
 
 export interface SetSpec {
+  /** The Kubernetes version whose controller is modelled (default DEFAULT_KUBERNETES_VERSION): it decides the
+   * MaxUnavailableStatefulSet path (maxUnavailableMode). */
+  kubernetes?: string;
   replicas: number;
   podManagementPolicy: PodManagementPolicy;
   updateStrategy: UpdateStrategy;
@@ -78,6 +84,29 @@ export function revisionForNewPod(spec: SetSpec, ordinal: number): string {
   return spec.updateRevision;
 }
 
+/** The version the model follows by default: the local control plane's (cluster/controlplane/go.mod requires
+ * k8s.io/kubernetes at this version; test/model-statefulset-controller.test.ts holds the two together). */
+export const DEFAULT_KUBERNETES_VERSION = '1.37.2';
+
+export type MaxUnavailableMode = 'gate-off' | 'single-phase' | 'two-phase';
+
+/**
+ * The MaxUnavailableStatefulSet path of a Kubernetes version. Gate defaults from pkg/features/kube_features.go
+ * (v1.37.2: alpha off from 1.24, beta off from 1.35, beta on from 1.37); 1.35.0–1.35.3 shipped it on and 1.35.4
+ * turned it off again, with the API server dropping spec.updateStrategy.rollingUpdate.maxUnavailable while it is off
+ * (so the plain loop, one pod at a time). The two-phase deletion for Parallel is in v1.37's
+ * stateful_set_control.go updateStatefulSetAfterInvariantEstablished, not in v1.34's.
+ */
+export function maxUnavailableMode(version: string = DEFAULT_KUBERNETES_VERSION): MaxUnavailableMode {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
+  if (!m) throw new Error(`Kubernetes version "${version}": expected MAJOR.MINOR[.PATCH], e.g. 1.37.2`);
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  if (major !== 1) throw new Error(`Kubernetes version "${version}": only 1.x is modelled`);
+  if (minor >= 37) return 'two-phase';
+  if (minor === 35 && patch <= 3) return 'single-phase';
+  return 'gate-off';
+}
+
 export function reconcile(spec: SetSpec, pods: readonly (PodView | undefined)[], nowMs: number): ControllerDecision {
   const monotonic = spec.podManagementPolicy === 'OrderedReady';
   const actions: ControllerAction[] = [];
@@ -119,9 +148,12 @@ export function reconcile(spec: SetSpec, pods: readonly (PodView | undefined)[],
   // before the update loop runs only on errors, but a created pod is unavailable, which the loop below counts).
   if (spec.updateStrategy.type === 'OnDelete') return { actions };
 
-  const { partition, maxUnavailable } = spec.updateStrategy;
-  if (maxUnavailable <= 1) {
-    // Gate MaxUnavailableStatefulSet off (the default up to 1.36, NOTES.md), or maxUnavailable 1: the plain loop.
+  const { partition } = spec.updateStrategy;
+  const mode = maxUnavailableMode(spec.kubernetes);
+  // Gate off: the API server dropped maxUnavailable, so the plain loop replaces one pod at a time.
+  const maxUnavailable = mode === 'gate-off' ? 1 : spec.updateStrategy.maxUnavailable;
+  if (mode === 'gate-off') {
+    // The plain update loop of updateStatefulSet.
     for (let ordinal = spec.replicas - 1; ordinal >= partition; ordinal--) {
       const pod = pods[ordinal];
       if (pod && pod.revision !== spec.updateRevision && !pod.terminating) return { actions: [...actions, { kind: 'delete', ordinal, reason: 'update' }] };
@@ -130,9 +162,31 @@ export function reconcile(spec: SetSpec, pods: readonly (PodView | undefined)[],
     }
     return { actions };
   }
-  // Gate on, maxUnavailable > 1 (updateStatefulSetAfterInvariantEstablished): count unavailable pods over all
-  // replicas; delete up to maxUnavailable minus that many, highest ordinal first, without waiting per pod.
-  const unavailableCount = pods.slice(0, spec.replicas).filter(unavailable).length + (spec.replicas - pods.slice(0, spec.replicas).length);
+  // Gate on (updateStatefulSetAfterInvariantEstablished): count unavailable pods over all replicas; delete up to
+  // maxUnavailable minus that many, highest ordinal first, without waiting per pod.
+  const replicas = pods.slice(0, spec.replicas);
+  const unavailableCount = replicas.filter(unavailable).length + (spec.replicas - replicas.length);
+  const old = (pod: PodView | undefined): pod is PodView => pod !== undefined && pod.revision !== spec.updateRevision && !pod.terminating;
+  if (mode === 'two-phase' && !monotonic) {
+    // v1.37, Parallel: phase 1 deletes every unavailable pod of an old revision (within the partition), whatever the
+    // budget; phase 2 spends what is left of it on available ones. It stops only when nothing unavailable needs an
+    // update and the budget is spent.
+    const needingUpdate = replicas.filter((pod) => old(pod) && unavailable(pod)).length;
+    if (unavailableCount >= maxUnavailable && needingUpdate === 0) return { actions };
+    for (let ordinal = spec.replicas - 1; ordinal >= partition; ordinal--) {
+      const pod = pods[ordinal];
+      if (old(pod) && unavailable(pod)) actions.push({ kind: 'delete', ordinal, reason: 'update' });
+    }
+    let remaining = maxUnavailable - unavailableCount;
+    for (let ordinal = spec.replicas - 1; ordinal >= partition && remaining > 0; ordinal--) {
+      const pod = pods[ordinal];
+      if (old(pod) && !unavailable(pod)) {
+        actions.push({ kind: 'delete', ordinal, reason: 'update' });
+        remaining--;
+      }
+    }
+    return { actions };
+  }
   let budget = maxUnavailable - unavailableCount;
   for (let ordinal = spec.replicas - 1; ordinal >= partition && budget > 0; ordinal--) {
     const pod = pods[ordinal];
@@ -161,7 +215,12 @@ export function podsToDeleteByHand(spec: SetSpec, pods: readonly (PodView | unde
   if (spec.updateStrategy.type === 'OnDelete') {
     return pods.flatMap((pod, ordinal) => (pod && !pod.terminating && pod.revision !== spec.updateRevision ? [ordinal] : []));
   }
-  if (spec.podManagementPolicy === 'Parallel' || !decision.waitingFor) return [];
+  if (spec.podManagementPolicy === 'Parallel') {
+    // Single-phase gate-on path: a pod stuck on an old revision counts as unavailable and blocks every delete.
+    if (maxUnavailableMode(spec.kubernetes) !== 'single-phase') return [];
+    return pods.flatMap((pod, ordinal) => (pod && ordinal < spec.replicas && !pod.terminating && !pod.ready && pod.revision !== spec.updateRevision ? [ordinal] : []));
+  }
+  if (!decision.waitingFor) return [];
   const { ordinal, reason } = decision.waitingFor;
   const pod = pods[ordinal];
   if (reason !== 'not-ready' || !pod || pod.terminating || pod.ready || pod.revision === spec.updateRevision) return [];

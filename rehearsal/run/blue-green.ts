@@ -14,6 +14,7 @@ import { DEFAULT_WATCH_RULES, judge, type Verdict } from '../model/release-watch
 import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
+import { POD_START_LATENCY_MS } from '../model/pod-start.ts';
 import { Load } from './load.ts';
 import { readCounters, RunTimelines, runResult, watchObservation } from './recorder.ts';
 import type { RehearsalOptions } from './options.ts';
@@ -46,6 +47,8 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         dataRoot,
         timeScale: options.timeScale,
         endpointPropagationMs: options.endpointPropagationMs,
+        podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS,
+        ...(options.kubernetesVersion ? { kubernetes: options.kubernetesVersion } : {}),
         now,
         events: { onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
       },
@@ -251,7 +254,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
           moments: { loadStartMs, rolloutAtMs, revertAtMs, recoveredAtMs, doneAtMs, endMs },
           verdict: { stoppedByItself, podsUpdated, manualSteps, detectMs: null, detection },
         });
-        results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
+        results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs, podStartMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS } });
       } finally {
         await load.stop();
       }

@@ -15,6 +15,10 @@ export interface RehearsalOptions {
   steadyMs: number;
   /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
   endpointPropagationMs: number;
+  /** The model's pod start latency, cluster time (default POD_START_LATENCY_MS, rehearsal/model/pod-start.ts). */
+  podStartLatencyMs?: number;
+  /** The Kubernetes version the model's StatefulSet controller follows (default DEFAULT_KUBERNETES_VERSION). */
+  kubernetesVersion?: string;
   watch?: WatchRules;
   /** The cluster the rehearsal runs on (default: the model, rehearsal/cluster/model.ts). */
   cluster?: RehearsalCluster;

@@ -134,6 +134,7 @@ export function runResult(r: {
     settings: r.settings,
     figures: {
       launchToAllReadyMs: 0, // filled in by the caller: the set is launched once per overlay
+      podStartMs: null, // filled in by the caller: the cluster's (a real one's measured, the model's parameter)
       before: figures.phaseCount(outcomes, m.loadStartMs, m.rolloutAtMs),
       during: figures.phaseCount(outcomes, m.rolloutAtMs, afterFrom),
       after: figures.phaseCount(outcomes, afterFrom, m.endMs + 1),

@@ -12,6 +12,8 @@ import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
 import { AnalysisRunProcess } from './analysis-run.ts';
 import { modelCluster } from '../cluster/model.ts';
+import { median, POD_START_LATENCY_MS } from '../model/pod-start.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../model/statefulset-controller.ts';
 import type { RehearsalStatefulSet } from '../cluster/seam.ts';
 import type { ClusterControl, Delivery } from './delivery.ts';
 import type { RehearsalOptions } from './options.ts';
@@ -46,7 +48,7 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
 
   let good: Template = { revision: 'r0', version: '1.0.0', env: {} };
   const set = await cluster.statefulSet(
-    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
+    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS, ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}), now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
     good,
   );
   set.labels.set(good.revision, 'v1');
@@ -81,7 +83,9 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
       const { run, origin, now: runNow } = timelines.begin(index);
       const progress = (phase: string) => options.progress?.(scenario, phase);
       const result = await rehearseRelease({ plan, set, delivery: options.delivery ?? cluster.kubectlDelivery, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress });
-      results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs } });
+      const starts = set.podStartSamples?.();
+      const podStartMs = starts ? median(starts) : (options.podStartLatencyMs ?? POD_START_LATENCY_MS);
+      results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs, podStartMs } });
       if (result.figures.detection === null) good = release;
     }
     return results;
@@ -235,7 +239,13 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     return runResult({
       overlay: plan.overlay,
       scenario: c.scenario,
-      settings: settingsOf(plan, delivery, options.timeScale),
+      settings: {
+        ...settingsOf(plan, delivery, options.timeScale),
+        // What the model assumed of the cluster (a real cluster reports what it is: report.cluster, figures.podStartMs).
+        ...((options.cluster ?? modelCluster).kind === 'model'
+          ? { kubernetes: options.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION, podStartSeconds: (options.podStartLatencyMs ?? POD_START_LATENCY_MS) / 1000 }
+          : {}),
+      },
       replicas: plan.replicas,
       run,
       outcomes: load.outcomes,

@@ -65,6 +65,10 @@ export interface StatefulSetOptions {
   dataRoot: string;
   timeScale: number;
   endpointPropagationMs: number;
+  /** Creation → container start (scheduling, volume binding), cluster time: multiplied by timeScale. */
+  podStartLatencyMs?: number;
+  /** The Kubernetes version whose StatefulSet controller is modelled (default: the local control plane's). */
+  kubernetes?: string;
   now: () => number;
   events?: StatefulSetEvents;
 }
@@ -94,6 +98,7 @@ export class StatefulSetRun {
     this.#startupMs = Array.from({ length: plan.replicas }, () => 0);
     this.#startingSince = Array.from({ length: plan.replicas }, () => null);
     this.spec = {
+      ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
       replicas: plan.replicas,
       podManagementPolicy: plan.podManagementPolicy,
       updateStrategy: plan.update.type === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', partition: plan.update.partition, maxUnavailable: plan.update.maxUnavailable },
@@ -269,7 +274,8 @@ export class StatefulSetRun {
       process: undefined,
       lastUrl: '',
       containers: 0,
-      startAtMs: now,
+      // The kubelet starts the container once the pod is scheduled and its volume bound (pod-start.ts).
+      startAtMs: now + this.scaled(this.#o.podStartLatencyMs ?? 0),
       probe: initialProbeState(this.#o.plan.startup !== undefined),
       nextProbeAtMs: now,
       probing: false,

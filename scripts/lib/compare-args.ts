@@ -24,6 +24,10 @@ export interface CompareArgs {
   /** undefined: the delivery's default. */
   argocdRefreshSeconds: number | undefined;
   timeScale: number;
+  /** The model's pod start latency in seconds of cluster time; undefined: its default (measured on a real cluster). */
+  podStartSeconds: number | undefined;
+  /** The Kubernetes version the model follows; undefined: the local control plane's. */
+  kubernetes: string | undefined;
   connections: number;
   rate: number;
   json: boolean;
@@ -46,6 +50,8 @@ const OPTIONS = {
   cluster: { type: 'string' },
   'argocd-refresh': { type: 'string' },
   'time-scale': { type: 'string' },
+  'pod-start': { type: 'string' },
+  kubernetes: { type: 'string' },
   connections: { type: 'string' },
   rate: { type: 'string' },
   json: { type: 'boolean' },
@@ -152,6 +158,8 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
     if (scale !== undefined && Number(scale) !== 1) throw new UsageError(`--time-scale ${scale} with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none`);
     if (delivery === 'argocd') throw new UsageError('--delivery argocd with --cluster: compare drives a real cluster with kubectl only (real Argo CD runs in npm run test:argocd); accepted: --delivery kubectl');
     if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: there is no Argo CD model on a real cluster; accepted: --cluster without --argocd-refresh');
+    if (one('kubernetes') !== undefined) throw new UsageError('--kubernetes with --cluster: a real cluster is its own version; accepted: --cluster without --kubernetes');
+    if (one('pod-start') !== undefined) throw new UsageError('--pod-start with --cluster: a real cluster starts pods in its own time (measured, figures.podStartMs); accepted: --cluster without --pod-start');
   }
   const connections = one('connections');
   const rate = one('rate');
@@ -164,12 +172,20 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       argocdRefreshSeconds: refresh === undefined ? undefined : number('argocd-refresh', refresh, 0, 3600),
       cluster,
       timeScale: cluster.kind !== 'model' ? 1 : scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
+      kubernetes: kubernetesVersion(one('kubernetes')),
+      podStartSeconds: one('pod-start') === undefined ? undefined : number('pod-start', one('pod-start')!, 0, 600),
       connections: connections === undefined ? d.connections : number('connections', connections, 1, 256, { integer: true }),
       rate: rate === undefined ? d.rate : number('rate', rate, 1, 10_000),
       json: values.has('json'),
       html: one('html'),
     },
   };
+}
+
+function kubernetesVersion(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^v?1\.\d{1,2}(\.\d{1,3})?$/.test(raw)) throw new UsageError(`--kubernetes "${raw}" is not accepted; accepted: a Kubernetes version such as 1.37.2, 1.36 or 1.35.2`);
+  return raw.replace(/^v/, '');
 }
 
 const CLUSTER_FORMS = 'model (default), local (a control plane of this machine, needs root), context=NAME (a context of your kubeconfig)';

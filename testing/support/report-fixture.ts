@@ -94,6 +94,7 @@ function figuresOf(spec: RunSpec, pods: RunResult['timeline']['pods'], traffic: 
   const recovered = lastV1Changes.every(([, state, version]) => state === 'ready' && version === 'v1');
   return {
     launchToAllReadyMs: launched,
+    podStartMs: 1000,
     detection: detectionOf(spec),
     before: phase(0, spec.rolloutAtMs),
     during: phase(spec.rolloutAtMs, end),

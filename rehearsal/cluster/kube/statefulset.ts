@@ -39,6 +39,8 @@ export interface PodReading {
   ready: boolean;
   restarts: number;
   crashing: boolean;
+  /** The container runs (or ran: a restart means it started once). */
+  started: boolean;
 }
 
 /** A pod object as the rehearsal reads it (the template revision from the annotation the release put on it). */
@@ -54,6 +56,7 @@ export function readPod(pod: PodObject): PodReading {
     ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     restarts,
     crashing: restarts > 0 || container?.state?.waiting?.reason === 'CrashLoopBackOff' || Boolean(container?.state?.terminated),
+    started: restarts > 0 || Boolean(container?.state?.running) || Boolean(container?.state?.terminated),
   };
 }
 
@@ -68,6 +71,8 @@ export function laneState(pod: PodReading | undefined): PodState {
 interface Tracked extends PodReading {
   readySinceMs: number | null;
   notReadySinceMs: number | null;
+  /** When this process first saw the pod, until its container was seen running (then null). */
+  seenAtMs: number | null;
 }
 
 export class KubeStatefulSet implements RehearsalStatefulSet {
@@ -89,6 +94,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   #lastChangeMs = 0;
   #polling = true;
   #closed = false;
+  #podStarts: number[] = [];
   #poller: Promise<void> = Promise.resolve();
 
   private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template) {
@@ -158,7 +164,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
       const before = this.#pods[ordinal];
       if (!before || before.uid !== reading.uid) {
         if (before && !before.terminating) this.#deleted(before, ordinal, now);
-        this.#pods[ordinal] = { ...reading, readySinceMs: reading.ready ? now : null, notReadySinceMs: reading.ready ? null : now };
+        this.#pods[ordinal] = { ...reading, readySinceMs: reading.ready ? now : null, notReadySinceMs: reading.ready ? null : now, seenAtMs: reading.started ? null : now };
         this.#lastChangeMs = now;
         this.#o.onAction({ kind: 'create', ordinal, revision: reading.revision }, pod.metadata.name, now);
         continue;
@@ -167,10 +173,14 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
       // Progress is what the controller does (pods created, deleted, becoming Ready); a stuck pod restarting again
       // and again is not progress, and a person watching would not wait for it.
       if (reading.ready !== before.ready || reading.terminating !== before.terminating) this.#lastChangeMs = now;
+      // Pod start latency: from the first sight of the pod to the first sight of its container running (both read
+      // every POLL_MS, so each end is late by up to one period, which cancels out in the median).
+      if (reading.started && before.seenAtMs !== null) this.#podStarts.push(now - before.seenAtMs);
       this.#pods[ordinal] = {
         ...reading,
         readySinceMs: reading.ready ? (before.ready ? before.readySinceMs : now) : null,
         notReadySinceMs: reading.ready ? null : before.ready ? now : before.notReadySinceMs,
+        seenAtMs: reading.started ? null : before.seenAtMs,
       };
     }
     for (const [ordinal, pod] of this.#pods.entries()) {
@@ -300,6 +310,12 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
       }
     }
     return counters;
+  }
+
+  podStartSamples(): number[] {
+    const samples = this.#podStarts;
+    this.#podStarts = [];
+    return samples;
   }
 
   load(): InClusterLoad {
