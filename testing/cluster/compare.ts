@@ -117,6 +117,7 @@ describe('rollcall compare --cluster on the real controllers', { skip: reason ??
         agent = await spawnNodeAgent({
           kubeconfig: cp.kubeconfigs.node,
           provisionerKubeconfig: cp.kubeconfigs.admin,
+          dnsKubeconfig: cp.kubeconfigs.admin,
           stateDir: path.join(tmp, 'node'),
           images: new Map([[tag, path.join(tmp, 'images', tag)]]),
           netns: cp.netns,

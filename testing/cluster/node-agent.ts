@@ -123,6 +123,7 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
       agent = await spawnNodeAgent({
         kubeconfig: cp.kubeconfigs.node,
         provisionerKubeconfig: cp.kubeconfigs.admin,
+        dnsKubeconfig: cp.kubeconfigs.admin,
         stateDir: path.join(tmp, 'node'),
         images: new Map([[tag, imageDir]]),
         netns: cp.netns,

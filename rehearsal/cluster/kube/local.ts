@@ -44,6 +44,7 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Re
     agent = await spawnNodeAgent({
       kubeconfig: cp.kubeconfigs.node,
       provisionerKubeconfig: cp.kubeconfigs.admin,
+      dnsKubeconfig: cp.kubeconfigs.admin,
       stateDir: path.join(tmp, 'node'),
       images: new Map([[tag, imageDir]]),
       netns: cp.netns,
