@@ -87,7 +87,7 @@ class ModelStatefulSet implements RehearsalStatefulSet {
     return readCounters(this.#dataRoot, [...Array(this.#o.plan.replicas).keys()].map((ordinal) => this.#set.podName(ordinal)));
   }
   load(): Load {
-    return new Load(() => this.#set.endpoints());
+    return new Load(() => this.#set.endpoints(), this.#o.clients);
   }
   describe(): string {
     const pods = this.#set.displayStates().map((p, i) => `${p.name} ${p.state} ${p.version ?? '-'} (${this.#set.views()[i]?.revision ?? 'none'})`);

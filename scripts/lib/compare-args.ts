@@ -28,6 +28,8 @@ export interface CompareArgs {
   podStartSeconds: number | undefined;
   /** The Kubernetes version the model follows; undefined: the local control plane's. */
   kubernetes: string | undefined;
+  /** How the load's clients hold connections; undefined: keep-alive. */
+  clients: 'keep-alive' | 'per-request' | undefined;
   connections: number;
   rate: number;
   json: boolean;
@@ -52,6 +54,7 @@ const OPTIONS = {
   'time-scale': { type: 'string' },
   'pod-start': { type: 'string' },
   kubernetes: { type: 'string' },
+  clients: { type: 'string' },
   connections: { type: 'string' },
   rate: { type: 'string' },
   json: { type: 'boolean' },
@@ -158,6 +161,7 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
     if (scale !== undefined && Number(scale) !== 1) throw new UsageError(`--time-scale ${scale} with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none`);
     if (delivery === 'argocd') throw new UsageError('--delivery argocd with --cluster: compare drives a real cluster with kubectl only (real Argo CD runs in npm run test:argocd); accepted: --delivery kubectl');
     if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: there is no Argo CD model on a real cluster; accepted: --cluster without --argocd-refresh');
+    if (one('clients') !== undefined) throw new UsageError('--clients with --cluster: the load pod keeps its connections alive, as real clients do; accepted: --cluster without --clients');
     if (one('kubernetes') !== undefined) throw new UsageError('--kubernetes with --cluster: a real cluster is its own version; accepted: --cluster without --kubernetes');
     if (one('pod-start') !== undefined) throw new UsageError('--pod-start with --cluster: a real cluster starts pods in its own time (measured, figures.podStartMs); accepted: --cluster without --pod-start');
   }
@@ -173,6 +177,7 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       cluster,
       timeScale: cluster.kind !== 'model' ? 1 : scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
       kubernetes: kubernetesVersion(one('kubernetes')),
+      clients: clientsOf(one('clients')),
       podStartSeconds: one('pod-start') === undefined ? undefined : number('pod-start', one('pod-start')!, 0, 600),
       connections: connections === undefined ? d.connections : number('connections', connections, 1, 256, { integer: true }),
       rate: rate === undefined ? d.rate : number('rate', rate, 1, 10_000),
@@ -180,6 +185,13 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       html: one('html'),
     },
   };
+}
+
+const CLIENTS = ['keep-alive', 'per-request'] as const;
+function clientsOf(raw: string | undefined): CompareArgs['clients'] {
+  if (raw === undefined) return undefined;
+  if (!(CLIENTS as readonly string[]).includes(raw)) throw new UsageError(oneOf('--clients', raw, CLIENTS));
+  return raw as CompareArgs['clients'];
 }
 
 function kubernetesVersion(raw: string | undefined): string | undefined {
