@@ -26,7 +26,8 @@ import { parse as parseYaml, parseDocument } from 'yaml';
 import { findGo } from '../../cluster/go-build.ts';
 import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import type { ApiClient } from '../../cluster/local/api.ts';
-import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { startLocalNode } from '../../cluster/local/node.ts';
 import { kustomizeBinary } from '../../cluster/argocd/build.ts';
 import { startArgoCD, type ArgoCD } from '../../cluster/argocd/argocd.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
@@ -34,7 +35,6 @@ import { createLocalRepo, type LocalRepo } from '../../cluster/argocd/git-repo.t
 import { eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
 // Its own name and transit subnet: a control plane started by hand, or by another suite, is left alone.
 const OPTIONS = { name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node' };
 const NS = 'argocd';
@@ -170,19 +170,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       const binary = process.env.CONTROLPLANE_BINARY;
       cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
       api = await cp.admin();
-      const tag = (parseYaml(readFileSync(path.join(root, 'kustomize/base/kustomization.yaml'), 'utf8')) as { images: { newTag: string }[] }).images[0]!.newTag;
-      const imageDir = path.join(tmp, 'images', tag);
-      await exec(process.execPath, [path.join(root, 'scripts/build.ts'), '--out', imageDir], { cwd: root, timeout: 180_000 });
-      agent = await spawnNodeAgent({
-        kubeconfig: cp.kubeconfigs.node,
-        provisionerKubeconfig: cp.kubeconfigs.admin,
-        dnsKubeconfig: cp.kubeconfigs.admin,
-        stateDir: path.join(tmp, 'node'),
-        images: new Map([[tag, imageDir]]),
-        netns: cp.netns,
-        logFile: path.join(tmp, 'node-agent.log'),
-        apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
-      });
+      agent = await startLocalNode(cp, { dir: tmp });
 
       repo = await createLocalRepo(path.join(tmp, 'git'), process.env.ROLLCALL_ARGOCD_SOURCE ? { source: process.env.ROLLCALL_ARGOCD_SOURCE } : {});
       await repo.commit('test: hook deadlines scaled down for the cluster suite (every overlay)', async (work) => {
