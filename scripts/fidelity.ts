@@ -56,7 +56,8 @@ async function run(values: { overlay?: string[]; scenario?: string[]; cluster?: 
   for (const o of overlays) if (!listOverlays(repoRoot).includes(o)) throw new Error(`--overlay ${o}: not an overlay`);
   const scenarios = parseScenarios(values.scenario ?? ['good', 'crash']);
   const plans = await loadPlans(overlays);
-  const options = { connections: 8, rate: 200, endpointPropagationMs: 1000 };
+  // Kept-alive clients on both sides: what kube-proxy does with them is part of what is compared.
+  const options = { connections: 8, rate: 200, endpointPropagationMs: 1000, clients: 'keep-alive' as const };
   log(`model, time scale ${MODEL_TIME_SCALE}`);
   const model = await compare(plans, scenarios, { ...options, timeScale: MODEL_TIME_SCALE, steadyMs: 500 }, log);
   const which = values.cluster ?? 'local';

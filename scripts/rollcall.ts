@@ -52,10 +52,10 @@ reports what clients saw and what it took to get back.
                      ${DEFAULT_KUBERNETES_VERSION}, the local control plane's): the MaxUnavailableStatefulSet gate is on in
                      1.35.0-1.35.3 and from 1.37 (two phases under Parallel), off otherwise, and decides whether a
                      stuck pod under Parallel is replaced after a revert
-  --clients C        keep-alive (default: each client keeps one connection; kube-proxy balances connections, so a
-                     client stays on the pod it reached until the connection closes, and after a blue-green switch
-                     on the old colour until that is scaled down) or per-request (a connection per request: clients
-                     follow the Service at once)
+  --clients C        per-request (default: a new connection for every request, so requests follow the Service at
+                     once) or keep-alive (each client keeps one connection; kube-proxy balances connections, so it
+                     stays on the pod it reached until the connection closes: after a blue-green switch on the old
+                     colour until that is scaled down). The load pod of --cluster does the same
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)

@@ -56,7 +56,7 @@ describe('the release as --cluster applies it', () => {
     assert.deepEqual(clientServiceOf(objects), { name: 'rollcall', port: 5000 });
     assert.equal(containerPort(objects), 5000);
     assert.equal(namespaceOf(objects), 'rollcall-rolling');
-    const pod = loadPod(objects, { url: 'http://10.96.0.9:5000', connections: 4, rate: 40, seconds: 60, port: 8080 }) as K8sObject & { spec: { securityContext?: unknown; containers: { image: string; command: string[]; securityContext?: unknown }[] } };
+    const pod = loadPod(objects, { url: 'http://10.96.0.9:5000', connections: 4, rate: 40, seconds: 60, port: 8080, keepAlive: true }) as K8sObject & { spec: { securityContext?: unknown; containers: { image: string; command: string[]; securityContext?: unknown }[] } };
     const sts = statefulSetOf(objects).spec.template.spec as { securityContext?: unknown; containers: { image: string; securityContext?: unknown }[] };
     assert.equal(pod.metadata?.namespace, 'rollcall-rolling');
     assert.equal(pod.spec.containers[0]!.image, sts.containers[0]!.image);
@@ -125,6 +125,9 @@ describe('the in-cluster load program (src/hooks/load.ts)', () => {
     assert.throws(() => loadSettings({ LOAD_URL: 'http://x', LOAD_RATE: '0' }), /LOAD_RATE "0": a number from 1/);
     assert.throws(() => loadSettings({ LOAD_URL: 'http://x', LOAD_CONNECTIONS: '-1' }), /LOAD_CONNECTIONS "-1"/);
     assert.equal(loadSettings({ LOAD_URL: 'http://x:5000' }).connections, 4);
+    assert.equal(loadSettings({ LOAD_URL: 'http://x:5000' }).keepAlive, true);
+    assert.equal(loadSettings({ LOAD_URL: 'http://x:5000', LOAD_KEEPALIVE: 'false' }).keepAlive, false);
+    assert.throws(() => loadSettings({ LOAD_URL: 'http://x', LOAD_KEEPALIVE: 'yes' }), /LOAD_KEEPALIVE "yes": true or false/);
   });
 
   test('each client keeps its connection (so its pod), outcomes are paged and the clients stop on POST /stop', async () => {

@@ -80,7 +80,7 @@ export interface RehearsalClusterOptions {
   endpointPropagationMs: number;
   /** The model's pod start latency (cluster time; rehearsal/model/pod-start.ts); a real cluster has its own. */
   podStartLatencyMs: number;
-  /** How the model's clients hold connections (a real cluster's load pod keeps them alive). */
+  /** How the load's clients hold connections (default per-request; rehearsal/run/load.ts). */
   clients?: ClientConnections;
   /** The version the model's controller follows (a real cluster is its own version). */
   kubernetesVersion?: string;

@@ -126,7 +126,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
       const load = new Load(() => sets[routed()].endpoints(), options.clients);
       // Kept-alive clients stay on the colour their connection was opened to (load.ts): a switch moves new
       // connections only, and the old colour's clients move when it is scaled down and closes them.
-      const keepAlive = (options.clients ?? 'keep-alive') === 'keep-alive';
+      const keepAlive = options.clients === 'keep-alive';
       try {
         // Clients start once the Service routes to every pod of the active colour: Ready is not yet routed (the
         // endpoint change takes its propagation delay), and a request with no endpoint would read as downtime.

@@ -1,14 +1,15 @@
 // Client load through the emulated Service, balanced the way kube-proxy balances: per connection, not per request.
 // kube-proxy (iptables and nftables modes) picks an endpoint when a connection is made and conntrack keeps the
 // connection on it (https://kubernetes.io/docs/reference/networking/virtual-ips/): an endpoint leaving the Service
-// does not move connections already open to it. So with `keep-alive` clients (the default, what a browser or a pooled
-// HTTP client does) each client holds one connection and sends every request down it until the server closes it
-// (`Connection: close` while it drains, src/service/http-guard.ts) or it breaks; only then does it connect again, to
-// the next endpoint the Service routes to at that moment (round robin over new connections). On the local control
-// plane a kept-alive client stayed on the old colour after a blue-green switch until that colour was scaled down
-// (testing/cluster/blue-green.ts). `per-request` clients connect anew for every request (what a client without
-// keep-alive does): they follow the Service at once. A client with no endpoint to connect to fails at once, as a
-// Service with no ready pods refuses connections.
+// does not move connections already open to it. Two kinds of clients:
+// - `per-request` (the default): a new connection for every request, so each request follows the Service as it is
+//   at that moment. It stands for a population of many short visits, where connections come and go all the time.
+// - `keep-alive`: each client holds one connection and sends every request down it until the server closes it
+//   (`Connection: close` while it drains, src/service/http-guard.ts) or it breaks; only then does it connect again,
+//   to the next endpoint the Service routes to. A few clients that never let go: after a blue-green switch they stay
+//   on the old colour until it is scaled down (measured on the local control plane, testing/cluster/blue-green.ts),
+//   and a canary pod that replaced another gets none of them back, since they reconnected elsewhere while it started.
+// A client with no endpoint to connect to fails at once, as a Service with no ready pods refuses connections.
 import http from 'node:http';
 
 export interface Endpoint {
@@ -39,7 +40,7 @@ export class Load {
   #workers: Promise<void>[] = [];
   #next = 0;
 
-  constructor(endpoints: () => Endpoint[], connections: ClientConnections = 'keep-alive') {
+  constructor(endpoints: () => Endpoint[], connections: ClientConnections = 'per-request') {
     this.#endpoints = endpoints;
     this.#connections = connections;
   }

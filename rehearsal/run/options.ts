@@ -16,7 +16,7 @@ export interface RehearsalOptions {
   steadyMs: number;
   /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
   endpointPropagationMs: number;
-  /** How the load's clients hold connections (default keep-alive: kube-proxy then balances per connection). */
+  /** How the load's clients hold connections (default per-request; load.ts). */
   clients?: ClientConnections;
   /** The model's pod start latency, cluster time (default POD_START_LATENCY_MS, rehearsal/model/pod-start.ts). */
   podStartLatencyMs?: number;

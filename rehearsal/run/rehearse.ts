@@ -241,9 +241,10 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       scenario: c.scenario,
       settings: {
         ...settingsOf(plan, delivery, options.timeScale),
+        clients: options.clients ?? 'per-request',
         // What the model assumed of the cluster (a real cluster reports what it is: report.cluster, figures.podStartMs).
         ...((options.cluster ?? modelCluster).kind === 'model'
-          ? { kubernetes: options.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION, podStartSeconds: (options.podStartLatencyMs ?? POD_START_LATENCY_MS) / 1000, clients: options.clients ?? 'keep-alive' }
+          ? { kubernetes: options.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION, podStartSeconds: (options.podStartLatencyMs ?? POD_START_LATENCY_MS) / 1000, }
           : {}),
       },
       replicas: plan.replicas,

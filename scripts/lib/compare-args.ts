@@ -161,7 +161,6 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
     if (scale !== undefined && Number(scale) !== 1) throw new UsageError(`--time-scale ${scale} with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none`);
     if (delivery === 'argocd') throw new UsageError('--delivery argocd with --cluster: compare drives a real cluster with kubectl only (real Argo CD runs in npm run test:argocd); accepted: --delivery kubectl');
     if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: there is no Argo CD model on a real cluster; accepted: --cluster without --argocd-refresh');
-    if (one('clients') !== undefined) throw new UsageError('--clients with --cluster: the load pod keeps its connections alive, as real clients do; accepted: --cluster without --clients');
     if (one('kubernetes') !== undefined) throw new UsageError('--kubernetes with --cluster: a real cluster is its own version; accepted: --cluster without --kubernetes');
     if (one('pod-start') !== undefined) throw new UsageError('--pod-start with --cluster: a real cluster starts pods in its own time (measured, figures.podStartMs); accepted: --cluster without --pod-start');
   }

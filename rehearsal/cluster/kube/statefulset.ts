@@ -323,7 +323,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   }
 
   load(): InClusterLoad {
-    return new InClusterLoad(this.#kube, this.#objects);
+    return new InClusterLoad(this.#kube, this.#objects, this.#o.clients);
   }
 
   describe(): string {
