@@ -41,6 +41,24 @@ export interface FidelityReport {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const share = (c: { requests: number; failed: number }) => `${c.failed}/${c.requests}`;
 
+/** Pods replaced, in order; pods replaced within SAME_STEP_MS of each other were deleted together (the recreate
+ * hook deletes every pod at once, and a real cluster shows them in whatever order the API lists them), so each
+ * such group is listed by name. */
+export const SAME_STEP_MS = 500;
+export function replacedInOrder(markers: readonly { atMs: number; pod?: string }[]): string[] {
+  const out: string[] = [];
+  let group: { atMs: number; pods: string[] } | undefined;
+  for (const m of [...markers].sort((a, b) => a.atMs - b.atMs)) {
+    if (group && m.atMs - group.atMs <= SAME_STEP_MS) group.pods.push(m.pod!);
+    else {
+      if (group) out.push(...group.pods.sort());
+      group = { atMs: m.atMs, pods: [m.pod!] };
+    }
+  }
+  if (group) out.push(...group.pods.sort());
+  return out;
+}
+
 export function side(run: RunResult, timeScale: number): FidelitySide {
   const s = (ms: number) => round1(ms / timeScale / 1000);
   const markers = run.timeline.markers;
@@ -51,7 +69,7 @@ export function side(run: RunResult, timeScale: number): FidelitySide {
   return {
     launchS: s(f.launchToAllReadyMs),
     podStartS: f.podStartMs === null || f.podStartMs === undefined ? null : round1(f.podStartMs / 1000),
-    replaced: markers.filter((m) => m.kind === 'pod-replaced' && m.atMs < revertAt && m.pod).map((m) => m.pod!),
+    replaced: replacedInOrder(markers.filter((m) => m.kind === 'pod-replaced' && m.atMs < revertAt && m.pod)),
     stoppedByItself: f.stoppedByItself,
     podsUpdated: f.podsUpdated,
     detection: f.detection ? { rule: f.detection.rule, afterS: s(f.detection.afterMs) } : null,

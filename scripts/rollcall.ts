@@ -16,7 +16,7 @@ import { checkReportPath, parseCommandLine, UsageError, type Choices } from './l
  * (README, "Comparing rollout strategies"). The issue's budget is 5 minutes. */
 export const DEFAULT_TIME_SCALE = 0.05;
 
-const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--cluster C] [--delivery D] [--argocd-refresh S] [--pod-start S] [--kubernetes V] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
+const usage = (overlays: readonly string[], { DEFAULT_HORIZON_SECONDS, DEFAULT_REFRESH_SECONDS }: typeof import('../rehearsal/run/argocd-delivery.ts')) => `usage: rollcall compare [--overlay NAME]... [--scenario S]... [--cluster C] [--delivery D] [--argocd-refresh S] [--pod-start S] [--kubernetes V] [--clients C] [--time-scale F] [--connections N] [--rate R] [--json] [--html FILE]
 
 Renders kustomize/overlays/* with kustomize, then for each overlay and release scenario starts its StatefulSet as
 real server processes, puts load on them through an emulated Service, releases v2 the way the overlay's update
@@ -52,6 +52,10 @@ reports what clients saw and what it took to get back.
                      ${DEFAULT_KUBERNETES_VERSION}, the local control plane's): the MaxUnavailableStatefulSet gate is on in
                      1.35.0-1.35.3 and from 1.37 (two phases under Parallel), off otherwise, and decides whether a
                      stuck pod under Parallel is replaced after a revert
+  --clients C        per-request (default: a new connection for every request, so requests follow the Service at
+                     once) or keep-alive (each client keeps one connection; kube-proxy balances connections, so it
+                     stays on the pod it reached until the connection closes: after a blue-green switch on the old
+                     colour until that is scaled down). The load pod of --cluster does the same
   --time-scale F     multiply the manifests' timings (probes, minReadySeconds, drain, back-off) by F
                      (default ${DEFAULT_TIME_SCALE}); process start-up is real time
   --connections N    concurrent clients (default 8)
@@ -135,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
     report = await compare(
       plans,
       scenarios,
-      { timeScale, connections, rate, ...(args.podStartSeconds === undefined ? {} : { podStartLatencyMs: args.podStartSeconds * 1000 }), ...(args.kubernetes ? { kubernetesVersion: args.kubernetes } : {}), steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(activeCluster ? { cluster: activeCluster } : {}) },
+      { timeScale, connections, rate, ...(args.podStartSeconds === undefined ? {} : { podStartLatencyMs: args.podStartSeconds * 1000 }), ...(args.kubernetes ? { kubernetesVersion: args.kubernetes } : {}), ...(args.clients ? { clients: args.clients } : {}), steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(activeCluster ? { cluster: activeCluster } : {}) },
       progress,
     );
   } finally {

@@ -105,7 +105,8 @@ describe('the app with a bad release', () => {
 describe('the server process with a bad release', () => {
   test('crash: warns at startup, is never ready, exits 1 on its own', { timeout: 20_000 }, async () => {
     const dir = await tempDir();
-    const server = await startServer({ DATA_DIR: dir, BAD_RELEASE: 'crash:300' });
+    // 3 s: long enough for /readyz to be asked on a busy machine before the exit it announces.
+    const server = await startServer({ DATA_DIR: dir, BAD_RELEASE: 'crash:3000' });
     assert.ok(server.logs.some((l) => l.level === 40 && /bad release on purpose/.test(String(l.msg))), 'startup warning');
     assert.equal((await fetch(`${server.url}/readyz`)).status, 503);
     assert.equal(await server.exited, 1);

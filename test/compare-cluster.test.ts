@@ -56,7 +56,7 @@ describe('the release as --cluster applies it', () => {
     assert.deepEqual(clientServiceOf(objects), { name: 'rollcall', port: 5000 });
     assert.equal(containerPort(objects), 5000);
     assert.equal(namespaceOf(objects), 'rollcall-rolling');
-    const pod = loadPod(objects, { url: 'http://10.96.0.9:5000', connections: 4, rate: 40, seconds: 60, port: 8080 }) as K8sObject & { spec: { securityContext?: unknown; containers: { image: string; command: string[]; securityContext?: unknown }[] } };
+    const pod = loadPod(objects, { url: 'http://10.96.0.9:5000', connections: 4, rate: 40, seconds: 60, port: 8080, keepAlive: true }) as K8sObject & { spec: { securityContext?: unknown; containers: { image: string; command: string[]; securityContext?: unknown }[] } };
     const sts = statefulSetOf(objects).spec.template.spec as { securityContext?: unknown; containers: { image: string; securityContext?: unknown }[] };
     assert.equal(pod.metadata?.namespace, 'rollcall-rolling');
     assert.equal(pod.spec.containers[0]!.image, sts.containers[0]!.image);
@@ -125,6 +125,9 @@ describe('the in-cluster load program (src/hooks/load.ts)', () => {
     assert.throws(() => loadSettings({ LOAD_URL: 'http://x', LOAD_RATE: '0' }), /LOAD_RATE "0": a number from 1/);
     assert.throws(() => loadSettings({ LOAD_URL: 'http://x', LOAD_CONNECTIONS: '-1' }), /LOAD_CONNECTIONS "-1"/);
     assert.equal(loadSettings({ LOAD_URL: 'http://x:5000' }).connections, 4);
+    assert.equal(loadSettings({ LOAD_URL: 'http://x:5000' }).keepAlive, true);
+    assert.equal(loadSettings({ LOAD_URL: 'http://x:5000', LOAD_KEEPALIVE: 'false' }).keepAlive, false);
+    assert.throws(() => loadSettings({ LOAD_URL: 'http://x', LOAD_KEEPALIVE: 'yes' }), /LOAD_KEEPALIVE "yes": true or false/);
   });
 
   test('each client keeps its connection (so its pod), outcomes are paged and the clients stop on POST /stop', async () => {
@@ -144,8 +147,14 @@ describe('the in-cluster load program (src/hooks/load.ts)', () => {
     await new Promise<void>((resolve) => results.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(results.address() as AddressInfo).port}`;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      const page = (await (await fetch(`${base}/outcomes?from=0`)).json()) as { running: boolean; total: number; outcomes: LoadOutcome[] };
+      // Until both clients have answers of their own (a busy machine paces slower than 100/s).
+      type Page = { running: boolean; total: number; outcomes: LoadOutcome[] };
+      let page: Page;
+      for (let tries = 0; ; tries++) {
+        page = (await (await fetch(`${base}/outcomes?from=0`)).json()) as Page;
+        if ((page.outcomes.some((o) => o.pod === 'pod-0') && page.outcomes.some((o) => o.pod === 'pod-1') && page.outcomes.length >= 10) || tries > 100) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       assert.equal(page.running, true);
       assert.ok(page.outcomes.length >= 10, `${page.outcomes.length} outcomes`);
       assert.equal(sockets, 2, 'two clients, two connections, however many requests');

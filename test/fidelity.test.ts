@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fidelity, fidelityMarkdown, side, type FidelityReport } from '../rehearsal/fidelity.ts';
+import { fidelity, fidelityMarkdown, replacedInOrder, side, type FidelityReport } from '../rehearsal/fidelity.ts';
+import { POD_START_LATENCY_MS } from '../rehearsal/model/pod-start.ts';
 import { summaryBlock } from '../scripts/fidelity.ts';
 import { fixtureReport } from '../testing/support/report-fixture.ts';
 
@@ -24,6 +25,11 @@ test('one side: times in cluster time, replaced pods in order before the revert,
   assert.deepEqual(rolling.manualSteps, ['kubectl delete pod rollcall-2']);
   const run = report.runs.find((r) => r.overlay === 'rolling')!;
   assert.equal(rolling.launchS, Math.round(run.figures.launchToAllReadyMs / report.timeScale / 100) / 10);
+});
+
+test('pods replaced together (the recreate hook) are one step, listed by name; otherwise in the order replaced', () => {
+  assert.deepEqual(replacedInOrder([{ atMs: 100, pod: 'rollcall-2' }, { atMs: 100, pod: 'rollcall-0' }, { atMs: 350, pod: 'rollcall-1' }]), ['rollcall-0', 'rollcall-1', 'rollcall-2']);
+  assert.deepEqual(replacedInOrder([{ atMs: 5000, pod: 'rollcall-1' }, { atMs: 100, pod: 'rollcall-2' }, { atMs: 9000, pod: 'rollcall-0' }]), ['rollcall-2', 'rollcall-1', 'rollcall-0']);
 });
 
 test('the same runs agree with themselves; a changed order, verdict or manual step is a named difference', () => {
@@ -52,4 +58,13 @@ test('docs/fidelity.md and the README hold the tables of the recorded report (do
   assert.ok(doc.includes(fidelityMarkdown(report)), 'docs/fidelity.md block fidelity is the recorded report (npm run fidelity -- --write)');
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
   assert.ok(readme.includes(summaryBlock(report)), 'README block fidelity-summary is the recorded report');
+});
+
+test('the model\'s default pod start latency is what the real control plane measured (docs/fidelity.json)', () => {
+  const report = JSON.parse(readFileSync(path.join(root, 'docs/fidelity.json'), 'utf8')) as FidelityReport;
+  const measured = report.rows.flatMap((r) => (r.real.podStartS === null ? [] : [r.real.podStartS])).sort((a, b) => a - b);
+  assert.ok(measured.length > 0);
+  const median = measured[Math.floor(measured.length / 2)]! * 1000;
+  // Within half a second: the machines are shared and noisy; a new measurement far from it means a new default.
+  assert.ok(Math.abs(POD_START_LATENCY_MS - median) <= 500, `POD_START_LATENCY_MS ${POD_START_LATENCY_MS} vs measured median ${median} ms`);
 });

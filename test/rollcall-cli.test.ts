@@ -93,6 +93,7 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     ['a pod start latency on a real cluster', ['compare', '--cluster', 'local', '--pod-start', '2'], [/--pod-start with --cluster: a real cluster starts pods in its own time/]],
     ['a Kubernetes version that is none', ['compare', '--kubernetes', 'latest'], [/--kubernetes "latest" is not accepted; accepted: a Kubernetes version such as 1\.37\.2/]],
     ['a Kubernetes version on a real cluster', ['compare', '--cluster', 'local', '--kubernetes', '1.36'], [/--kubernetes with --cluster: a real cluster is its own version/]],
+    ['an unknown client kind', ['compare', '--clients', 'keepalive'], [/--clients "keepalive" \(did you mean "keep-alive"\?\); accepted: keep-alive, per-request/]],
     ['a negative pod start latency', ['compare', '--pod-start', '-1'], [/--pod-start "-1" is not accepted; accepted: a number 0 to 600/]],
     ['Argo CD on a real cluster', ['compare', '--cluster', 'local', '--delivery', 'argocd'], [/--delivery argocd with --cluster: .*accepted: --delivery kubectl$/]],
     [

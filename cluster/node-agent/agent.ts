@@ -9,10 +9,12 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { IPod } from 'kubernetes-models/v1/Pod';
+import { startClusterDns, type ClusterDns } from './cluster-dns.ts';
 import { ImageStore, parseImageMap } from './images.ts';
 import { KubeApi, loadKubeConfig } from './kube-api.ts';
 import { LEASE_RENEW_MS, registerNode, renewLease, reportStatus, STATUS_REPORT_MS, type NodeIdentity } from './node-object.ts';
 import { enableForwarding, PodIPAllocator, removeLocalPodRoutes, tearDownPodNetwork } from './pod-network.ts';
+import { parseResolvConf, type NodeDnsSettings } from './pod-dns.ts';
 import { PodWorker } from './pod-worker.ts';
 import { runProvisioner } from './provisioner.ts';
 
@@ -36,8 +38,17 @@ export interface NodeAgentOptions {
   nodeBinary?: string;
   /** An identity allowed to create PersistentVolumes and StorageClasses: enables the provisioner. */
   provisionerKubeconfig?: string;
-  /** How pods reach the API server: `service` (the `kubernetes` Service's ClusterIP, needs kube-proxy) or `direct`. */
+  /** How pods reach the API server and the cluster DNS: `service` (their Services' ClusterIPs, needs kube-proxy) or `direct`. */
   apiVia?: 'service' | 'direct';
+  /**
+   * An identity that may list and watch Services and EndpointSlices and write the Service kube-system/kube-dns and
+   * its EndpointSlice: enables the cluster DNS (cluster-dns.ts), which pods' resolv.conf then names.
+   */
+  dnsKubeconfig?: string;
+  /** The kube-dns Service's ClusterIP (the kubelet's --cluster-dns); default 10.96.0.10. Used with apiVia `service`. */
+  clusterDNS?: string;
+  /** The kubelet's --cluster-domain; default cluster.local. */
+  clusterDomain?: string;
   log?: (msg: string) => void;
 }
 
@@ -114,6 +125,21 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   const abort = new AbortController();
+  const clusterDomain = opts.clusterDomain ?? 'cluster.local';
+  let clusterDns: ClusterDns | undefined;
+  let dnsApi: KubeApi | undefined;
+  if (opts.dnsKubeconfig) {
+    dnsApi = new KubeApi(loadKubeConfig(opts.dnsKubeconfig));
+    const serviceIP = (opts.apiVia ?? 'service') === 'service' ? (opts.clusterDNS ?? '10.96.0.10') : undefined;
+    clusterDns = await startClusterDns({ api: dnsApi, address: hostIP, zone: clusterDomain, nodeName, log, ...(serviceIP ? { serviceIP } : {}) }, abort.signal);
+  }
+  // The kubelet's --resolv-conf (the node's /etc/resolv.conf): the base of dnsPolicy Default, and searched after the
+  // cluster's names under ClusterFirst (pkg/kubelet/network/dns/dns.go).
+  const dns: NodeDnsSettings = {
+    clusterDNS: clusterDns ? [clusterDns.nameserver] : [],
+    clusterDomain,
+    host: existsSync('/etc/resolv.conf') ? parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8')) : { servers: [], searches: [], options: [] },
+  };
   const timers = [
     setInterval(() => void renewLease(api, nodeName, nodeUid).catch((err: Error) => log(`lease: ${err.message}`)), LEASE_RENEW_MS),
     setInterval(() => void reportStatus(api, identity, since).catch((err: Error) => log(`node status: ${err.message}`)), STATUS_REPORT_MS),
@@ -121,7 +147,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
 
   const ips = new PodIPAllocator(podCIDR);
   const workers = new Map<string, PodWorker>();
-  const deps = { api, images, nodeName, hostIP, stateDir: opts.stateDir, nodeBinary: opts.nodeBinary ?? process.execPath, apiService, ips, log };
+  const deps = { api, images, nodeName, hostIP, stateDir: opts.stateDir, nodeBinary: opts.nodeBinary ?? process.execPath, apiService, dns, ips, log };
   const see = (pod: IPod): void => {
     const uid = pod.metadata?.uid;
     if (!uid || abort.signal.aborted) return;
@@ -166,7 +192,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       log(`provisioner: ${err.message}`),
     );
   }
-  log(`node ${nodeName} registered (${hostIP}, pods ${podCIDR}, images ${images.tags.join(', ')}, API for pods at ${apiService.host}:${apiService.port})`);
+  log(`node ${nodeName} registered (${hostIP}, pods ${podCIDR}, images ${images.tags.join(', ')}, API for pods at ${apiService.host}:${apiService.port}, ${clusterDns ? `cluster DNS at ${clusterDns.nameserver}` : 'no cluster DNS'})`);
 
   return {
     nodeName,
@@ -176,8 +202,10 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       for (const t of timers) clearInterval(t);
       await Promise.all([...workers.values()].map((w) => w.shutdown()));
       await Promise.allSettled([podWatch, provisioner]);
+      await clusterDns?.stop();
       await api.close();
       await provisionerApi?.close();
+      await dnsApi?.close();
     },
   };
 }
@@ -200,6 +228,9 @@ export function agentArgs(opts: NodeAgentOptions): string[] {
   if (opts.nodeBinary) args.push('--node-binary', opts.nodeBinary);
   if (opts.provisionerKubeconfig) args.push('--provisioner-kubeconfig', opts.provisionerKubeconfig);
   if (opts.apiVia) args.push('--api-via', opts.apiVia);
+  if (opts.dnsKubeconfig) args.push('--dns-kubeconfig', opts.dnsKubeconfig);
+  if (opts.clusterDNS) args.push('--cluster-dns', opts.clusterDNS);
+  if (opts.clusterDomain) args.push('--cluster-domain', opts.clusterDomain);
   return args;
 }
 

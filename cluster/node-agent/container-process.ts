@@ -2,7 +2,7 @@
 // file, recorded in a pid file; stopped as the kubelet stops a container (SIGTERM to everything it started, SIGKILL
 // after the grace period: pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ContainerPlan } from './container-plan.ts';
 
@@ -13,19 +13,25 @@ export interface ContainerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** iproute2's `ip` by path: the container's PATH (its env) is what spawn searches, and it has no sbin directory. */
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip';
+
 export const rfc3339 = (d = new Date()): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * nsenter puts the process in the pod's network namespace; setpriv drops to the pod's user, group and groups with an
- * empty capability bounding set (and no_new_privs when allowPrivilegeEscalation is false), then execs node: one pid
+ * `ip netns exec` puts the process in the pod's network namespace and a mount namespace of its own, where the pod's
+ * /etc files (resolv.conf, hosts: pod-network.ts writePodEtcFiles) are mounted over the machine's; setpriv drops to
+ * the pod's user, group and groups with an empty capability bounding set (and no_new_privs when
+ * allowPrivilegeEscalation is false), then execs node. Neither forks (ip only does in batch mode): one pid
  * throughout. `detached`: the container is its own process group, so a signal reaches everything it started.
  */
-export function startContainerProcess(plan: ContainerPlan, netnsPath: string, logFile: string, pidFile: string, onError: (err: Error) => void): ContainerProcess {
+export function startContainerProcess(plan: ContainerPlan, netns: string, logFile: string, pidFile: string, onError: (err: Error) => void): ContainerProcess {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
   const args = [
-    `--net=${netnsPath}`,
-    '--',
+    'netns',
+    'exec',
+    netns,
     'setpriv',
     `--reuid=${plan.uid}`,
     `--regid=${plan.gid}`,
@@ -35,7 +41,7 @@ export function startContainerProcess(plan: ContainerPlan, netnsPath: string, lo
     '--',
     ...plan.argv,
   ];
-  const child = spawn('nsenter', args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(IP, args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   // The agent's record of its processes: a restarted agent kills what its previous run left (agent.ts).
   if (child.pid !== undefined) {

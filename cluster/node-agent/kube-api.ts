@@ -72,11 +72,13 @@ export interface WatchEvent<T> {
   object: T;
 }
 
-export type PatchType = 'merge' | 'strategic' | 'json';
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 const patchContentType: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
   strategic: 'application/strategic-merge-patch+json',
   json: 'application/json-patch+json',
+  // Server-side apply; JSON is YAML, so the body is sent as it is.
+  apply: 'application/apply-patch+yaml',
 };
 
 export class KubeApi {

@@ -7,7 +7,7 @@ import { startNodeAgent } from './agent.ts';
 
 const usage = `usage: node cluster/node-agent/main.ts --kubeconfig FILE --state-dir DIR --images TAG=DIR[,TAG=DIR...]
   [--provisioner-kubeconfig FILE] [--node-name NAME] [--node-ip IP] [--pod-cidr CIDR] [--node-binary PATH]
-  [--dockerfile FILE] [--api-via service|direct]`;
+  [--dockerfile FILE] [--api-via service|direct] [--dns-kubeconfig FILE] [--cluster-dns IP] [--cluster-domain DOMAIN]`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -28,6 +28,9 @@ try {
       'node-binary': { type: 'string' },
       dockerfile: { type: 'string' },
       'api-via': { type: 'string' },
+      'dns-kubeconfig': { type: 'string' },
+      'cluster-dns': { type: 'string' },
+      'cluster-domain': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -56,6 +59,9 @@ try {
     ...(values['pod-cidr'] ? { podCIDR: values['pod-cidr'] } : {}),
     ...(values['node-binary'] ? { nodeBinary: values['node-binary'] } : {}),
     ...(values.dockerfile ? { dockerfile: values.dockerfile } : {}),
+    ...(values['dns-kubeconfig'] ? { dnsKubeconfig: values['dns-kubeconfig'] } : {}),
+    ...(values['cluster-dns'] ? { clusterDNS: values['cluster-dns'] } : {}),
+    ...(values['cluster-domain'] ? { clusterDomain: values['cluster-domain'] } : {}),
   });
   let stopping = false;
   const stop = (): void => {

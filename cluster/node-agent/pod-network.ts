@@ -6,7 +6,7 @@
 // Runs where the agent runs (the control plane's network namespace); needs CAP_NET_ADMIN there.
 // https://docs.tigera.io/calico/latest/reference/faq#why-does-my-container-have-a-route-to-16925411
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -33,6 +33,22 @@ export function netnsPath(netns: string): string {
   return `/run/netns/${netns}`;
 }
 
+/**
+ * A namespace's own configuration files: `ip netns exec` runs its program in a new mount namespace with each file of
+ * /etc/netns/<name>/ bind-mounted over the one of the same name in /etc (ip-netns(8)), which is how a pod gets its
+ * own /etc/resolv.conf (and hosts, nsswitch.conf) while its processes share this machine's filesystem.
+ */
+export function netnsEtcDir(netns: string): string {
+  return `/etc/netns/${netns}`;
+}
+
+/** Writes the pod's /etc files (name → content) for its network namespace; tearDownPodNetwork removes them. */
+export function writePodEtcFiles(uid: string, files: Record<string, string>): void {
+  const dir = netnsEtcDir(podNetNames(uid).netns);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const [name, content] of Object.entries(files)) writeFileSync(`${dir}/${name}`, content, { mode: 0o644 });
+}
+
 /** Creates (or re-creates) the pod's namespace with `podIP`. Idempotent: a leftover of the same pod is removed first. */
 export async function setUpPodNetwork(uid: string, podIP: string): Promise<{ netns: string }> {
   const { netns, hostIf } = podNetNames(uid);
@@ -55,6 +71,7 @@ export async function tearDownPodNetwork(uid: string): Promise<void> {
   const { netns, hostIf } = podNetNames(uid);
   await ip('link', 'del', hostIf).catch(() => undefined);
   await ip('netns', 'del', netns).catch(() => undefined);
+  rmSync(netnsEtcDir(netns), { recursive: true, force: true });
 }
 
 /**

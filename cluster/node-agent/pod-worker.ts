@@ -11,7 +11,8 @@ import { buildContainerPlan, ContainerConfigError, type ContainerPlan } from './
 import { exitStatus, rfc3339, Sleeper, startContainerProcess, stopContainerProcess, type ContainerProcess } from './container-process.ts';
 import type { ImageStore } from './images.ts';
 import { ApiError, type KubeApi } from './kube-api.ts';
-import { netnsPath, podNetNames, setUpPodNetwork, tearDownPodNetwork, type PodIPAllocator } from './pod-network.ts';
+import { hostsFile, IMAGE_NSSWITCH, podDnsConfig, resolvConf, type NodeDnsSettings } from './pod-dns.ts';
+import { podNetNames, setUpPodNetwork, tearDownPodNetwork, writePodEtcFiles, type PodIPAllocator } from './pod-network.ts';
 import { podStatus, type ContainerView, type RestartPolicy } from './pod-status.ts';
 import { startProbeWorkers } from './probe-workers.ts';
 import { prepareVolumes, VolumeNotReady, type PreparedVolumes } from './volumes.ts';
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   stateDir: string;
   nodeBinary: string;
   apiService: { host: string; port: number };
+  /** The kubelet's --cluster-dns and --cluster-domain, and the node's resolv.conf: each pod's /etc/resolv.conf. */
+  dns: NodeDnsSettings;
   ips: PodIPAllocator;
   log: (msg: string) => void;
 }
@@ -190,6 +193,13 @@ export class PodWorker {
     while (!this.#terminating) {
       try {
         await setUpPodNetwork(this.#uid, this.#podIP);
+        // The files the kubelet writes into the sandbox: resolv.conf from the pod's DNS policy, hosts with its own
+        // names; nsswitch.conf is the image's (pod-dns.ts).
+        writePodEtcFiles(this.#uid, {
+          'resolv.conf': resolvConf(podDnsConfig(pod, this.#deps.dns)),
+          hosts: hostsFile(pod, this.#podIP, this.#deps.dns.clusterDomain),
+          'nsswitch.conf': IMAGE_NSSWITCH,
+        });
         break;
       } catch (err) {
         this.#deps.log(`pod ${this.#key}: network: ${(err as Error).message}`);
@@ -332,7 +342,7 @@ export class PodWorker {
   #start(c: ContainerRuntime, plan: ContainerPlan): Instance {
     const proc = startContainerProcess(
       plan,
-      netnsPath(podNetNames(this.#uid).netns),
+      podNetNames(this.#uid).netns,
       path.join(this.#podDir, 'logs', c.spec.name, `${c.view.restartCount}.log`),
       path.join(this.#podDir, 'pids', c.spec.name),
       (err) => this.#deps.log(`pod ${this.#key} container ${c.spec.name}: ${err.message}`),

@@ -70,17 +70,24 @@ class ModelStatefulSet implements RehearsalStatefulSet {
     this.#set.reset(template);
     this.#set.paused = false;
   }
+  /** A person's `kubectl delete pod` (a manual step): not a replacement made by the rollout. */
   async deletePod(ordinal: number): Promise<void> {
     this.#set.deletePod(ordinal);
   }
+  /** What the recreate hook's Job does: every pod deleted, and those of an older revision replaced by the update
+   * (as a real cluster shows it: the pods go away for the release). */
   async deleteAll(): Promise<void> {
+    const now = this.#o.now();
+    for (const [ordinal, pod] of this.#set.views().entries()) {
+      if (pod && !pod.terminating && pod.revision !== this.#set.spec.updateRevision) this.#o.onAction({ kind: 'delete', ordinal, reason: 'update' }, this.#set.podName(ordinal), now);
+    }
     this.#set.deleteAll();
   }
   counters(): Promise<Map<string, number>> {
     return readCounters(this.#dataRoot, [...Array(this.#o.plan.replicas).keys()].map((ordinal) => this.#set.podName(ordinal)));
   }
   load(): Load {
-    return new Load(() => this.#set.endpoints());
+    return new Load(() => this.#set.endpoints(), this.#o.clients);
   }
   describe(): string {
     const pods = this.#set.displayStates().map((p, i) => `${p.name} ${p.state} ${p.version ?? '-'} (${this.#set.views()[i]?.revision ?? 'none'})`);

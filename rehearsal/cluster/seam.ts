@@ -11,7 +11,7 @@ import type { PodView } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { PodState } from '../result.ts';
 import type { Delivery } from '../run/delivery.ts';
-import type { Outcome } from '../run/load.ts';
+import type { ClientConnections, Outcome } from '../run/load.ts';
 import type { Template } from '../run/statefulset.ts';
 
 /** Client load on the StatefulSet's Service: started once its endpoints route to every pod, stopped at the end. */
@@ -80,6 +80,8 @@ export interface RehearsalClusterOptions {
   endpointPropagationMs: number;
   /** The model's pod start latency (cluster time; rehearsal/model/pod-start.ts); a real cluster has its own. */
   podStartLatencyMs: number;
+  /** How the load's clients hold connections (default per-request; rehearsal/run/load.ts). */
+  clients?: ClientConnections;
   /** The version the model's controller follows (a real cluster is its own version). */
   kubernetesVersion?: string;
   now: () => number;

@@ -86,6 +86,7 @@ export const ENV_RULES: Readonly<Record<string, RegExp>> = {
   LOAD_RATE: DIGITS,
   LOAD_SECONDS: DIGITS,
   LOAD_PORT: DIGITS,
+  LOAD_KEEPALIVE: /^(true|false)$/,
 };
 
 /** Downward API sources a value may come from (https://kubernetes.io/docs/concepts/workloads/pods/downward-api/). */

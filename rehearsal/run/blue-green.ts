@@ -123,7 +123,10 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
 
       const podNames = (['blue', 'green'] as const).flatMap((colour) => [...Array(size).keys()].map((ordinal) => sets[colour].podName(ordinal)));
       const countersBefore = await readCounters(dataRoot, podNames);
-      const load = new Load(() => sets[routed()].endpoints());
+      const load = new Load(() => sets[routed()].endpoints(), options.clients);
+      // Kept-alive clients stay on the colour their connection was opened to (load.ts): a switch moves new
+      // connections only, and the old colour's clients move when it is scaled down and closes them.
+      const keepAlive = options.clients === 'keep-alive';
       try {
         // Clients start once the Service routes to every pod of the active colour: Ready is not yet routed (the
         // endpoint change takes its propagation delay), and a request with no endpoint would read as downtime.
@@ -216,10 +219,10 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
             return clientsBack && (switched || sets[idle].empty());
           });
           recoveredAtMs = runNow();
-          mark('done', switched ? `every client back on v1 (${active})` : `v1 (${active}) serving, ${idle} scaled down`);
+          mark('done', switched ? (keepAlive ? `new connections to v1 (${active}) again` : `every client back on v1 (${active})`) : `v1 (${active}) serving, ${idle} scaled down`);
           if (switched) revertRelease();
         } else {
-          recorder.markers.push({ atMs: Math.round(doneAtMs ?? runNow()), kind: 'done', label: `every client on v2 (${idle})` });
+          recorder.markers.push({ atMs: Math.round(doneAtMs ?? runNow()), kind: 'done', label: keepAlive ? `new connections to v2 (${idle}); kept-alive clients move when ${active} is scaled down` : `every client on v2 (${idle})` });
           // 3. Good: the old colour was kept up while the new one proved itself (the watch's window); now scale it down.
           progress(`scale down ${active}`);
           apply(scaleDownStep!, `git: colours/${active} replicas 0 (volumes kept)`);

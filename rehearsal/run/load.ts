@@ -1,6 +1,15 @@
-// Client load through the emulated Service: each worker sends `GET /` to the next routed endpoint, round robin, over
-// keep-alive connections, and records what happened and which version answered. A request with no endpoint to go to
-// fails at once, as a Service with no ready pods refuses connections.
+// Client load through the emulated Service, balanced the way kube-proxy balances: per connection, not per request.
+// kube-proxy (iptables and nftables modes) picks an endpoint when a connection is made and conntrack keeps the
+// connection on it (https://kubernetes.io/docs/reference/networking/virtual-ips/): an endpoint leaving the Service
+// does not move connections already open to it. Two kinds of clients:
+// - `per-request` (the default): a new connection for every request, so each request follows the Service as it is
+//   at that moment. It stands for a population of many short visits, where connections come and go all the time.
+// - `keep-alive`: each client holds one connection and sends every request down it until the server closes it
+//   (`Connection: close` while it drains, src/service/http-guard.ts) or it breaks; only then does it connect again,
+//   to the next endpoint the Service routes to. A few clients that never let go: after a blue-green switch they stay
+//   on the old colour until it is scaled down (measured on the local control plane, testing/cluster/blue-green.ts),
+//   and a canary pod that replaced another gets none of them back, since they reconnected elsewhere while it started.
+// A client with no endpoint to connect to fails at once, as a Service with no ready pods refuses connections.
 import http from 'node:http';
 
 export interface Endpoint {
@@ -19,16 +28,21 @@ export interface Outcome {
   error?: string;
 }
 
+/** How the clients hold their connections (see above). */
+export type ClientConnections = 'keep-alive' | 'per-request';
+
 export class Load {
   readonly outcomes: Outcome[] = [];
   readonly #endpoints: () => Endpoint[];
-  readonly #agents = new Map<string, http.Agent>();
+  readonly #connections: ClientConnections;
+  readonly #agents: http.Agent[] = [];
   #running = false;
   #workers: Promise<void>[] = [];
   #next = 0;
 
-  constructor(endpoints: () => Endpoint[]) {
+  constructor(endpoints: () => Endpoint[], connections: ClientConnections = 'per-request') {
     this.#endpoints = endpoints;
+    this.#connections = connections;
   }
 
   /** `rate`: requests per second over all connections (paced, so the load leaves CPU to the pods it measures). */
@@ -41,10 +55,15 @@ export class Load {
   async stop(): Promise<void> {
     this.#running = false;
     await Promise.all(this.#workers);
-    for (const agent of this.#agents.values()) agent.destroy();
+    for (const agent of this.#agents) agent.destroy();
   }
 
   async #work(intervalMs: number, offsetMs: number): Promise<void> {
+    // This client's connection: its own agent (one socket), and the endpoint it is open to.
+    const keepAlive = this.#connections === 'keep-alive';
+    const agent = new http.Agent({ keepAlive, maxSockets: 1 });
+    this.#agents.push(agent);
+    let connectedTo: Endpoint | undefined;
     let next = performance.now() + offsetMs;
     while (this.#running) {
       const wait = next - performance.now();
@@ -52,36 +71,39 @@ export class Load {
       // A slow answer delays the next request rather than bunching them up afterwards.
       next = Math.max(next + intervalMs, performance.now());
       if (!this.#running) break;
-      const endpoints = this.#endpoints();
-      const target = endpoints[this.#next++ % Math.max(1, endpoints.length)];
-      if (!target) {
+      if (!connectedTo) {
+        const endpoints = this.#endpoints();
+        connectedTo = endpoints[this.#next++ % Math.max(1, endpoints.length)];
+      }
+      if (!connectedTo) {
         this.outcomes.push({ at: performance.now(), ok: false, error: 'no ready endpoint' });
         continue;
       }
-      this.outcomes.push(await this.#visit(target));
+      const { outcome, closed } = await this.#visit(connectedTo, agent);
+      this.outcomes.push(outcome);
+      if (closed || !keepAlive) connectedTo = undefined;
     }
   }
 
-  #visit(target: Endpoint): Promise<Outcome> {
-    // One agent per process (URL), so a restarted container never inherits a dead keep-alive socket.
-    let agent = this.#agents.get(target.url);
-    if (!agent) this.#agents.set(target.url, (agent = new http.Agent({ keepAlive: true })));
+  /** One request down the client's connection; `closed`: the server closed it or it broke (connect again). */
+  #visit(target: Endpoint, agent: http.Agent): Promise<{ outcome: Outcome; closed: boolean }> {
     const base = { pod: target.name, version: target.version };
     return new Promise((resolve) => {
       const request = http.get(`${target.url}/`, { agent, headers: { accept: 'application/json' }, timeout: 5000 }, (response) => {
         let body = '';
+        const closed = response.headers.connection === 'close';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (body += chunk));
         response.on('end', () => {
           const at = performance.now();
-          if (response.statusCode !== 200) return resolve({ at, ok: false, ...base, error: `HTTP ${response.statusCode}` });
+          if (response.statusCode !== 200) return resolve({ outcome: { at, ok: false, ...base, error: `HTTP ${response.statusCode}` }, closed });
           const { visit } = JSON.parse(body) as { visit: number };
-          resolve({ at, ok: true, ...base, visit });
+          resolve({ outcome: { at, ok: true, ...base, visit }, closed });
         });
-        response.on('error', (error) => resolve({ at: performance.now(), ok: false, ...base, error: error.message }));
+        response.on('error', (error) => resolve({ outcome: { at: performance.now(), ok: false, ...base, error: error.message }, closed: true }));
       });
       request.on('timeout', () => request.destroy(new Error('timeout')));
-      request.on('error', (error: NodeJS.ErrnoException) => resolve({ at: performance.now(), ok: false, ...base, error: error.code ?? error.message }));
+      request.on('error', (error: NodeJS.ErrnoException) => resolve({ outcome: { at: performance.now(), ok: false, ...base, error: error.code ?? error.message }, closed: true }));
     });
   }
 }

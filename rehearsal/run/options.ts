@@ -5,6 +5,7 @@ import type { RolloutPlan } from '../plan.ts';
 import type { ReleaseScenario } from '../result.ts';
 import type { RehearsalCluster } from '../cluster/seam.ts';
 import type { Delivery } from './delivery.ts';
+import type { ClientConnections } from './load.ts';
 
 export interface RehearsalOptions {
   timeScale: number;
@@ -15,6 +16,8 @@ export interface RehearsalOptions {
   steadyMs: number;
   /** Endpoint + kube-proxy propagation delay (manifest time: multiplied by timeScale). */
   endpointPropagationMs: number;
+  /** How the load's clients hold connections (default per-request; load.ts). */
+  clients?: ClientConnections;
   /** The model's pod start latency, cluster time (default POD_START_LATENCY_MS, rehearsal/model/pod-start.ts). */
   podStartLatencyMs?: number;
   /** The Kubernetes version the model's StatefulSet controller follows (default DEFAULT_KUBERNETES_VERSION). */

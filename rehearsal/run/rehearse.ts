@@ -48,7 +48,7 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
 
   let good: Template = { revision: 'r0', version: '1.0.0', env: {} };
   const set = await cluster.statefulSet(
-    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS, ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}), now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
+    { plan, timeScale: options.timeScale, endpointPropagationMs: options.endpointPropagationMs, podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS, ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}), ...(options.clients ? { clients: options.clients } : {}), now, onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
     good,
   );
   set.labels.set(good.revision, 'v1');
@@ -241,9 +241,10 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
       scenario: c.scenario,
       settings: {
         ...settingsOf(plan, delivery, options.timeScale),
+        clients: options.clients ?? 'per-request',
         // What the model assumed of the cluster (a real cluster reports what it is: report.cluster, figures.podStartMs).
         ...((options.cluster ?? modelCluster).kind === 'model'
-          ? { kubernetes: options.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION, podStartSeconds: (options.podStartLatencyMs ?? POD_START_LATENCY_MS) / 1000 }
+          ? { kubernetes: options.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION, podStartSeconds: (options.podStartLatencyMs ?? POD_START_LATENCY_MS) / 1000, }
           : {}),
       },
       replicas: plan.replicas,

@@ -28,6 +28,8 @@ export interface CompareArgs {
   podStartSeconds: number | undefined;
   /** The Kubernetes version the model follows; undefined: the local control plane's. */
   kubernetes: string | undefined;
+  /** How the load's clients hold connections; undefined: keep-alive. */
+  clients: 'keep-alive' | 'per-request' | undefined;
   connections: number;
   rate: number;
   json: boolean;
@@ -52,6 +54,7 @@ const OPTIONS = {
   'time-scale': { type: 'string' },
   'pod-start': { type: 'string' },
   kubernetes: { type: 'string' },
+  clients: { type: 'string' },
   connections: { type: 'string' },
   rate: { type: 'string' },
   json: { type: 'boolean' },
@@ -173,6 +176,7 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       cluster,
       timeScale: cluster.kind !== 'model' ? 1 : scale === undefined ? d.timeScale : number('time-scale', scale, 0, 10, { exclusiveMin: true }),
       kubernetes: kubernetesVersion(one('kubernetes')),
+      clients: clientsOf(one('clients')),
       podStartSeconds: one('pod-start') === undefined ? undefined : number('pod-start', one('pod-start')!, 0, 600),
       connections: connections === undefined ? d.connections : number('connections', connections, 1, 256, { integer: true }),
       rate: rate === undefined ? d.rate : number('rate', rate, 1, 10_000),
@@ -180,6 +184,13 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
       html: one('html'),
     },
   };
+}
+
+const CLIENTS = ['keep-alive', 'per-request'] as const;
+function clientsOf(raw: string | undefined): CompareArgs['clients'] {
+  if (raw === undefined) return undefined;
+  if (!(CLIENTS as readonly string[]).includes(raw)) throw new UsageError(oneOf('--clients', raw, CLIENTS));
+  return raw as CompareArgs['clients'];
 }
 
 function kubernetesVersion(raw: string | undefined): string | undefined {

@@ -6,9 +6,10 @@
 //   LOAD_RATE         requests per second over all clients (default 40)
 //   LOAD_SECONDS      the longest it sends (default 3600): the pod stops by itself if nobody stops it
 //   LOAD_PORT         where it answers GET /outcomes?from=N and POST /stop (default 8080)
-// Each client keeps one connection, as a browser or a pooled HTTP client does: kube-proxy balances connections, not
-// requests, so a client stays on the pod it reached until that connection breaks (then it connects again and
-// kube-proxy picks again). A request with no answer within 5 s is a failure. Outcomes are read back by the rehearsal
+//   LOAD_KEEPALIVE    true (default): each client keeps one connection, as a browser or a pooled HTTP client does;
+//                     kube-proxy balances connections, not requests, so a client stays on the pod it reached until
+//                     that connection closes (then it connects again and kube-proxy picks again); false: a new
+//                     connection for every request (rehearsal/run/load.ts has the same two kinds for the model) A request with no answer within 5 s is a failure. Outcomes are read back by the rehearsal
 // through the API server's pod proxy (/api/v1/namespaces/NS/pods/NAME:PORT/proxy/outcomes), times as epoch ms.
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ export interface LoadSettings {
   rate: number;
   seconds: number;
   port: number;
+  keepAlive: boolean;
 }
 
 /** Reads the settings; throws naming the variable that is wrong. */
@@ -49,7 +51,10 @@ export function loadSettings(env: Record<string, string | undefined>): LoadSetti
     if (!(n >= min && n <= max)) throw new Error(`${name} "${v}": a number from ${min} to ${max}`);
     return n;
   };
+  const keepAlive = env['LOAD_KEEPALIVE'] ?? 'true';
+  if (keepAlive !== 'true' && keepAlive !== 'false') throw new Error(`LOAD_KEEPALIVE "${keepAlive}": true or false`);
   return {
+    keepAlive: keepAlive === 'true',
     url,
     connections: Math.round(num('LOAD_CONNECTIONS', 4, 1, 256)),
     rate: num('LOAD_RATE', 40, 1, 10_000),
@@ -71,7 +76,7 @@ export class ServiceLoad {
     const intervalMs = (settings.connections / settings.rate) * 1000;
     this.#workers = Array.from({ length: settings.connections }, (_, i) => {
       // One socket per client: the client keeps its connection (and so its pod) until it breaks.
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const agent = new http.Agent({ keepAlive: settings.keepAlive, maxSockets: 1 });
       this.#agents.push(agent);
       return this.#work(agent, intervalMs, (i * intervalMs) / settings.connections);
     });

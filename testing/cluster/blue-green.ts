@@ -25,7 +25,8 @@ import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from '../../bundle/schema.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
-import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { startLocalNode } from '../../cluster/local/node.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
 import { eventually, whyNoNodeSuite } from '../support/cluster-helpers.ts';
 import { buildReleaseImages, isReady, PodRecorder, tagOf, type Obj, type PodEvent, type PodObj } from '../support/release-recording.ts';
@@ -250,15 +251,7 @@ describe('blue-green: the colour switch on the real StatefulSet controller and k
       assert.notEqual(cp.proxy.mode, 'none', `kube-proxy is needed for the ClusterIP clients: ${cp.proxy.mode === 'none' ? cp.proxy.reason : ''}`);
       const built = await buildReleaseImages(path.join(tmp, 'images'));
       base = built.base;
-      agent = await spawnNodeAgent({
-        kubeconfig: cp.kubeconfigs.node,
-        provisionerKubeconfig: cp.kubeconfigs.admin,
-        stateDir: path.join(tmp, 'node'),
-        images: built.images,
-        netns: cp.netns,
-        logFile: path.join(tmp, 'node-agent.log'),
-        apiVia: 'service',
-      });
+      agent = await startLocalNode(cp, { dir: tmp, images: built.images });
       api = new KubeApi(loadKubeConfig(cp.kubeconfigs.admin));
     },
     { timeout: 3_600_000 },

@@ -13,9 +13,9 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
-import { buildImageDir, bundleTag } from '../../cluster/local/bundle-image.ts';
+import { startLocalNode } from '../../cluster/local/node.ts';
 import { localClusterUnavailable } from '../../rehearsal/cluster/kube/local.ts';
 import type { ComparisonReport } from '../../rehearsal/result.ts';
 
@@ -112,17 +112,7 @@ describe('rollcall compare --cluster on the real controllers', { skip: reason ??
         tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-cmpctx-'));
         chmodSync(tmp, 0o711);
         cp = await startControlPlane({ ...OPTIONS, stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
-        const tag = bundleTag();
-        await buildImageDir(path.join(tmp, 'images', tag));
-        agent = await spawnNodeAgent({
-          kubeconfig: cp.kubeconfigs.node,
-          provisionerKubeconfig: cp.kubeconfigs.admin,
-          stateDir: path.join(tmp, 'node'),
-          images: new Map([[tag, path.join(tmp, 'images', tag)]]),
-          netns: cp.netns,
-          logFile: path.join(tmp, 'node-agent.log'),
-          apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
-        });
+        agent = await startLocalNode(cp, { dir: tmp });
       },
       { timeout: 600_000 },
     );

@@ -14,9 +14,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { startLocalNode } from '../../cluster/local/node.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
+import { buildImageDir } from '../../cluster/local/bundle-image.ts';
 import { bundleTag, eventually, whyNoNodeSuite } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
@@ -106,17 +108,9 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
       cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
       const tag = bundleTag();
       const imageDir = path.join(tmp, 'images', tag);
-      await exec(process.execPath, [path.join(root, 'scripts/build.ts'), '--out', imageDir], { cwd: root, timeout: 120_000 });
+      await buildImageDir(imageDir);
       const started = performance.now();
-      agent = await spawnNodeAgent({
-        kubeconfig: cp.kubeconfigs.node,
-        provisionerKubeconfig: cp.kubeconfigs.admin,
-        stateDir: path.join(tmp, 'node'),
-        images: new Map([[tag, imageDir]]),
-        netns: cp.netns,
-        logFile: path.join(tmp, 'node-agent.log'),
-        apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
-      });
+      agent = await startLocalNode(cp, { dir: tmp, images: new Map([[tag, imageDir]]) });
       figures['agent registered (ms)'] = Math.round(performance.now() - started);
       api = new KubeApi(loadKubeConfig(cp.kubeconfigs.admin));
       for (const crd of analysisCrds()) await api.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);

@@ -5,7 +5,8 @@
 // with what the overlay's README says, and written as JSON (RECORD_DIR, e.g. testing/cluster/recorded) for the
 // rehearsal model's tests. The recreate overlay is also run with its Role's `delete` removed: the hook fails with
 // the API server's 403.
-// No cluster DNS here: the smoke hook reaches each pod through a per-pod ClusterIP Service (smokeUrls below).
+// The smoke hook reaches each pod by its real DNS name (rollcall-N.rollcall-headless.<ns>.svc.cluster.local), answered
+// by the node agent's cluster DNS from the headless Service's EndpointSlices (cluster/node-agent/cluster-dns.ts).
 // Timings scaled down, the same way for every overlay (shortenHooks below): the smoke and recreate hooks give up
 // after HOOK_TIMEOUT_MS instead of 300 s, so a crashing release's failed hook is seen in minutes.
 // Not named *.test.ts: `npm test` must not start a cluster; `npm run test:cluster` runs it. Needs root and Go (or a
@@ -116,44 +117,8 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
     return shortenHooks(parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter(Boolean));
   }
 
-  /**
-   * The node agent has no cluster DNS, so the smoke hook cannot resolve the headless Service's per-pod names
-   * (rollcall-N.rollcall-headless.<ns>.svc). One ClusterIP Service per pod (selector statefulset.kubernetes.io/
-   * pod-name, reached through kube-proxy) stands in for each name, and the smoke Job gets them as SMOKE_URLS. The
-   * difference: a ClusterIP only routes to a Ready pod, where the headless Service publishes not-ready addresses too;
-   * either way a pod that is not Ready fails the check (its /readyz is not 200, or it is not reached).
-   */
-  async function smokeUrls(ns: string, docs: Obj[]): Promise<string> {
-    const namespace = docs.filter((d) => d.kind === 'Namespace');
-    const r = await kubectl(['apply', '--server-side', '--field-manager=rollcall-test', '-f', '-'], namespace.map((d) => stringify(d)).join('---\n'));
-    assert.equal(r.code, 0, r.stderr);
-    // SMOKE_PARTITION (the canary's 2): only ordinals at or above it must run the new release, as the DNS targets'
-    // ordinals tell the hook; with URLs it knows no ordinal, so the older ordinals are left out.
-    const smoke = docs.find((d) => d.kind === 'Job' && d.metadata.name === 'rollcall-smoke');
-    const partition = Number((smoke?.spec.template.spec.containers[0].env as { name: string; value?: string }[] | undefined)?.find((e) => e.name === 'SMOKE_PARTITION')?.value ?? 0);
-    const urls: string[] = [];
-    for (const i of [0, 1, 2].filter((n) => n >= partition)) {
-      const name = `smoke-rollcall-${i}`;
-      let svc = await api.find<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${ns}/services/${name}`);
-      svc ??= await api.request<{ spec: { clusterIP: string } }>('POST', `/api/v1/namespaces/${ns}/services`, {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name },
-        spec: { selector: { 'statefulset.kubernetes.io/pod-name': `rollcall-${i}` }, ports: [{ port: 5000, targetPort: 5000 }] },
-      });
-      urls.push(`http://${svc.spec.clusterIP}:5000`);
-    }
-    return urls.join(',');
-  }
-
   /** apply-plain.sh's steps: finished hook Jobs deleted, the release applied server-side like a user. */
-  async function apply(ns: string, input: Obj[]): Promise<void> {
-    const urls = await smokeUrls(ns, input);
-    const docs = structuredClone(input);
-    for (const d of docs) {
-      if (d.kind !== 'Job' || d.metadata.name !== 'rollcall-smoke') continue;
-      d.spec.template.spec.containers[0].env.push({ name: 'SMOKE_URLS', value: urls });
-    }
+  async function apply(ns: string, docs: Obj[]): Promise<void> {
     const del = await kubectl(['-n', ns, 'delete', 'jobs', '-l', 'app.kubernetes.io/part-of=rollcall', '--ignore-not-found', '--cascade=foreground', '--wait=true']);
     assert.equal(del.code, 0, del.stderr);
     const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=rollcall-test', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
@@ -227,6 +192,7 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
       agent = await spawnNodeAgent({
         kubeconfig: cp.kubeconfigs.node,
         provisionerKubeconfig: cp.kubeconfigs.admin,
+        dnsKubeconfig: cp.kubeconfigs.admin,
         stateDir: path.join(tmp, 'node'),
         images,
         netns: cp.netns,

@@ -4,7 +4,7 @@
 // skew between the two shifts the load against the pod events by that skew).
 import type { K8sObject } from '../../../bundle/types.ts';
 import type { LoadOutcome } from '../../../src/hooks/load.ts';
-import type { Outcome } from '../../run/load.ts';
+import type { ClientConnections, Outcome } from '../../run/load.ts';
 import type { LoadDriver } from '../seam.ts';
 import type { KubeConnection } from './connection.ts';
 import { clientServiceOf, loadPod, namespaceOf } from './manifests.ts';
@@ -21,7 +21,10 @@ export class InClusterLoad implements LoadDriver {
   #polling: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(kube: KubeConnection, objects: readonly K8sObject[]) {
+  readonly #keepAlive: boolean;
+
+  constructor(kube: KubeConnection, objects: readonly K8sObject[], clients: ClientConnections = 'per-request') {
+    this.#keepAlive = clients === 'keep-alive';
     this.#kube = kube;
     this.#objects = objects;
     this.#ns = namespaceOf(objects);
@@ -35,7 +38,7 @@ export class InClusterLoad implements LoadDriver {
     const service = clientServiceOf(this.#objects);
     const svc = await this.#kube.get<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${this.#ns}/services/${service.name}`);
     await this.#deletePod();
-    const pod = loadPod(this.#objects, { url: `http://${svc.spec.clusterIP}:${service.port}`, connections, rate, seconds: 4 * 3600, port: RESULTS_PORT });
+    const pod = loadPod(this.#objects, { url: `http://${svc.spec.clusterIP}:${service.port}`, connections, rate, seconds: 4 * 3600, port: RESULTS_PORT, keepAlive: this.#keepAlive });
     await this.#kube.request('POST', `/api/v1/namespaces/${this.#ns}/pods`, pod);
     // Running once its results answer through the pod proxy: scheduling and container start take their real time.
     const deadline = Date.now() + 180_000;

@@ -7,9 +7,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cachedBinaryPath, findGo } from '../../../cluster/controlplane/build.ts';
-import { buildImageDir, bundleTag } from '../../../cluster/local/bundle-image.ts';
 import { missingPrivileges, startControlPlane } from '../../../cluster/local/control-plane.ts';
-import { spawnNodeAgent } from '../../../cluster/node-agent/agent.ts';
+import { startLocalNode } from '../../../cluster/local/node.ts';
 import type { RehearsalCluster } from '../seam.ts';
 import { kubeCluster } from './cluster.ts';
 
@@ -31,25 +30,14 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Re
   // The pods' non-root users walk through it to their volumes.
   chmodSync(tmp, 0o711);
   const cp = await startControlPlane({ ...OPTIONS, stateDir: path.join(tmp, 'control-plane'), log });
-  let agent: Awaited<ReturnType<typeof spawnNodeAgent>> | undefined;
+  let agent: Awaited<ReturnType<typeof startLocalNode>> | undefined;
   const stop = async () => {
     await agent?.stop();
     await cp.stop();
     rmSync(tmp, { recursive: true, force: true });
   };
   try {
-    const tag = bundleTag();
-    const imageDir = path.join(tmp, 'images', tag);
-    await buildImageDir(imageDir);
-    agent = await spawnNodeAgent({
-      kubeconfig: cp.kubeconfigs.node,
-      provisionerKubeconfig: cp.kubeconfigs.admin,
-      stateDir: path.join(tmp, 'node'),
-      images: new Map([[tag, imageDir]]),
-      netns: cp.netns,
-      logFile: path.join(tmp, 'node-agent.log'),
-      apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
-    });
+    agent = await startLocalNode(cp, { dir: tmp });
     log(`local control plane ${cp.name} up (${cp.apiserverUrl}), node ${agent.nodeName} registered`);
     return await kubeCluster({ kubeconfig: cp.kubeconfigs.admin }, `local control plane (${cp.name})`, stop);
   } catch (error) {

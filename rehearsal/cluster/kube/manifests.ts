@@ -90,7 +90,7 @@ export function releaseObjects(objects: readonly K8sObject[], template: Template
 
 /** The load pod: the StatefulSet's image and security settings (so it passes the namespace's Pod Security level),
  * running /app/hooks/load.js against the client Service. */
-export function loadPod(objects: readonly K8sObject[], settings: { url: string; connections: number; rate: number; seconds: number; port: number }): K8sObject {
+export function loadPod(objects: readonly K8sObject[], settings: { url: string; connections: number; rate: number; seconds: number; port: number; keepAlive: boolean }): K8sObject {
   const sts = statefulSetOf(objects);
   const pod = sts.spec.template.spec as Record<string, unknown> & { containers: { image?: string; securityContext?: unknown }[] };
   const web = pod.containers[0]!;
@@ -119,6 +119,7 @@ export function loadPod(objects: readonly K8sObject[], settings: { url: string; 
             { name: 'LOAD_RATE', value: String(Math.max(1, Math.round(settings.rate))) },
             { name: 'LOAD_SECONDS', value: String(settings.seconds) },
             { name: 'LOAD_PORT', value: String(settings.port) },
+            { name: 'LOAD_KEEPALIVE', value: String(settings.keepAlive) },
           ],
           ports: [{ containerPort: settings.port, name: 'results' }],
           resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },

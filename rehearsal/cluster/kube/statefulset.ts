@@ -95,6 +95,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   #polling = true;
   #closed = false;
   #podStarts: number[] = [];
+  #relaunching = false;
   #poller: Promise<void> = Promise.resolve();
 
   private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template) {
@@ -194,7 +195,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   /** A pod seen going away: by the controller or a hook Job for the update, or by our own manual step. */
   #deleted(pod: Tracked, ordinal: number, now: number): void {
     const own = this.#ownDeletes.delete(pod.uid);
-    const reason = own ? 'manual' : pod.revision !== this.#applied.revision ? 'update' : 'other';
+    const reason = own ? 'manual' : this.#relaunching ? 'relaunch' : pod.revision !== this.#applied.revision ? 'update' : 'other';
     this.#lastChangeMs = now;
     this.#o.onAction({ kind: 'delete', ordinal, reason }, this.podName(ordinal), now);
   }
@@ -272,12 +273,15 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
 
   async relaunch(template: Template): Promise<void> {
     const path = `/apis/apps/v1/namespaces/${this.#ns}/statefulsets/${this.#setName}`;
+    // The pods the garbage collector deletes now are not the rollout's replacements.
+    this.#relaunching = true;
     await this.#kube.request('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
     const deadline = Date.now() + 600_000;
     while ((await this.#kube.find(path)) || this.#pods.some((pod) => pod !== undefined)) {
       if (Date.now() > deadline) throw new Error(`the StatefulSet ${this.#setName} and its pods were not gone within 600 s`);
       await sleep(POLL_MS);
     }
+    this.#relaunching = false;
     await this.setTemplate(template);
   }
 
@@ -319,7 +323,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   }
 
   load(): InClusterLoad {
-    return new InClusterLoad(this.#kube, this.#objects);
+    return new InClusterLoad(this.#kube, this.#objects, this.#o.clients);
   }
 
   describe(): string {
