@@ -113,13 +113,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const plans = rendered.map(({ overlay, objects }) => planFromObjects(overlay, objects));
   if (args.cluster.kind !== 'model') {
-    // On a real cluster the runner drives one StatefulSet with kubectl; the colour switch and the AnalysisRun are
-    // rehearsed on the model only for now.
-    const cannot = plans.filter((p) => p.blueGreen || p.analysisRun).map((p) => p.overlay);
+    // On a real cluster the runner drives one StatefulSet with kubectl; blue-green's colour switch (two StatefulSets
+    // and a selector) is rehearsed on the model only for now.
+    const cannot = plans.filter((p) => p.blueGreen).map((p) => p.overlay);
     if (cannot.length > 0) {
       const can = plans.map((p) => p.overlay).filter((o) => !cannot.includes(o));
       throw new UsageError(
-        `--cluster cannot rehearse overlay ${cannot.join(', ')}${args.overlays === undefined ? ' (all overlays are the default)' : ''}: its colour switch or AnalysisRun runs on the model only; accepted: ${can.length > 0 ? can.map((o) => `--overlay ${o}`).join(' ') : 'another overlay (rollcall --help lists them)'}`,
+        `--cluster cannot rehearse overlay ${cannot.join(', ')}${args.overlays === undefined ? ' (all overlays are the default)' : ''}: its colour switch runs on the model only; accepted: ${can.length > 0 ? can.map((o) => `--overlay ${o}`).join(' ') : 'another overlay (rollcall --help lists them)'}`,
       );
     }
   }

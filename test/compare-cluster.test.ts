@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
-import { clientServiceOf, compareNamespace, containerPort, inNamespace, loadPod, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from '../rehearsal/cluster/kube/manifests.ts';
+import { ANALYSIS_KINDS, clientServiceOf, compareNamespace, containerPort, inNamespace, loadPod, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from '../rehearsal/cluster/kube/manifests.ts';
 import { checkPodSpec } from '../rehearsal/model/container-allowlist.ts';
 import { laneState, readPod } from '../rehearsal/cluster/kube/statefulset.ts';
 import { loadSettings, resultsServer, ServiceLoad, type LoadOutcome } from '../src/hooks/load.ts';
@@ -81,6 +81,15 @@ describe('the release as --cluster applies it', () => {
     assert.ok(binding, 'the recreate overlay binds its hook\'s Role');
     assert.ok(binding.subjects.every((s) => s.namespace === 'rollcall-compare-recreate'));
     assert.ok(!JSON.stringify(moved).includes('"namespace":"rollcall-recreate"'), 'no reference to the old namespace is left');
+  });
+
+  test('canary-analysis: the AnalysisRun and its template are left out (the rehearsal\'s analysis reads the real pod)', async (t) => {
+    if (!requireRenderer(t)) return;
+    const objects = (await render(renderer!, 'kustomize/overlays/canary-analysis', repoRoot)).objects;
+    assert.ok(objects.some((o) => o.kind === 'AnalysisRun') && objects.some((o) => o.kind === 'AnalysisTemplate'));
+    const applied = releaseObjects(objects, { revision: 'r1', version: '1.0.1', env: {} });
+    assert.deepEqual(applied.filter((o) => ANALYSIS_KINDS.includes(String(o.kind))), []);
+    assert.equal(applied.length, objects.length - 2, 'everything else is applied');
   });
 
   test('an overlay of two StatefulSets is refused with the count', () => {

@@ -99,7 +99,7 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     [
       'an overlay --cluster cannot rehearse yet',
       ['compare', '--cluster', 'context=kind-rollcall', '--overlay', 'blue-green', '--overlay', 'rolling'],
-      [/--cluster cannot rehearse overlay blue-green: its colour switch or AnalysisRun runs on the model only; accepted: --overlay rolling$/],
+      [/--cluster cannot rehearse overlay blue-green: its colour switch runs on the model only; accepted: --overlay rolling$/],
     ],
   ];
   for (const [name, args, patterns] of cases) {

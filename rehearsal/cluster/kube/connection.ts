@@ -82,6 +82,11 @@ export class KubeConnection {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** The proxy's address: API paths appended to it reach the API server with the user's credentials. */
+  get baseUrl(): string {
+    return this.#base;
+  }
+
   get<T>(path: string): Promise<T> {
     return this.request<T>('GET', path);
   }

@@ -63,9 +63,14 @@ export function containerPort(objects: readonly K8sObject[]): number {
   return port;
 }
 
+/** Argo Rollouts' analysis objects: Argo CD runs the AnalysisRun as a hook, the analysis controller judges it. A run
+ * of `compare --cluster` applies with kubectl, so they are left out and the rehearsal's analysis
+ * (rehearsal/run/analysis-run.ts) reads the real canary pod through the API server's pod proxy instead. */
+export const ANALYSIS_KINDS: readonly string[] = ['AnalysisRun', 'AnalysisTemplate'];
+
 /** The overlay with `template` applied: what a release commit (or its revert) makes the cluster run. */
 export function releaseObjects(objects: readonly K8sObject[], template: Template): K8sObject[] {
-  return objects.map((original) => {
+  return objects.filter((o) => !ANALYSIS_KINDS.includes(String(o.kind))).map((original) => {
     const o = structuredClone(original) as K8sObject & { spec?: { template?: PodTemplate } };
     if (o.kind === 'Namespace') {
       o.metadata = { ...o.metadata, labels: { ...o.metadata?.labels, [MANAGED_BY.key]: MANAGED_BY.value } };

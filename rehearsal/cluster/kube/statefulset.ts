@@ -322,6 +322,18 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     return samples;
   }
 
+  /** The pod's address through the API server's pod proxy, while its container runs (the analysis's provider URL). */
+  podUrl(ordinal: number): string | undefined {
+    const pod = this.#pods[ordinal];
+    if (!pod || pod.terminating || !pod.started) return undefined;
+    return `${this.#kube.baseUrl}/api/v1/namespaces/${this.#ns}/pods/${this.podName(ordinal)}:${containerPort(this.#objects)}/proxy`;
+  }
+
+  /** Nothing to leave out of the analysis's clock: a real cluster runs at time scale 1, start-up included. */
+  startupMs(): number {
+    return 0;
+  }
+
   load(): InClusterLoad {
     return new InClusterLoad(this.#kube, this.#objects, this.#o.clients);
   }
