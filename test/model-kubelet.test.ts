@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeSpec } from '../rehearsal/model/kubelet.ts';
 import { DEFAULT_WATCH_RULES, judge, judgeWithAnalysis, type WatchObservation } from '../rehearsal/model/release-watch.ts';
-import { routedAt, wantsTraffic } from '../rehearsal/model/service-endpoints.ts';
+import { routedAt, servingWhileTerminating, wantsTraffic } from '../rehearsal/model/service-endpoints.ts';
 
 // The base manifest's probes (kustomize/base/statefulset.yaml).
 const startup: ProbeSpec = { periodMs: 2000, failureThreshold: 30, successThreshold: 1 };
@@ -51,6 +51,11 @@ describe('Service endpoints (EndpointSlice conditions; propagation delay)', () =
     assert.equal(wantsTraffic({ ready: true, terminating: false }), true);
     assert.equal(wantsTraffic({ ready: true, terminating: true }), false);
     assert.equal(wantsTraffic({ ready: false, terminating: false }), false);
+  });
+  test('with no ready endpoint, kube-proxy falls back to terminating pods still serving (topology.go CategorizeEndpoints)', () => {
+    assert.equal(servingWhileTerminating({ ready: true, terminating: true }), true);
+    assert.equal(servingWhileTerminating({ ready: false, terminating: true }), false, 'a terminating pod that was not Ready is not serving');
+    assert.equal(servingWhileTerminating({ ready: true, terminating: false }), false, 'a live pod is a ready endpoint, not the fallback');
   });
   test('changes reach the clients after the propagation delay', () => {
     const changes = [{ atMs: 0, serving: true }, { atMs: 5000, serving: false }];

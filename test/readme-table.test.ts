@@ -15,6 +15,9 @@ test('every generated block in the README and docs/ holds a table, never blank l
   const readme = ['README.md', ...readdirSync(`${repoRoot}/docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].map((f) => readFileSync(`${repoRoot}/${f}`, 'utf8')).join('\n');
   const blocks = [...readme.matchAll(/<!-- BEGIN ([\w-]+) -->\n([\s\S]*?)<!-- END \1 -->/g)];
   assert.ok(blocks.length > 0, 'the README has generated blocks');
-  // A table: a fenced block with a header row over a rule of dashes, and rows under it.
-  for (const [, name, body] of blocks) assert.match(body!, /```text\n(?:[^\n]*\n)*?[^\n]*overlay[^\n]*\n-{3,}[ -]*\n[^`]+```/, `block ${name} has no table`);
+  // A table: a fenced block with a header row over a rule of dashes, and rows under it; or a Markdown table whose
+  // header names the overlays, over its rule, with rows under it.
+  const fenced = /```text\n(?:[^\n]*\n)*?[^\n]*overlay[^\n]*\n-{3,}[ -]*\n[^`]+```/;
+  const markdown = /^\| overlay[^\n]*\|\n\|[-|]+\|\n(?:\|[^\n]+\|\n)+/m;
+  for (const [, name, body] of blocks) assert.ok(fenced.test(body!) || markdown.test(body!), `block ${name} has no table`);
 });

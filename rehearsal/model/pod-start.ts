@@ -12,7 +12,7 @@
 // time and would be stretched by 1 / --time-scale when read as cluster time.
 
 /** Median pod start latency measured on the local control plane (Kubernetes v1.37.2, node agent), ms. */
-export const POD_START_LATENCY_MS = 1500;
+export const POD_START_LATENCY_MS = 700;
 
 export function median(samples: readonly number[]): number | null {
   if (samples.length === 0) return null;

@@ -6,7 +6,7 @@
 // the process listens (start-up does not eat into the scaled startup-probe budget).
 import path from 'node:path';
 import { afterLivenessProbe, afterProbe, initialProbeState, probePeriodMs, restartDelayMs, type ProbeState } from '../model/kubelet.ts';
-import { routedAt, wantsTraffic, type EndpointChange } from '../model/service-endpoints.ts';
+import { routedAt, servingWhileTerminating, wantsTraffic, type EndpointChange } from '../model/service-endpoints.ts';
 import {
   nextCurrentRevision,
   reconcile,
@@ -205,14 +205,14 @@ export class StatefulSetRun {
     return this.#pods.every((pod) => pod === undefined);
   }
 
-  /** Endpoints the Service routes to now. */
+  /** Endpoints the Service routes to now; with none ready, the terminating pods still serving (kube-proxy's
+   * fallback, servingWhileTerminating). */
   endpoints(): Endpoint[] {
     const now = this.#o.now();
-    return this.#pods.flatMap((pod) =>
-      pod && pod.lastUrl && routedAt(pod.endpoint, now, this.scaled(this.#o.endpointPropagationMs))
-        ? [{ name: pod.name, version: this.label(pod.template.revision), url: pod.lastUrl }]
-        : [],
-    );
+    const endpoint = (pod: Pod) => ({ name: pod.name, version: this.label(pod.template.revision), url: pod.lastUrl });
+    const routed = this.#pods.flatMap((pod) => (pod && pod.lastUrl && routedAt(pod.endpoint, now, this.scaled(this.#o.endpointPropagationMs)) ? [endpoint(pod)] : []));
+    if (routed.length > 0) return routed;
+    return this.#pods.flatMap((pod) => (pod && pod.lastUrl && pod.process?.running && servingWhileTerminating(pod) ? [endpoint(pod)] : []));
   }
 
   readyCount(): number {

@@ -9,7 +9,7 @@
 // cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -88,8 +88,10 @@ describe('rollcall compare --cluster on the real controllers', { skip: reason ??
       child.stdout.on('data', (d: Buffer) => (out += d));
       child.on('close', () => resolve(out));
     });
-    assert.doesNotMatch(netns, /rc-compare/, 'the control plane it started is stopped and its namespace deleted');
-    assert.deepEqual(readdirSync(os.tmpdir()).filter((d) => d.startsWith('rollcall-compare-cluster-')), [], 'its state directory is removed');
+    const started = /local control plane (rc-c\d+) up at \S+, state (\S+),/.exec(r.stderr);
+    assert.ok(started, 'it says which control plane it started');
+    assert.doesNotMatch(netns, new RegExp(`^${started[1]}\\b`, 'm'), 'the control plane it started is stopped and its namespace deleted');
+    assert.ok(!existsSync(started[2]!), 'its state directory is removed');
   });
 
   describe('--cluster context=NAME, a cluster the user has', () => {

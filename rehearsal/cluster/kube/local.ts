@@ -3,6 +3,7 @@
 // processes), started for the comparison and stopped after it, under their own name and subnet so a control plane
 // started by `npm run cluster -- up` or by a test suite is left alone. The bundle's image tag runs this checkout's
 // build. Needs root (network namespaces) and Go or a cached control plane binary.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,19 @@ import { startLocalNode } from '../../../cluster/local/node.ts';
 import type { RehearsalCluster } from '../seam.ts';
 import { kubeCluster } from './cluster.ts';
 
-const OPTIONS = { name: 'rc-compare', subnet: 209, nodeName: 'compare-node' };
+/**
+ * A name and transit subnet of its own for each run, so two comparisons (or a comparison and a test suite, whose
+ * subnets are 201-210) can run side by side: the first of 10.87.211-250 whose network namespace rc-c<subnet> is
+ * not there.
+ */
+function freeSlot(): { name: string; subnet: number; nodeName: string } {
+  const taken = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  for (let subnet = 211; subnet <= 250; subnet++) {
+    const name = `rc-c${subnet}`;
+    if (!new RegExp(`^${name}\\b`, 'm').test(taken)) return { name, subnet, nodeName: `compare-node-${subnet}` };
+  }
+  throw new Error('--cluster local: 40 local control planes already run here (network namespaces rc-c211 to rc-c250)');
+}
 
 /** Why `--cluster local` cannot run here, or undefined. Checked before anything starts. */
 export function localClusterUnavailable(): string | undefined {
@@ -29,7 +42,7 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Re
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-compare-cluster-'));
   // The pods' non-root users walk through it to their volumes.
   chmodSync(tmp, 0o711);
-  const cp = await startControlPlane({ ...OPTIONS, stateDir: path.join(tmp, 'control-plane'), log });
+  const cp = await startControlPlane({ ...freeSlot(), stateDir: path.join(tmp, 'control-plane'), log });
   let agent: Awaited<ReturnType<typeof startLocalNode>> | undefined;
   const stop = async () => {
     await agent?.stop();
@@ -38,7 +51,7 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Re
   };
   try {
     agent = await startLocalNode(cp, { dir: tmp });
-    log(`local control plane ${cp.name} up (${cp.apiserverUrl}), node ${agent.nodeName} registered`);
+    log(`local control plane ${cp.name} up at ${cp.apiserverUrl}, state ${tmp}, node ${agent.nodeName} registered`);
     return await kubeCluster({ kubeconfig: cp.kubeconfigs.admin }, `local control plane (${cp.name})`, stop);
   } catch (error) {
     await stop();
