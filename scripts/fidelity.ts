@@ -12,8 +12,7 @@ import { listOverlays } from '../bundle/files.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import { compare, loadPlans } from '../rehearsal/compare.ts';
 import { fidelity, fidelityMarkdown, type FidelityReport } from '../rehearsal/fidelity.ts';
-import type { RehearsalCluster } from '../rehearsal/cluster/seam.ts';
-import { PodProcess } from '../rehearsal/run/pod-process.ts';
+import { releaseCluster, releaseOnInterrupt, useCluster } from '../rehearsal/cluster/in-use.ts';
 import { parseScenarios } from '../rehearsal/run/scenarios.ts';
 import { replaceBlock } from './readme-table.ts';
 
@@ -69,32 +68,20 @@ async function run(values: { overlay?: string[]; scenario?: string[]; cluster?: 
   if (which !== 'local' && !context) throw new Error(`--cluster ${which}: local or context=NAME`);
   const { startLocalCluster } = await import('../rehearsal/cluster/kube/local.ts');
   const { kubeCluster } = await import('../rehearsal/cluster/kube/cluster.ts');
-  const cluster = context ? await kubeCluster({ context }, `context ${context}`) : await startLocalCluster(log);
-  active = cluster;
+  const cluster = useCluster(context ? await kubeCluster({ context }, `context ${context}`) : await startLocalCluster(log));
   try {
     return fidelity(model, await compare(plans, scenarios, { ...options, timeScale: 1, cluster }, log));
   } finally {
-    active = undefined;
-    await cluster.close?.();
+    await releaseCluster();
   }
 }
-
-/** The real cluster in use: closed on an interrupt too (its namespaces deleted, a local control plane stopped). */
-let active: RehearsalCluster | undefined;
 
 if (import.meta.main) {
   const { values } = parseArgs({
     options: { overlay: { type: 'string', multiple: true }, scenario: { type: 'string', multiple: true }, cluster: { type: 'string' }, json: { type: 'boolean' }, write: { type: 'boolean' }, from: { type: 'string' } },
   });
   const log = (line: string) => console.error(line);
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.on(signal, () => {
-      for (const pod of PodProcess.live) pod.kill();
-      const cluster = active;
-      active = undefined;
-      void (cluster?.close?.() ?? Promise.resolve()).finally(() => process.exit(code));
-    });
-  }
+  releaseOnInterrupt('fidelity');
   const report = values.from ? (JSON.parse(readFileSync(values.from, 'utf8')) as FidelityReport) : await run(values, log);
   console.log(values.json ? JSON.stringify(report, null, 2) : fidelityMarkdown(report));
   if (values.write) write(report, log);

@@ -8,6 +8,8 @@ import { listOverlays } from '../bundle/files.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import { POD_START_LATENCY_MS } from '../rehearsal/model/pod-start.ts';
 import { DEFAULT_KUBERNETES_VERSION } from '../rehearsal/model/statefulset-controller.ts';
+import { releaseCluster, releaseOnInterrupt, useCluster } from '../rehearsal/cluster/in-use.ts';
+import type { RehearsalCluster } from '../rehearsal/cluster/seam.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { CRASH_AFTER_MS, ERROR_SHARE, parseScenarios, SCENARIOS, SLOW_DELAY_MS } from '../rehearsal/run/scenarios.ts';
 import { checkReportPath, parseCommandLine, UsageError, type Choices } from './lib/compare-args.ts';
@@ -127,23 +129,24 @@ async function main(argv: string[]): Promise<number> {
   const delivery = args.delivery === 'argocd' ? { delivery: argocd.argocdDelivery({ timeScale, ...(args.argocdRefreshSeconds === undefined ? {} : { refreshSeconds: args.argocdRefreshSeconds }) }) } : {};
   const started = performance.now();
   const progress = (text: string) => console.error(text);
+  let cluster: RehearsalCluster | undefined;
   if (args.cluster.kind === 'local') {
     const { startLocalCluster } = await import('../rehearsal/cluster/kube/local.ts');
-    activeCluster = await startLocalCluster(progress);
+    cluster = useCluster(await startLocalCluster(progress));
   } else if (args.cluster.kind === 'context') {
     const { kubeCluster } = await import('../rehearsal/cluster/kube/cluster.ts');
-    activeCluster = await kubeCluster({ context: args.cluster.context }, `context ${args.cluster.context}`);
+    cluster = useCluster(await kubeCluster({ context: args.cluster.context }, `context ${args.cluster.context}`));
   }
   let report;
   try {
     report = await compare(
       plans,
       scenarios,
-      { timeScale, connections, rate, ...(args.podStartSeconds === undefined ? {} : { podStartLatencyMs: args.podStartSeconds * 1000 }), ...(args.kubernetes ? { kubernetesVersion: args.kubernetes } : {}), ...(args.clients ? { clients: args.clients } : {}), steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(activeCluster ? { cluster: activeCluster } : {}) },
+      { timeScale, connections, rate, ...(args.podStartSeconds === undefined ? {} : { podStartLatencyMs: args.podStartSeconds * 1000 }), ...(args.kubernetes ? { kubernetesVersion: args.kubernetes } : {}), ...(args.clients ? { clients: args.clients } : {}), steadyMs: args.cluster.kind === 'model' ? 500 : 5000, endpointPropagationMs: 1000, ...delivery, ...(cluster ? { cluster } : {}) },
       progress,
     );
   } finally {
-    await closeCluster();
+    await releaseCluster();
   }
   const { formatTable } = await import('../rehearsal/report/table.ts');
   console.log(args.json ? JSON.stringify(report, null, 2) : formatTable(report));
@@ -161,24 +164,10 @@ async function main(argv: string[]): Promise<number> {
   return hangs.length > 0 || report.runs.some((run) => run.figures.lost > 0 || run.figures.duplicated > 0) ? 1 : 0;
 }
 
-/** The real cluster in use (--cluster), closed on every way out: its namespaces deleted, a local control plane stopped. */
-let activeCluster: import('../rehearsal/cluster/seam.ts').RehearsalCluster | undefined;
-async function closeCluster(): Promise<void> {
-  const cluster = activeCluster;
-  activeCluster = undefined;
-  await cluster?.close?.();
-}
 
-// Interrupted: the pods are our child processes; end them rather than leave servers behind (and on a real cluster,
-// remove what the run created). process.exit runs the 'exit' handlers, which remove the rehearsal's temp directories
-// (rehearsal/run/temp-dirs.ts).
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  process.on(signal, () => {
-    for (const pod of PodProcess.live) pod.kill();
-    if (activeCluster) console.error('rollcall: interrupted: removing what the run created on the cluster');
-    void closeCluster().finally(() => process.exit(code));
-  });
-}
+// Interrupted: the pods are our child processes; end them rather than leave servers behind, and give a real cluster
+// back (rehearsal/cluster/in-use.ts).
+releaseOnInterrupt('rollcall');
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -11,6 +11,7 @@
 //   and a canary pod that replaced another gets none of them back, since they reconnected elsewhere while it started.
 // A client with no endpoint to connect to fails at once, as a Service with no ready pods refuses connections.
 import http from 'node:http';
+import { visitOnce, type LoadOutcome } from '../../src/hooks/load.ts';
 
 export interface Endpoint {
   name: string;
@@ -18,15 +19,8 @@ export interface Endpoint {
   url: string;
 }
 
-export interface Outcome {
-  /** performance.now() when the answer (or the error) arrived. */
-  at: number;
-  ok: boolean;
-  pod?: string;
-  version?: string;
-  visit?: number;
-  error?: string;
-}
+/** One answer or failure; `at` is performance.now() here (src/hooks/load.ts). */
+export type Outcome = LoadOutcome;
 
 /** How the clients hold their connections (see above). */
 export type ClientConnections = 'keep-alive' | 'per-request';
@@ -85,25 +79,10 @@ export class Load {
     }
   }
 
-  /** One request down the client's connection; `closed`: the server closed it or it broke (connect again). */
-  #visit(target: Endpoint, agent: http.Agent): Promise<{ outcome: Outcome; closed: boolean }> {
-    const base = { pod: target.name, version: target.version };
-    return new Promise((resolve) => {
-      const request = http.get(`${target.url}/`, { agent, headers: { accept: 'application/json' }, timeout: 5000 }, (response) => {
-        let body = '';
-        const closed = response.headers.connection === 'close';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => {
-          const at = performance.now();
-          if (response.statusCode !== 200) return resolve({ outcome: { at, ok: false, ...base, error: `HTTP ${response.statusCode}` }, closed });
-          const { visit } = JSON.parse(body) as { visit: number };
-          resolve({ outcome: { at, ok: true, ...base, visit }, closed });
-        });
-        response.on('error', (error) => resolve({ outcome: { at: performance.now(), ok: false, ...base, error: error.message }, closed: true }));
-      });
-      request.on('timeout', () => request.destroy(new Error('timeout')));
-      request.on('error', (error: NodeJS.ErrnoException) => resolve({ outcome: { at: performance.now(), ok: false, ...base, error: error.code ?? error.message }, closed: true }));
-    });
+  /** One request down the client's connection, labelled with the pod it was sent to and the version the rehearsal
+   * gave that pod's template (v1, v2); `closed`: connect again. */
+  async #visit(target: Endpoint, agent: http.Agent): Promise<{ outcome: Outcome; closed: boolean }> {
+    const { outcome, closed } = await visitOnce(`${target.url}/`, agent, () => performance.now());
+    return { outcome: { ...outcome, pod: target.name, version: target.version }, closed };
   }
 }

@@ -15,7 +15,7 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 export interface LoadOutcome {
-  /** Date.now() when the answer (or the failure) arrived. */
+  /** When the answer (or the failure) arrived, on the caller's clock (Date.now() here, in the load pod). */
   at: number;
   ok: boolean;
   pod?: string;
@@ -103,31 +103,42 @@ export class ServiceLoad {
     }
   }
 
-  #visit(agent: http.Agent): Promise<LoadOutcome> {
-    return new Promise((resolve) => {
-      const request = http.get(new URL('/', this.settings.url), { agent, headers: { accept: 'application/json' }, timeout: 5000 }, (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          if (body.length < 65_536) body += chunk;
-        });
-        response.on('end', () => {
-          let answer: { visit?: unknown; pod?: unknown; version?: unknown } = {};
-          try {
-            answer = JSON.parse(body) as typeof answer;
-          } catch {
-            // Not JSON (a proxy's error page): no pod to name.
-          }
-          const who = { ...(typeof answer.pod === 'string' ? { pod: answer.pod } : {}), ...(typeof answer.version === 'string' ? { version: answer.version } : {}) };
-          if (response.statusCode !== 200) return resolve({ at: Date.now(), ok: false, ...who, error: `HTTP ${response.statusCode}` });
-          resolve({ at: Date.now(), ok: true, ...who, ...(typeof answer.visit === 'number' ? { visit: answer.visit } : {}) });
-        });
-        response.on('error', (error) => resolve({ at: Date.now(), ok: false, error: error.message }));
-      });
-      request.on('timeout', () => request.destroy(new Error('timeout')));
-      request.on('error', (error: NodeJS.ErrnoException) => resolve({ at: Date.now(), ok: false, error: error.code ?? error.message }));
-    });
+  async #visit(agent: http.Agent): Promise<LoadOutcome> {
+    return (await visitOnce(new URL('/', this.settings.url), agent)).outcome;
   }
+}
+
+/**
+ * One `GET /` (Accept: application/json) down `agent`: the outcome, timed by `now`, and whether the connection is
+ * closed after it (the server said `Connection: close`, or it broke), so a client holding one connection knows to
+ * connect again. No answer within 5 s is a failure; an answer is read up to 64 KiB; a body that is not the service's
+ * JSON names no pod. Shared with the rehearsal's load on the model (rehearsal/run/load.ts).
+ */
+export function visitOnce(url: URL | string, agent: http.Agent, now: () => number = Date.now): Promise<{ outcome: LoadOutcome; closed: boolean }> {
+  return new Promise((resolve) => {
+    const request = http.get(url, { agent, headers: { accept: 'application/json' }, timeout: 5000 }, (response) => {
+      let body = '';
+      const closed = response.headers.connection === 'close';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        if (body.length < 65_536) body += chunk;
+      });
+      response.on('end', () => {
+        let answer: { visit?: unknown; pod?: unknown; version?: unknown } = {};
+        try {
+          answer = JSON.parse(body) as typeof answer;
+        } catch {
+          // Not JSON (a proxy's error page): no pod to name.
+        }
+        const who = { ...(typeof answer.pod === 'string' ? { pod: answer.pod } : {}), ...(typeof answer.version === 'string' ? { version: answer.version } : {}) };
+        if (response.statusCode !== 200) return resolve({ outcome: { at: now(), ok: false, ...who, error: `HTTP ${response.statusCode}` }, closed });
+        resolve({ outcome: { at: now(), ok: true, ...who, ...(typeof answer.visit === 'number' ? { visit: answer.visit } : {}) }, closed });
+      });
+      response.on('error', (error) => resolve({ outcome: { at: now(), ok: false, error: error.message }, closed: true }));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ outcome: { at: now(), ok: false, error: error.code ?? error.message }, closed: true }));
+  });
 }
 
 /** GET /outcomes?from=N: the outcomes from index N on, and whether the clients still run; POST /stop: stops them. */

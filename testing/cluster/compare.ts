@@ -15,6 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
+import { runKubectl } from '../../cluster/local/kubectl.ts';
 import { startLocalNode } from '../../cluster/local/node.ts';
 import { localClusterUnavailable } from '../../rehearsal/cluster/kube/local.ts';
 import type { ComparisonReport } from '../../rehearsal/result.ts';
@@ -98,15 +99,7 @@ describe('rollcall compare --cluster on the real controllers', { skip: reason ??
     let cp: ControlPlane;
     let agent: SpawnedNodeAgent;
     let tmp: string;
-    const kubectl = (args: string[]) =>
-      new Promise<Ran>((resolve) => {
-        const child = spawn('kubectl', ['--kubeconfig', cp.kubeconfigs.admin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d));
-        child.stderr.on('data', (d: Buffer) => (stderr += d));
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const kubectl = (args: string[]) => runKubectl({ kubeconfig: cp.kubeconfigs.admin }, args);
     const env = () => ({ KUBECONFIG: cp.kubeconfigs.admin });
 
     before(

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { startLocalNode } from '../../cluster/local/node.ts';
 import { cachedBinaryPath, findGo } from '../../cluster/controlplane/build.ts';
 import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
@@ -21,7 +22,6 @@ import { podNetNames } from '../../cluster/node-agent/pod-network.ts';
 import { bundleTag, eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
 // Its own name and transit subnet: a control plane started by hand, or by another suite, is left alone.
 const OPTIONS = { name: 'rc-dns', subnet: 206, nodeName: 'dns-node' };
 const NS = 'dns-test';
@@ -96,17 +96,7 @@ describe('the cluster DNS, as pods see it', { skip: reason ?? false }, () => {
       cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
       const tag = bundleTag();
       image = `ghcr.io/rollcall/rollcall:${tag}`;
-      const imageDir = path.join(tmp, 'images', tag);
-      await exec(process.execPath, [path.join(root, 'scripts/build.ts'), '--out', imageDir], { cwd: root, timeout: 120_000 });
-      agent = await spawnNodeAgent({
-        kubeconfig: cp.kubeconfigs.node,
-        dnsKubeconfig: cp.kubeconfigs.admin,
-        stateDir: path.join(tmp, 'node'),
-        images: new Map([[tag, imageDir]]),
-        netns: cp.netns,
-        logFile: path.join(tmp, 'node-agent.log'),
-        apiVia: cp.proxy.mode === 'none' ? 'direct' : 'service',
-      });
+      agent = await startLocalNode(cp, { dir: tmp, provisioner: false });
       api = new KubeApi(loadKubeConfig(cp.kubeconfigs.admin));
 
       await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });

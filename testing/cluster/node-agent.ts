@@ -7,7 +7,7 @@
 // Not named *.test.ts: `npm test` must not start a cluster; `npm run test:cluster` runs it. Needs root and Go (or a
 // cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { runKubectl } from '../../cluster/local/kubectl.ts';
 import { startLocalNode } from '../../cluster/local/node.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
@@ -87,16 +88,7 @@ describe('the bundle on the real control plane, run by the node agent', { skip: 
   let tmp: string;
   const figures: Record<string, number> = {};
 
-  const kubectl = (args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const child = spawn('kubectl', ['--kubeconfig', cp.kubeconfigs.admin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  const kubectl = (args: string[], input?: string) => runKubectl({ kubeconfig: cp.kubeconfigs.admin }, args, input);
 
   before(
     async () => {

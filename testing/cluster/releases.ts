@@ -12,7 +12,7 @@
 // Not named *.test.ts: `npm test` must not start a cluster; `npm run test:cluster` runs it. Needs root and Go (or a
 // cached control plane binary): a skip with the reason where either is missing, a failure under CI=true.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { spawnNodeAgent, type SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
+import { runKubectl } from '../../cluster/local/kubectl.ts';
 import { startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { KubeApi, loadKubeConfig } from '../../cluster/node-agent/kube-api.ts';
 import { eventually, whyNoNodeSuite } from '../support/cluster-helpers.ts';
@@ -101,16 +102,7 @@ describe('releases on the real StatefulSet controller, hooks as Jobs with their 
   const recorded: Record<string, unknown> = {};
   const findings: string[] = [];
 
-  const kubectl = (args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const child = spawn('kubectl', ['--kubeconfig', cp.kubeconfigs.admin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  const kubectl = (args: string[], input?: string) => runKubectl({ kubeconfig: cp.kubeconfigs.admin }, args, input);
 
   async function render(overlay: string): Promise<Obj[]> {
     const { stdout } = await exec('kubectl', ['kustomize', path.join(root, 'kustomize/overlays', overlay)], { maxBuffer: 16 << 20 });

@@ -4,11 +4,9 @@
 // the local control plane are reached by one code path with no auth code of ours.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { kubectlFlags, runKubectl, type Kubectled, type KubectlTarget } from '../../../cluster/local/kubectl.ts';
 
-export interface KubeTarget {
-  kubeconfig?: string;
-  context?: string;
-}
+export type KubeTarget = KubectlTarget;
 
 export class KubeRequestError extends Error {
   override name = 'KubeRequestError';
@@ -36,14 +34,9 @@ export class KubeConnection {
     this.target = target;
   }
 
-  /** kubectl's own flags for this target. */
-  static flags(target: KubeTarget): string[] {
-    return [...(target.kubeconfig ? ['--kubeconfig', target.kubeconfig] : []), ...(target.context ? ['--context', target.context] : [])];
-  }
-
   /** Starts `kubectl proxy` on a free loopback port; rejects with kubectl's own words when it cannot. */
   static async open(target: KubeTarget, timeoutMs = 30_000): Promise<KubeConnection> {
-    const proxy = spawn('kubectl', [...KubeConnection.flags(target), 'proxy', '--port=0', '--address=127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proxy = spawn('kubectl', [...kubectlFlags(target), 'proxy', '--port=0', '--address=127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     proxy.stderr!.on('data', (d: Buffer) => (stderr += d));
     const base = await new Promise<string>((resolve, reject) => {
@@ -102,17 +95,8 @@ export class KubeConnection {
   }
 
   /** `kubectl <args>` against this target, `input` on its stdin. */
-  kubectl(args: readonly string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn('kubectl', [...KubeConnection.flags(this.target), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('error', (error) => resolve({ code: 127, stdout, stderr: error.message }));
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(input);
-    });
+  kubectl(args: readonly string[], input = ''): Promise<Kubectled> {
+    return runKubectl(this.target, args, input);
   }
 
   close(): void {
