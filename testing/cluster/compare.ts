@@ -56,7 +56,7 @@ function assertCrashRun(report: ComparisonReport, overlay: string): void {
   const run = report.runs.find((r) => r.overlay === overlay && r.scenario === 'crash');
   assert.ok(run, `a ${overlay} × crash run in ${report.runs.map((r) => `${r.overlay} × ${r.scenario}`).join(', ')}`);
   const f = run.figures;
-  console.log(`# ${overlay} × crash on the real controllers: ${JSON.stringify({ launchMs: f.launchToAllReadyMs, during: f.during, downtimeMs: f.downtimeMs, stopped: f.stoppedByItself, updated: f.podsUpdated, detection: f.detection, revertToRecoveredMs: f.revertToRecoveredMs, manual: f.manualSteps, lost: f.lost, duplicated: f.duplicated })}`);
+  console.log(`# ${overlay} × crash on the real controllers: ${JSON.stringify({ launchMs: f.launchToAllReadyMs, during: f.during, downtimeMs: f.downtimeMs, fewestReady: f.fewestReady, belowFullReadyMs: f.belowFullReadyMs, stopped: f.stoppedByItself, updated: f.podsUpdated, detection: f.detection, revertToRecoveredMs: f.revertToRecoveredMs, manual: f.manualSteps, lost: f.lost, duplicated: f.duplicated })}`);
   assert.equal(f.detection?.rule, 'crash-loop', 'the crash is seen as the container restarting');
   assert.equal(f.lost, 0, 'no acknowledged visit lost');
   assert.equal(f.duplicated, 0, 'no visit number given twice');
@@ -70,11 +70,14 @@ function assertCrashRun(report: ComparisonReport, overlay: string): void {
     assert.deepEqual(f.manualSteps, ['kubectl delete pod rollcall-2']);
     assert.equal(f.downtimeMs, 0, 'two pods kept serving');
   } else {
-    // kustomize/overlays/recreate/README.md: every pod replaced by the hook (an outage); the revert's hook recreates
-    // them, no manual step.
+    // kustomize/overlays/recreate/README.md: every pod replaced by the hook, so for a while none is Ready; the
+    // revert's hook recreates them, no manual step. Not asserted: that clients saw downtime. Measured here, kube-proxy
+    // sends new connections to the terminating pods while they drain (pkg/proxy/topology.go CategorizeEndpoints), so
+    // 1-2 % of requests failed and the slots with only failures were 0-300 ms (a CI run had none: docs/fidelity.md).
     assert.equal(f.podsUpdated, 3);
     assert.deepEqual(f.manualSteps, []);
-    assert.ok(f.downtimeMs > 0, 'recreate is down while no pod is Ready');
+    assert.equal(f.fewestReady, 0, 'every pod replaced at once: for a while none is Ready');
+    assert.ok(f.belowFullReadyMs > 0, 'fewer than three Ready during the release');
   }
 }
 
