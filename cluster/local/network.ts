@@ -22,6 +22,28 @@ export const netnsPath = (l: Layout) => `/run/netns/${l.netns}`;
 /** The argv prefix that runs a command inside the namespace (nsenter execs it: the PID is the command's own). */
 export const inNamespace = (l: Layout): string[] => ['nsenter', `--net=${netnsPath(l)}`, '--'];
 
+/**
+ * As inNamespace, for a process that stands in for a pod and must resolve the cluster's names (the Argo Rollouts
+ * analysis controller's web metric fetches `*.svc.cluster.local` URLs): a private mount namespace of its own in which
+ * `resolvConf` (a pod's resolv.conf: cluster-dns.ts's nameserver, pod-dns.ts's search list) is mounted over
+ * /etc/resolv.conf, as `ip netns exec` does with /etc/netns/NAME/resolv.conf and the kubelet with a pod's. The host's
+ * file is untouched. unshare and sh exec too: the PID is still the command's own.
+ */
+export const inNamespaceWithResolvConf = (netnsFile: string, resolvConf: string): string[] => [
+  'nsenter',
+  `--net=${netnsFile}`,
+  '--',
+  'unshare',
+  '--mount',
+  '--propagation',
+  'private',
+  '--',
+  'sh',
+  '-c',
+  'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+  resolvConf,
+];
+
 export function namespaceExists(l: Layout): boolean {
   return existsSync(netnsPath(l));
 }

@@ -16,7 +16,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile, cp as copyDir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,8 @@ import { missingPrivileges, startControlPlane, type ControlPlane } from '../../c
 import type { ApiClient } from '../../cluster/local/api.ts';
 import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
 import { startLocalNode } from '../../cluster/local/node.ts';
+import { inNamespaceWithResolvConf } from '../../cluster/local/network.ts';
+import { podDnsConfig, resolvConf } from '../../cluster/node-agent/pod-dns.ts';
 import { kustomizeBinary } from '../../cluster/argocd/build.ts';
 import { startArgoCD, type ArgoCD } from '../../cluster/argocd/argocd.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
@@ -38,6 +40,8 @@ const exec = promisify(execFile);
 // Its own name and transit subnet: a control plane started by hand, or by another suite, is left alone.
 const OPTIONS = { name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node' };
 const NS = 'argocd';
+/** The kube-dns Service's ClusterIP the node agent publishes (cluster/node-agent/cluster-dns.ts, kubeadm's choice). */
+const CLUSTER_DNS = '10.96.0.10';
 /** Pods each overlay's README says to delete by hand after reverting a crashing release. */
 const MANUAL_STEP: Record<string, string[]> = { rolling: ['rollcall-2'], recreate: [] };
 /** The scaled hook deadline (fixtures/scaled-timings) and retry.limit 2 with 10 s, 20 s back-off: 3 × 120 + 30 s. */
@@ -179,13 +183,18 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       });
 
       const started = performance.now();
-      // The analysis controller reaches the canary's pods for its web metric: it runs in the cluster's network namespace.
+      // The analysis controller fetches its web metric from the canary pod by its cluster DNS name: it runs in the
+      // cluster's network namespace with the resolv.conf a pod of its namespace (argo-rollouts, dnsPolicy ClusterFirst)
+      // gets from the kubelet, naming the node agent's cluster DNS.
+      const resolv = path.join(tmp, 'analysis-controller.resolv.conf');
+      const node = { clusterDNS: [CLUSTER_DNS], clusterDomain: 'cluster.local', host: { servers: [], searches: [], options: [] } };
+      writeFileSync(resolv, resolvConf(podDnsConfig({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'argo-rollouts' }, spec: { containers: [] } }, node)));
       argocd = await startArgoCD({
         kubeconfig: cp.kubeconfigs.admin,
         api,
         workDir: path.join(tmp, 'argocd'),
         analysisController: true,
-        clusterNetwork: ['nsenter', `--net=/run/netns/${cp.netns}`, '--'],
+        clusterNetwork: inNamespaceWithResolvConf(`/run/netns/${cp.netns}`, resolv),
         log: (line) => console.log(`# ${line}`),
       });
       report('argocd start (ms, binaries at hand)', Math.round(performance.now() - started));
@@ -229,12 +238,11 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     report('Synced and Healthy after (ms from applying the root)', times);
   });
 
-  // The first sync of a good release ends by itself, every overlay. Recorded before the node agent had a cluster DNS,
-  // it ended Failed, not Succeeded: the smoke hook could not resolve the pods' *.svc.cluster.local names (the recreate
-  // hook, which talks to the API server only, passed; docs/argocd-local.md). The agent now answers those names
-  // (docs/local-control-plane.md, "The cluster DNS"); what this checks is the bundle's promise: no sync of it runs
-  // forever, whichever way it ends.
-  test('the first sync of every overlay ends by itself (no hang); its hooks ran', { timeout: 1_200_000 }, async () => {
+  // The first sync of a good release ends by itself and succeeds, every overlay: its hooks pass. Recorded before the
+  // node agent had a cluster DNS, every one ended Failed on its smoke hook, which could not resolve the pods'
+  // *.svc.cluster.local names (docs/argocd-local.md); the agent now answers them (docs/local-control-plane.md,
+  // "The cluster DNS"), and the analysis controller uses it too.
+  test('the first sync of every overlay ends by itself and succeeds: its hooks ran and passed', { timeout: 1_200_000 }, async () => {
     const names = overlayNames(path.join(repo.work, 'kustomize/overlays')).map((o) => `rollcall-${o}`);
     const outcomes: Record<string, Observation> = {};
     for (const name of names) {
@@ -243,8 +251,8 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     }
     report('first sync outcomes', outcomes);
     for (const [name, o] of Object.entries(outcomes)) {
-      assert.ok(o.phase === 'Succeeded' || o.phase === 'Failed', `${name}: ${o.phase} ${o.message} (hooks: ${o.hooks})`);
       assert.ok(o.hooks, `${name}: no hook ran (${o.message})`);
+      assert.equal(o.phase, 'Succeeded', `${name}: ${o.phase} ${o.message} (hooks: ${o.hooks})`);
     }
   });
 
@@ -284,6 +292,41 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       assert.ok(recovered.ended, `${overlay} did not recover after the revert${manual.length ? ` and ${manual.join('; ')}` : ''}`);
     });
   }
+
+  test('canary-analysis: an errors release is failed by the real analysis controller, its sync ends by itself; the revert recovers', { timeout: 1_800_000 }, async () => {
+    const overlay = 'canary-analysis';
+    const name = `rollcall-${overlay}`;
+    const release = await repo.commit(`release: ${overlay} errors`, async (work) => {
+      await setBadRelease(work, 'errors:0.5');
+      await addComponent(work, overlay, '../../components/bad-release');
+    });
+    // The analysis judges the canary's answers to its clients (GET /stats error_share): give it clients, a few
+    // visits a second through the API server's pod proxy, as a Service's clients would.
+    const traffic = visitWhileRunning(api, name, 'rollcall-2');
+    try {
+      const pushed = performance.now();
+      await refresh(name);
+      const bad = await record(name, BAD_SYNC_BOUND_MS + 120_000, (o) => o.revision === release.slice(0, 8) && (o.phase === 'Failed' || o.phase === 'Error' || o.phase === 'Succeeded'));
+      const runs = await api.get<{ items: AnalysisRun[] }>(`/apis/argoproj.io/v1alpha1/namespaces/${name}/analysisruns`);
+      report(`${overlay} errors: sync operation`, { ...bad, analysisRuns: runs.items.map(summariseAnalysisRun), canaryVisits: traffic.counts() });
+      assert.ok(bad.ended, `the errors release's sync did not end within ${(BAD_SYNC_BOUND_MS + 120_000) / 1000} s`);
+      const last = bad.changes.at(-1)!;
+      assert.equal(last.phase, 'Failed');
+      assert.match(last.hooks ?? '', /AnalysisRun\/[^:]+:(Failed|Error)/, 'the AnalysisRun hook failed it');
+      assert.ok(runs.items.some((r) => r.status?.phase === 'Failed'), 'the analysis controller judged the canary Failed');
+
+      // kustomize/overlays/canary-analysis/README.md, "Abort": revert the release commit; no manual step (the errors
+      // release is Ready, so the controller replaces rollcall-2 by itself).
+      const revert = await repo.revert(release);
+      const revertPushed = performance.now();
+      await refresh(name);
+      const recovered = await record(name, 600_000, recoveredBy(revert));
+      report(`${overlay} errors: revert`, { ...recovered, manual: [], revertPushedAfterReleaseMs: Math.round(revertPushed - pushed) });
+      assert.ok(recovered.ended, `${overlay} did not recover after the revert`);
+    } finally {
+      await traffic.stop();
+    }
+  });
 
   test('regression: the previous settings (CreateNamespace with managedNamespaceMetadata, PruneLast, no Namespace in the bundle) make the crash release hang', { timeout: 1_800_000 }, async () => {
     const name = 'rollcall-rolling';
@@ -354,4 +397,39 @@ async function setBadRelease(work: string, mode: string): Promise<void> {
   const next = text.replace(/(name: BAD_RELEASE\n\s+value: )"[^"]*"/, `$1"${mode}"`);
   if (next === text && !text.includes(`"${mode}"`)) throw new Error(`${file}: no BAD_RELEASE value to set`);
   await writeFile(file, next);
+}
+
+interface AnalysisRun {
+  metadata: { name: string };
+  status?: { phase?: string; message?: string; metricResults?: { name: string; phase?: string; successful?: number; failed?: number; error?: number; measurements?: { phase?: string; value?: string; message?: string }[] }[] };
+}
+
+function summariseAnalysisRun(r: AnalysisRun): unknown {
+  return {
+    name: r.metadata.name,
+    phase: r.status?.phase,
+    message: r.status?.message,
+    metrics: r.status?.metricResults?.map((m) => ({ name: m.name, phase: m.phase, successful: m.successful, failed: m.failed, error: m.error, values: m.measurements?.map((x) => x.value ?? x.message) })),
+  };
+}
+
+/** Visits `pod` (GET / with Accept: application/json, through the API server's pod proxy) about five times a second
+ * until stopped; counts the answers by status (0: no answer, e.g. while the pod is replaced). */
+function visitWhileRunning(api: ApiClient, namespace: string, pod: string): { stop(): Promise<void>; counts(): Record<string, number> } {
+  let running = true;
+  const counts: Record<string, number> = {};
+  const loop = (async () => {
+    while (running) {
+      const res = await api.send('GET', `/api/v1/namespaces/${namespace}/pods/${pod}:5000/proxy/`).catch(() => ({ status: 0 }));
+      counts[res.status] = (counts[res.status] ?? 0) + 1;
+      await sleep(200);
+    }
+  })();
+  return {
+    counts: () => ({ ...counts }),
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }
