@@ -77,8 +77,12 @@ export interface RunFigures {
   /** Time with fewer Ready pods than replicas, and the fewest Ready at any moment after launch. */
   belowFullReadyMs: number;
   fewestReady: number;
-  /** Time with failed requests and not one success (traffic slots). */
+  /** Time with not one success in which requests failed or waited for an answer that was a failure (a timeout):
+   * rehearsal/run/figures.ts downtimeMs. */
   downtimeMs: number;
+  /** The failed requests of the whole run by their error (`timeout`, `ECONNREFUSED`, `HTTP 500`, ...); absent in
+   * reports made before it existed. */
+  failedBy?: Record<string, number>;
   /** Did the rollout stop by itself (the controller waiting on an unready pod), and after how many pods updated. */
   stoppedByItself: boolean;
   podsUpdated: number;

@@ -115,8 +115,24 @@ describe('figures', () => {
     assert.equal(slots.length, 12);
     assert.deepEqual(slots[1], { atMs: 100, ok: { v1: 1, v2: 1 }, failed: {} });
     assert.deepEqual(slots[2], { atMs: 200, ok: {}, failed: { none: 1, v2: 1 } });
-    assert.equal(figures.downtimeMs(slots), 100);
+    assert.equal(figures.downtimeMs(outcomes, 1200), 100);
     assert.equal(figures.twoVersionsServingMs(slots), 100);
+  });
+
+  test('down time counts the time a failing request waited for its answer (a hang until the timeout)', () => {
+    // A client that waited 450 ms for a failure: slots 1-5 had no success, whether refused at once or hanging.
+    const hung = [o(50, true, 'v1'), { atMs: 560, ms: 450, ok: false }, o(650, true, 'v1')];
+    assert.equal(figures.downtimeMs(hung, 1000), 500);
+    // A slot in which another client got an answer is not down; a slow success marks nothing.
+    const mixed = [{ atMs: 560, ms: 450, ok: false }, o(320, true, 'v1'), { ...o(900, true, 'v1'), ms: 800 }];
+    assert.equal(figures.downtimeMs(mixed, 1000), 400);
+    // Outcomes without `ms` (reports made before it existed) count where they arrived, as before.
+    assert.equal(figures.downtimeMs([{ atMs: 560, ok: false }], 1000), 100);
+  });
+
+  test('failed requests by their error, most frequent first', () => {
+    const failed = [{ atMs: 1, ok: false, error: 'ECONNREFUSED' }, { atMs: 2, ok: false, error: 'timeout' }, { atMs: 3, ok: false, error: 'timeout' }, { atMs: 4, ok: false }, o(5, true)];
+    assert.deepEqual(Object.entries(figures.failuresByError(failed)), [['timeout', 2], ['ECONNREFUSED', 1], ['unknown', 1]]);
   });
 
   test('phases, the peak failed share per second', () => {

@@ -114,7 +114,7 @@ export function formatTable(report: Report): string {
     ),
     ...wrap(
       'failed during: share of requests that failed from the release to the revert (to the end of a good release); ' +
-        'down: time with failures and no success; updated to v2: pods the release reached (stalled: the rollout stopped ' +
+        'down: time with no success while requests failed or waited for a failure (a timeout); updated to v2: pods the release reached (stalled: the rollout stopped ' +
         'by itself, waiting for a pod); judged bad: the rule that called the release bad, and how long after the release; ' +
         'revert to ready: from the revert to every pod back on v1 and Ready; manual steps: commands a person must type ' +
         '(listed with --json and --html); 2 versions serving: time both versions answered.',

@@ -39,6 +39,14 @@ export function phaseCount(outcomes: readonly TimedOutcome[], fromMs: number, to
   return { requests: inPhase.length, failed: inPhase.filter((o) => !o.ok).length };
 }
 
+/** How the failed requests failed, by their error (`timeout`, `ECONNREFUSED`, `HTTP 500`, ...): refused at once
+ * or hanging until the timeout makes the same outage look very different in a count of failed requests. */
+export function failuresByError(outcomes: readonly TimedOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) if (!o.ok) counts[o.error ?? 'unknown'] = (counts[o.error ?? 'unknown'] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]));
+}
+
 /** The blast radius: the highest share of failed requests in any one second (seconds aligned to t = 0). */
 export function peakFailedShare(outcomes: readonly TimedOutcome[]): number {
   const seconds = new Map<number, { all: number; failed: number }>();
@@ -53,9 +61,28 @@ export function peakFailedShare(outcomes: readonly TimedOutcome[]): number {
   return Math.round(peak * 1000) / 1000;
 }
 
-/** Slots with failures and not one success. */
-export function downtimeMs(slots: readonly TrafficSlot[], slotMs = SLOT_MS): number {
-  return slots.filter((s) => total(s.ok) === 0 && total(s.failed) > 0).length * slotMs;
+/**
+ * Slots with not one success in which a request failed, or waited for an answer that turned out to be a failure.
+ * The waiting counts: where connections are refused (the model, a Service without endpoints) a client fails at once
+ * and tries again, so every slot of an outage holds failures; where they hang (packets to a pod that is gone, on a
+ * real cluster) a client waits for its 5 s timeout and the slots in between hold no outcome at all, yet the site is
+ * just as down for it.
+ */
+export function downtimeMs(outcomes: readonly TimedOutcome[], endMs: number, slotMs = SLOT_MS): number {
+  const count = Math.ceil(endMs / slotMs);
+  const answered = new Uint8Array(count);
+  const failing = new Uint8Array(count);
+  for (const o of outcomes) {
+    const last = Math.floor(o.atMs / slotMs);
+    if (o.ok) {
+      if (last < count) answered[last] = 1;
+      continue;
+    }
+    for (let i = Math.max(0, Math.floor((o.atMs - (o.ms ?? 0)) / slotMs)); i <= last && i < count; i++) failing[i] = 1;
+  }
+  let down = 0;
+  for (let i = 0; i < count; i++) if (failing[i] && !answered[i]) down++;
+  return down * slotMs;
 }
 
 /** Slots in which two versions or more answered successfully. */

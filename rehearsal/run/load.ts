@@ -70,7 +70,7 @@ export class Load {
         connectedTo = endpoints[this.#next++ % Math.max(1, endpoints.length)];
       }
       if (!connectedTo) {
-        this.outcomes.push({ at: performance.now(), ok: false, error: 'no ready endpoint' });
+        this.outcomes.push({ at: performance.now(), ms: 0, ok: false, error: 'no ready endpoint' });
         continue;
       }
       const { outcome, closed } = await this.#visit(connectedTo, agent);

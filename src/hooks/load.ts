@@ -17,6 +17,9 @@ import { fileURLToPath } from 'node:url';
 export interface LoadOutcome {
   /** When the answer (or the failure) arrived, on the caller's clock (Date.now() here, in the load pod). */
   at: number;
+  /** How long the client waited for it, from sending the request: a failure that took the 5 s timeout is 5 s in
+   * which that client had no answer (rehearsal/run/figures.ts counts that time as down). */
+  ms?: number;
   ok: boolean;
   pod?: string;
   version?: string;
@@ -115,7 +118,8 @@ export class ServiceLoad {
  * JSON names no pod. Shared with the rehearsal's load on the model (rehearsal/run/load.ts).
  */
 export function visitOnce(url: URL | string, agent: http.Agent, now: () => number = Date.now): Promise<{ outcome: LoadOutcome; closed: boolean }> {
-  return new Promise((resolve) => {
+  const sent = now();
+  const resolved = new Promise<{ outcome: LoadOutcome; closed: boolean }>((resolve) => {
     const request = http.get(url, { agent, headers: { accept: 'application/json' }, timeout: 5000 }, (response) => {
       let body = '';
       const closed = response.headers.connection === 'close';
@@ -139,6 +143,7 @@ export function visitOnce(url: URL | string, agent: http.Agent, now: () => numbe
     request.on('timeout', () => request.destroy(new Error('timeout')));
     request.on('error', (error: NodeJS.ErrnoException) => resolve({ outcome: { at: now(), ok: false, error: error.code ?? error.message }, closed: true }));
   });
+  return resolved.then(({ outcome, closed }) => ({ outcome: { ...outcome, ms: Math.round(outcome.at - sent) }, closed }));
 }
 
 /** GET /outcomes?from=N: the outcomes from index N on, and whether the clients still run; POST /stop: stops them. */
