@@ -20,6 +20,11 @@ export interface FidelitySide {
   revertToRecoveredS: number | null;
   manualSteps: string[];
   failed: { before: string; during: string; after: string };
+  /** Time with no success while requests failed or waited for a failure (figures.downtimeMs); absent in reports
+   * recorded before it was kept. */
+  downS?: number;
+  /** How the failed requests failed, most frequent first, e.g. "timeout 12, ECONNREFUSED 3" ('' when none failed). */
+  failedBy?: string;
 }
 
 export interface FidelityRow {
@@ -77,6 +82,10 @@ export function side(run: RunResult, timeScale: number): FidelitySide {
     revertToRecoveredS: f.revertToRecoveredMs === null ? null : s(f.revertToRecoveredMs),
     manualSteps: f.manualSteps,
     failed: { before: share(f.before), during: share(f.during), after: share(f.after) },
+    downS: s(f.downtimeMs),
+    failedBy: Object.entries(f.failedBy ?? {})
+      .map(([error, n]) => `${error} ${n}`)
+      .join(', '),
   };
 }
 
@@ -121,6 +130,8 @@ export function fidelityMarkdown(report: FidelityReport): string {
     ['revert → recovered', both((s) => sec(s.revertToRecoveredS))],
     ['manual steps', both((s) => s.manualSteps.join('; ') || 'none')],
     ['failed before / during / after', both((s) => `${s.failed.before} / ${s.failed.during} / ${s.failed.after}`)],
+    ['down', both((s) => (s.downS === undefined ? '?' : sec(s.downS)))],
+    ['how they failed', both((s) => (s.failedBy === undefined ? '?' : s.failedBy || 'none'))],
   ];
   const lines = [
     `Model: ${report.model.description}, time scale ${report.model.timeScale} (times shown ÷ ${report.model.timeScale}: cluster time).`,

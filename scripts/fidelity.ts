@@ -30,11 +30,12 @@ export function summaryBlock(report: FidelityReport): string {
     `A crashing release on the real controllers (${report.real.description}), the model's figure in brackets where it`,
     `differs; measured ${report.generatedAt.slice(0, 10)} with \`npm run fidelity -- --write\` (details: [docs/fidelity.md](docs/fidelity.md)).`,
     '',
-    '| overlay | pods replaced | stopped by itself | requests failed during | revert → recovered | manual steps |',
-    '|---|---|---|---|---|---|',
+    '| overlay | pods replaced | stopped by itself | requests failed during | down | revert → recovered | manual steps |',
+    '|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const s = (x: number | null) => (x === null ? '–' : `${Math.round(x)} s`);
-      return `| ${r.overlay} | ${cell(r.model.replaced.join(' → ') || 'none', r.real.replaced.join(' → ') || 'none')} | ${cell(r.model.stoppedByItself ? 'yes' : 'no', r.real.stoppedByItself ? 'yes' : 'no')} | ${cell(r.model.failed.during, r.real.failed.during)} | ${cell(s(r.model.revertToRecoveredS), s(r.real.revertToRecoveredS))} | ${cell(r.model.manualSteps.join('; ') || 'none', r.real.manualSteps.join('; ') || 'none')} |`;
+      const down = (x: number | undefined) => (x === undefined ? '?' : `${x} s`);
+      return `| ${r.overlay} | ${cell(r.model.replaced.join(' → ') || 'none', r.real.replaced.join(' → ') || 'none')} | ${cell(r.model.stoppedByItself ? 'yes' : 'no', r.real.stoppedByItself ? 'yes' : 'no')} | ${cell(r.model.failed.during, r.real.failed.during)} | ${cell(down(r.model.downS), down(r.real.downS))} | ${cell(s(r.model.revertToRecoveredS), s(r.real.revertToRecoveredS))} | ${cell(r.model.manualSteps.join('; ') || 'none', r.real.manualSteps.join('; ') || 'none')} |`;
     }),
   ].join('\n');
 }
