@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import {
   analysisRunHealth,
   analysisRunOutcome,
+  hookDeletePolicies,
   hookJobs,
   hookOutcome,
+  leavesHooksForRetry,
+  retryDelaySeconds,
   isMultiStep,
   jobOutcome,
   runSync,
@@ -151,20 +154,50 @@ describe('the new bundle: Sync-phase hooks in the StatefulSet\'s wave end the op
     assert.equal(run.newerRevisionSyncStartedAt, 360);
     assert.deepEqual(run.events.filter((e) => e.what === 'hook-started').map((e) => e.at), [0]);
   });
-  test('retries keep the operation Running, but bounded: 2 retries = 3 hook deadlines plus backoff', () => {
+  test('retries keep the operation Running, but bounded: 2 retries = 2 hook deadlines plus backoff; the middle attempt fails at once', () => {
+    // What Argo CD v3.2.11 did with the bundle's retry (limit 2, 10 s × 2) on a crash release (docs/argocd-local.md):
+    // attempt 1 failed on its smoke hook; the first retry started ~20 s later (not 10: retryDelaySeconds) and failed
+    // 4 s after it started, on attempt 1's stored results, while deleting attempt 1's hooks; the second retry started
+    // ~40 s after that and ran its smoke hook in full; then Failed "(retried 2 times)".
     const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2 } };
     const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet: crashLooping(), hook: hookUntil(360) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 24 * 3600 });
     assert.equal(run.phase, 'Failed');
-    assert.equal(run.events.filter((e) => e.what === 'retry-scheduled').length, 2);
-    assert.ok(run.endedAt! >= 3 * 360 && run.endedAt! <= 3 * 360 + 10 + 20 + 3 * 5);
+    const at = (what: string) => run.events.filter((e) => e.what === what).map((e) => e.at);
+    assert.deepEqual(at('retry-scheduled'), [360, 385]);
+    assert.deepEqual(at('retry-started'), [380, 425]);
+    assert.deepEqual(at('hook-started'), [0, 425], 'the smoke hook ran in attempts 1 and 3 only');
+    assert.match(run.events.find((e) => e.what === 'retry-scheduled' && e.at === 385)!.detail, /previous attempt's results/);
+    assert.equal(run.endedAt, 425 + 360);
     assert.equal(run.newerRevisionSyncStartedAt, run.endedAt);
+  });
+  test('a hook deleted when it fails (HookFailed) leaves nothing for the retry: every attempt runs in full', () => {
+    const tasks = newBundle.map((t) => (t.hook ? { ...t, deletePolicies: ['BeforeHookCreation', 'HookFailed'] } : t));
+    const run = runSync({ tasks, settings: { ...noRetry, retry: { ...noRetry.retry, limit: 2 } }, cluster: { statefulSet: crashLooping(), hook: hookUntil(360) }, revision: 'bad', horizonSeconds: 24 * 3600 });
+    assert.deepEqual(run.events.filter((e) => e.what === 'hook-started').map((e) => e.at), [0, 380, 380 + 360 + 40]);
+    assert.equal(run.endedAt, 380 + 360 + 40 + 360);
+  });
+  test('hook delete policies: read from the annotation; none named means BeforeHookCreation', () => {
+    const [job] = tasksFromObjects([obj('Job', 'rollcall-smoke', { 'argocd.argoproj.io/hook': 'Sync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation, HookSucceeded' })]);
+    assert.deepEqual(hookDeletePolicies(job!), ['BeforeHookCreation', 'HookSucceeded']);
+    const [bare] = tasksFromObjects([hook('rollcall-smoke', 'Sync', '0')]);
+    assert.deepEqual(hookDeletePolicies(bare!), ['BeforeHookCreation']);
+    assert.equal(leavesHooksForRetry([job!]), true);
+    assert.equal(leavesHooksForRetry([{ ...job!, deletePolicies: ['HookFailed'] }]), false);
+    assert.equal(leavesHooksForRetry([]), false);
+  });
+  test('retry delays: duration × factor^n for retry n (first retry 20 s for 10 s × 2), capped at maxDuration', () => {
+    const r = { limit: 5, durationSeconds: 10, factor: 2, maxDurationSeconds: 60, refresh: false };
+    assert.deepEqual([1, 2, 3, 4].map((n) => retryDelaySeconds(r, n)), [20, 40, 60, 60]);
   });
   test('retry.refresh (Argo CD >= 3.2): the first retry after the revert landed syncs the revert', () => {
     const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2, refresh: true } };
     const statefulSet = (now: number, rev: string) => (rev === 'revert' ? sts() : crashLooping()(now, rev));
     const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet, hook: (n, rev, s, now) => (rev === 'revert' ? 'Succeeded' : hookUntil(360)(n, rev, s, now)) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 3600 });
-    assert.equal(run.newerRevisionSyncStartedAt, 370);
+    // The first retry (20 s after the failure at 360) takes the revert, and fails at once on the failed attempt's
+    // stored results; the second (40 s later) syncs the revert in full.
+    assert.equal(run.newerRevisionSyncStartedAt, 380);
     assert.equal(run.phase, 'Succeeded');
+    assert.equal(run.endedAt, 430, "the revert's smoke hook passes at the next reconcile");
   });
   test('recreate revert: the Sync-phase recreate hook starts at once, although the StatefulSet is not Healthy', () => {
     const tasks = tasksFromObjects([...resources, hook('rollcall-recreate', 'Sync', '0'), hook('rollcall-smoke', 'Sync', '0')]);
@@ -265,10 +298,12 @@ describe('canary-analysis: an AnalysisRun hook beside the smoke Job, both Sync/0
       assert.equal(runSync({ tasks, settings: noRetry, cluster: cluster(30, () => ({ at: 20, phase })), revision: 'bad', horizonSeconds: 3600 }).phase, 'Failed', phase);
     }
   });
-  test('with retries, each attempt re-runs the analysis; a release still failing ends Failed after retry.limit more attempts', () => {
+  test('with retries, a failing analysis ends Failed after retry.limit more attempts; the one between two analyses fails at once', () => {
+    // The AnalysisRun hook is BeforeHookCreation only: the failed attempt leaves it, and the next retry fails on the
+    // stored results while deleting it (seen on Argo CD v3.2.11: 1 s after "Retrying operation. Attempt #1").
     const run = runSync({ tasks, settings: { ...noRetry, retry: { ...noRetry.retry, limit: 2 } }, cluster: cluster(30, () => ({ at: 20, phase: 'Failed' })), revision: 'bad', horizonSeconds: 3600 });
     assert.equal(run.phase, 'Failed');
-    assert.equal(run.events.filter((e) => e.what === 'hook-started' && e.detail.includes('AnalysisRun')).length, 3);
+    assert.equal(run.events.filter((e) => e.what === 'hook-started' && e.detail.includes('AnalysisRun')).length, 2);
   });
   test('the old PostSync analysis on a crash-looping canary never starts, and the operation never ends', () => {
     const old = tasksFromObjects([...resources, hook('rollcall-smoke', 'Sync', '0'), { ...hook('rollcall-canary', 'PostSync', '20'), kind: 'AnalysisRun' }]);

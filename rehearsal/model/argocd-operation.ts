@@ -6,7 +6,7 @@
 // apply a wave's resources, start a hook. Pure: no processes, no clock (times are seconds the caller passes).
 // Kept apart from argocd-sync.ts so that file's batch runSync stays as it is (another change extends its hook
 // outcomes); the loop below follows runSync's step by step, so a change to one must be made to the other.
-import { isMultiStep, sortTasks, statefulSetHealth, type JobOutcome, type OperationPhase, type StatefulSetStatus, type SyncSettings, type SyncTask } from './argocd-sync.ts';
+import { isMultiStep, leavesHooksForRetry, retryDelaySeconds, sortTasks, STALE_RESULTS, statefulSetHealth, type JobOutcome, type OperationPhase, type StatefulSetStatus, type SyncSettings, type SyncTask } from './argocd-sync.ts';
 
 /** What the cluster shows at this reconcile. */
 export interface Observed {
@@ -50,6 +50,9 @@ export class SyncOperation {
   #hookStart: (number | undefined)[];
   #retryCount = 0;
   #retryAt: number | undefined;
+  /** The failed attempt left hooks: the retry fails on its stored results at its second reconcile (leavesHooksForRetry). */
+  #hooksLeft = false;
+  #staleRetry = false;
   #latest: string | undefined;
 
   constructor(tasks: readonly SyncTask[], settings: SyncSettings, revision: string, startedAt: number) {
@@ -110,6 +113,16 @@ export class SyncOperation {
       } else this.#log(now, 'retry-started', `attempt #${this.#retryCount} of ${this.revision}`);
       this.#state = tasks.map(() => 'Pending');
       this.#hookStart = tasks.map(() => undefined);
+      if (this.#hooksLeft) {
+        // This reconcile deletes the hooks the failed attempt left; the next one fails on its stored results.
+        this.#hooksLeft = false;
+        this.#staleRetry = true;
+        return;
+      }
+    }
+    if (this.#staleRetry) {
+      this.#staleRetry = false;
+      return this.#failAttempt(now, STALE_RESULTS, []);
     }
     const label = (t: SyncTask) => `${t.phase}/${t.wave} ${t.kind}/${t.name}`;
     // 1. running tasks take their outcome (hooks) or health (resources).
@@ -138,17 +151,11 @@ export class SyncOperation {
         for (const { t, i } of pendingFail) this.#startHook(now, t, i);
         return;
       }
-      const why = failed.map(({ t }) => label(t)).join(', ');
-      const r = this.settings.retry;
-      if (this.#retryCount < r.limit) {
-        const delay = Math.min(r.durationSeconds * r.factor ** this.#retryCount, r.maxDurationSeconds);
-        this.#retryCount++;
-        this.#retryAt = now + delay;
-        this.#log(now, 'retry-scheduled', `failed (${why}); retry #${this.#retryCount} in ${delay} s; the operation stays Running`);
-        return;
-      }
-      this.#log(now, 'operation-failed', why);
-      return this.#end(now, 'Failed', `one or more synchronization tasks completed unsuccessfully: ${why}`);
+      return this.#failAttempt(
+        now,
+        failed.map(({ t }) => label(t)).join(', '),
+        tasks.filter((t, i) => t.hook && this.#hookStart[i] !== undefined),
+      );
     }
     // 4. run the next phase/wave, or succeed.
     const pending = regular.filter(({ i }) => this.#state[i] === 'Pending');
@@ -168,6 +175,21 @@ export class SyncOperation {
       this.#log(now, 'operation-succeeded', 'all tasks run (last wave, no hook: health not awaited)');
       this.#end(now, 'Succeeded', 'successfully synced (all tasks run)');
     }
+  }
+
+  /** The attempt failed: a retry is scheduled, or the operation ends Failed. */
+  #failAttempt(now: number, why: string, createdHooks: SyncTask[]): void {
+    const r = this.settings.retry;
+    if (this.#retryCount < r.limit) {
+      this.#retryCount++;
+      const delay = retryDelaySeconds(r, this.#retryCount);
+      this.#retryAt = now + delay;
+      this.#hooksLeft = leavesHooksForRetry(createdHooks);
+      this.#log(now, 'retry-scheduled', `failed (${why}); retry #${this.#retryCount} in ${delay} s; the operation stays Running`);
+      return;
+    }
+    this.#log(now, 'operation-failed', why);
+    this.#end(now, 'Failed', `one or more synchronization tasks completed unsuccessfully: ${why}`);
   }
 
   #startHook(now: number, t: SyncTask, i: number): void {

@@ -32,7 +32,10 @@
 //    `controller.sync.timeout.seconds` in argocd-cmd-params-cm (Argo CD >= 2.14; default 0 = none).
 //  - Retry: same function. A Failed attempt with retries left becomes Running again with FinishedAt set and is retried
 //    at NextRetryAt (backoff duration x factor^count, capped at maxDuration: pkg/apis/application/v1alpha1/types.go,
-//    RetryStrategy.NextRetryAt). `retry.refresh` (Argo CD >= 3.2) retries with the latest revision.
+//    RetryStrategy.NextRetryAt), count being the retries so far including this one (retryDelaySeconds below).
+//    `retry.refresh` (Argo CD >= 3.2) retries with the latest revision. A retry whose first reconcile has to delete
+//    the hooks the failed attempt left fails at once on that attempt's stored results (leavesHooksForRetry below).
+//    Both measured on Argo CD v3.2.11 (docs/argocd-local.md).
 //  - Automated sync: controller/appcontroller.go, autoSync: "Skipping auto-sync: another operation is in progress"
 //    while app.Operation is set (argo-cd#17314), i.e. while Running, retries included; a newer revision than the one
 //    last attempted then syncs.
@@ -67,7 +70,47 @@ export interface SyncTask {
   phase: SyncPhase;
   wave: number;
   hook: boolean;
+  /** A hook's argocd.argoproj.io/hook-delete-policy values; absent or empty: BeforeHookCreation (hookDeletePolicies). */
+  deletePolicies?: string[];
 }
+
+/** gitops-engine pkg/sync/hook/delete_policy.go, DeletePolicies: a hook that names no policy gets BeforeHookCreation. */
+export function hookDeletePolicies(task: SyncTask): string[] {
+  return task.deletePolicies && task.deletePolicies.length > 0 ? task.deletePolicies : ['BeforeHookCreation'];
+}
+
+/**
+ * Whether the next attempt after a failed one fails at once, on the failed attempt's results, given the hooks that
+ * attempt created. A failed operation deletes only its hooks with HookFailed (gitops-engine sync_context.go,
+ * deleteHooks(hooksPendingDeletionFailed); HookSucceeded ones are deleted only when the operation succeeds), so the
+ * others are still there when the retry starts. The retry's first reconcile deletes those with BeforeHookCreation
+ * (runTasks, hooksPendingDeletion) and returns to wait for the deletion. The retry had cleared the operation's
+ * syncResult in memory only: setOperationState (argo-cd controller/appcontroller.go) stores the OperationState as a
+ * JSON merge patch, and syncResult is `omitempty`, so the failed attempt's results stay stored. The next reconcile
+ * resumes from them, finds a task "completed unsuccessfully" and fails the attempt, one reconcile after it started.
+ * Its hooks are gone by then, so the retry after it runs in full. Seen on Argo CD v3.2.11: attempt 2 of a crash
+ * release failed 4 s after it started and attempt 3 ran its whole check; a retry of canary-analysis's first sync failed
+ * 1 s after "Retrying operation. Attempt #1" with the old AnalysisRun's Failed result.
+ */
+export function leavesHooksForRetry(createdHooks: readonly SyncTask[]): boolean {
+  return createdHooks.some((t) => {
+    const policies = hookDeletePolicies(t);
+    return policies.includes('BeforeHookCreation') && !policies.includes('HookFailed');
+  });
+}
+
+/**
+ * Seconds before retry number `retryCount` (1 for the first retry). processRequestedAppOperation increments
+ * RetryCount when an attempt fails, and the retry waits until NextRetryAt(finishedAt, RetryCount) with the incremented
+ * count, so the first retry waits duration × factor, not duration as NextRetryAt's comment says. Measured on Argo CD
+ * v3.2.11 with 10 s × 2: 19-20 s before the first retry, 39-40 s before the second.
+ */
+export function retryDelaySeconds(retry: SyncSettings['retry'], retryCount: number): number {
+  return Math.min(retry.durationSeconds * retry.factor ** retryCount, retry.maxDurationSeconds);
+}
+
+/** Why a retry that fails on the previous attempt's stored results failed (leavesHooksForRetry). */
+export const STALE_RESULTS = "the previous attempt's results (its hooks deleted first; syncResult kept across the retry)";
 
 /** Reads the tasks of a sync from rendered objects (argocd.argoproj.io/hook, /sync-wave; hook "Skip" is left out). */
 export function tasksFromObjects(objects: readonly K8sObject[]): SyncTask[] {
@@ -77,8 +120,9 @@ export function tasksFromObjects(objects: readonly K8sObject[]): SyncTask[] {
     const wave = Number(ann['argocd.argoproj.io/sync-wave'] ?? '0');
     const base = { kind: String(o.kind), name: o.metadata?.name ?? '', wave: Number.isFinite(wave) ? wave : 0 };
     const hook = ann['argocd.argoproj.io/hook'];
+    const policies = (ann['argocd.argoproj.io/hook-delete-policy'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
     if (hook === undefined) tasks.push({ ...base, phase: 'Sync', hook: false });
-    else for (const p of hook.split(',').map((s) => s.trim())) if (p in phaseOrder) tasks.push({ ...base, phase: p as SyncPhase, hook: true });
+    else for (const p of hook.split(',').map((s) => s.trim())) if (p in phaseOrder) tasks.push({ ...base, phase: p as SyncPhase, hook: true, ...(policies.length > 0 ? { deletePolicies: policies } : {}) });
   }
   return sortTasks(tasks);
 }
@@ -322,6 +366,9 @@ export function runSync(input: RunInput): SyncRun {
   let hookStart: (number | undefined)[] = tasks.map(() => undefined);
   let retryCount = 0;
   let retryAt: number | undefined;
+  /** The failed attempt left hooks (leavesHooksForRetry): the retry fails on its results one reconcile in. */
+  let hooksLeft = false;
+  let staleFailAt: number | undefined;
   let newerStartedAt: number | null = null;
   const timeout = input.settings.syncTimeoutSeconds;
   const newer = input.newerRevision;
@@ -334,6 +381,19 @@ export function runSync(input: RunInput): SyncRun {
     return { phase, endedAt: now, message, newerRevisionSyncStartedAt: newerAt, events };
   };
   const label = (t: SyncTask) => `${t.phase}/${t.wave} ${t.kind}/${t.name}`;
+  /** The attempt failed: a retry is scheduled (undefined), or the operation ends Failed. */
+  const failAttempt = (now: number, why: string, createdHooks: SyncTask[]): SyncRun | undefined => {
+    if (retryCount < input.settings.retry.limit) {
+      retryCount++;
+      const delay = retryDelaySeconds(input.settings.retry, retryCount);
+      retryAt = now + delay;
+      hooksLeft = leavesHooksForRetry(createdHooks);
+      log(now, 'retry-scheduled', `failed (${why}); retry #${retryCount} in ${delay} s; the operation stays Running`);
+      return undefined;
+    }
+    log(now, 'operation-failed', why);
+    return end(now, 'Failed', `one or more synchronization tasks completed unsuccessfully: ${why}`);
+  };
 
   for (let now = 0; now <= input.horizonSeconds; now += step) {
     if (timeout > 0 && now > timeout) {
@@ -352,6 +412,19 @@ export function runSync(input: RunInput): SyncRun {
       } else log(now, 'retry-started', `attempt #${retryCount} of ${revision}`);
       state = tasks.map(() => 'Pending');
       hookStart = tasks.map(() => undefined);
+      if (hooksLeft) {
+        // This reconcile deletes the hooks the failed attempt left; the next one fails on its stored results.
+        hooksLeft = false;
+        staleFailAt = now + step;
+        continue;
+      }
+    }
+    if (staleFailAt !== undefined) {
+      if (now < staleFailAt) continue;
+      staleFailAt = undefined;
+      const ended = failAttempt(now, STALE_RESULTS, []);
+      if (ended) return ended;
+      continue;
     }
     // 1. running tasks take their outcome (hooks) or health (resources).
     tasks.forEach((t, i) => {
@@ -381,17 +454,9 @@ export function runSync(input: RunInput): SyncRun {
         }
         continue;
       }
-      const why = failed.map(({ t }) => label(t)).join(', ');
-      if (retryCount < input.settings.retry.limit) {
-        const r = input.settings.retry;
-        const delay = Math.min(r.durationSeconds * r.factor ** retryCount, r.maxDurationSeconds);
-        retryCount++;
-        retryAt = now + delay;
-        log(now, 'retry-scheduled', `failed (${why}); retry #${retryCount} in ${delay} s; the operation stays Running`);
-        continue;
-      }
-      log(now, 'operation-failed', why);
-      return end(now, 'Failed', `one or more synchronization tasks completed unsuccessfully: ${why}`);
+      const ended = failAttempt(now, failed.map(({ t }) => label(t)).join(', '), tasks.filter((t, i) => t.hook && hookStart[i] !== undefined));
+      if (ended) return ended;
+      continue;
     }
     // 4. run the next phase/wave, or succeed.
     const pending = regular.filter(({ i }) => state[i] === 'Pending');
