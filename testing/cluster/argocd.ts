@@ -361,8 +361,13 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       await addComponent(work, 'rolling', '../../components/bad-release');
     });
     await refresh(name);
+    // The watch starts when the release's operation does: in the run of 2026-12-03 20:41 Argo CD took 213 s to start
+    // it after the refresh request, and a window counted from the push ended before the hook's 90 s check had.
+    const started = await record(name, 600_000, (o) => o.revision === release.slice(0, 8));
+    assert.ok(started.ended, 'the release\'s operation started');
     // Two scaled hook deadlines: the fixed bundle's first attempt had failed long before (rolling test above).
-    const hang = await record(name, 2 * 120_000 + 60_000, () => false);
+    const watched = await record(name, 2 * 120_000 + 60_000, () => false);
+    const hang = { changes: [...started.changes, ...watched.changes], ended: watched.ended };
     report('old settings, rolling crash: sync operation', hang);
     const ours = hang.changes.filter((o) => o.revision === release.slice(0, 8));
     const last = ours.at(-1)!;
