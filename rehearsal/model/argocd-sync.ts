@@ -368,7 +368,7 @@ export function runSync(input: RunInput): SyncRun {
   let retryAt: number | undefined;
   /** The failed attempt left hooks (leavesHooksForRetry): the retry fails on its results one reconcile in. */
   let hooksLeft = false;
-  let staleFailAt: number | undefined;
+  let staleRetry = false;
   let newerStartedAt: number | null = null;
   const timeout = input.settings.syncTimeoutSeconds;
   const newer = input.newerRevision;
@@ -415,13 +415,12 @@ export function runSync(input: RunInput): SyncRun {
       if (hooksLeft) {
         // This reconcile deletes the hooks the failed attempt left; the next one fails on its stored results.
         hooksLeft = false;
-        staleFailAt = now + step;
+        staleRetry = true;
         continue;
       }
     }
-    if (staleFailAt !== undefined) {
-      if (now < staleFailAt) continue;
-      staleFailAt = undefined;
+    if (staleRetry) {
+      staleRetry = false;
       const ended = failAttempt(now, STALE_RESULTS, []);
       if (ended) return ended;
       continue;
