@@ -114,17 +114,6 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const plans = rendered.map(({ overlay, objects }) => planFromObjects(overlay, objects));
-  if (args.cluster.kind !== 'model') {
-    // On a real cluster the runner drives one StatefulSet with kubectl; blue-green's colour switch (two StatefulSets
-    // and a selector) is rehearsed on the model only for now.
-    const cannot = plans.filter((p) => p.blueGreen).map((p) => p.overlay);
-    if (cannot.length > 0) {
-      const can = plans.map((p) => p.overlay).filter((o) => !cannot.includes(o));
-      throw new UsageError(
-        `--cluster cannot rehearse overlay ${cannot.join(', ')}${args.overlays === undefined ? ' (all overlays are the default)' : ''}: its colour switch runs on the model only; accepted: ${can.length > 0 ? can.map((o) => `--overlay ${o}`).join(' ') : 'another overlay (rollcall --help lists them)'}`,
-      );
-    }
-  }
   const { timeScale, connections, rate } = args;
   const delivery = args.delivery === 'argocd' ? { delivery: argocd.argocdDelivery({ timeScale, ...(args.argocdRefreshSeconds === undefined ? {} : { refreshSeconds: args.argocdRefreshSeconds }) }) } : {};
   const started = performance.now();

@@ -9,7 +9,8 @@ import { describe, test } from 'node:test';
 import { render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
-import { ANALYSIS_KINDS, clientServiceOf, compareNamespace, containerPort, inNamespace, loadPod, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from '../rehearsal/cluster/kube/manifests.ts';
+import { routedColourOf } from '../rehearsal/cluster/kube/blue-green.ts';
+import { ANALYSIS_KINDS, blueGreenObjects, clientServiceOf, compareNamespace, containerPort, inNamespace, loadPod, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from '../rehearsal/cluster/kube/manifests.ts';
 import { checkPodSpec } from '../rehearsal/model/container-allowlist.ts';
 import { laneState, readPod } from '../rehearsal/cluster/kube/statefulset.ts';
 import { loadSettings, resultsServer, ServiceLoad, type LoadOutcome } from '../src/hooks/load.ts';
@@ -92,9 +93,54 @@ describe('the release as --cluster applies it', () => {
     assert.equal(applied.length, objects.length - 2, 'everything else is applied');
   });
 
-  test('an overlay of two StatefulSets is refused with the count', () => {
+  test('two StatefulSets: one is asked for by name; without a name, or by a name it lacks, refused', () => {
     const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'a' } };
-    assert.throws(() => statefulSetOf([sts, { ...sts, metadata: { name: 'b' } }]), /one StatefulSet; this one has 2/);
+    const two = [sts, { ...sts, metadata: { name: 'b' } }];
+    assert.throws(() => statefulSetOf(two), /one StatefulSet \(or blue-green's two, by name\); this one has 2/);
+    assert.equal(statefulSetOf(two, 'b').metadata?.name, 'b');
+    assert.throws(() => statefulSetOf(two, 'c'), /no StatefulSet c \(it has a, b\)/);
+  });
+});
+
+describe('blue-green as --cluster applies it: one commit, one declared state', () => {
+  const sets = (objects: K8sObject[]) => Object.fromEntries(objects.filter((o) => o.kind === 'StatefulSet').map((o) => [o.metadata!.name!, o as ReturnType<typeof statefulSetOf>]));
+  const selector = (objects: K8sObject[], name: string) => (objects.find((o) => o.kind === 'Service' && o.metadata?.name === name) as { spec: { selector: Record<string, string> } }).spec.selector['rollcall/colour'];
+
+  test('each colour at its own release and replicas; the client Service on the active colour, the preview on the other', async (t) => {
+    if (!requireRenderer(t)) return;
+    const objects = (await render(renderer!, 'kustomize/overlays/blue-green', repoRoot)).objects;
+    const v1 = { revision: 'blue-r0', version: '1.0.0', env: {} };
+    const v2 = { revision: 'green-r1', version: '1.0.1', env: { BAD_RELEASE: 'crash' } };
+    // The release commit: green at v2 with blue's replicas, blue still active.
+    const release = blueGreenObjects(objects, { active: 'blue', colours: { blue: { version: '1.0.0', replicas: 3 }, green: { version: '1.0.1', replicas: 3 } } }, { blue: v1, green: v2 });
+    const s = sets(release);
+    assert.equal(s['rollcall-blue']!.spec.replicas, 3);
+    assert.equal(s['rollcall-green']!.spec.replicas, 3);
+    assert.equal(s['rollcall-blue']!.spec.template.metadata?.annotations?.[REVISION_ANNOTATION], 'blue-r0');
+    assert.equal(s['rollcall-green']!.spec.template.metadata?.annotations?.[REVISION_ANNOTATION], 'green-r1');
+    assert.equal(envOf(web([s['rollcall-green']!]))['APP_VERSION'], '1.0.1');
+    assert.equal(envOf(web([s['rollcall-green']!]))['BAD_RELEASE'], 'crash');
+    assert.equal(envOf(web([s['rollcall-blue']!]))['BAD_RELEASE'], undefined, 'the active colour keeps its release');
+    assert.deepEqual([selector(release, 'rollcall'), selector(release, 'rollcall-preview')], ['blue', 'green']);
+    // The switch commit: the client Service to green, the preview to blue; the smoke hook expects green's version.
+    const switched = blueGreenObjects(objects, { active: 'green', colours: { blue: { version: '1.0.0', replicas: 3 }, green: { version: '1.0.1', replicas: 3 } } }, { blue: v1, green: v2 });
+    assert.deepEqual([selector(switched, 'rollcall'), selector(switched, 'rollcall-preview')], ['green', 'blue']);
+    const smoke = switched.find((o) => o.kind === 'Job' && o.metadata?.name === 'rollcall-smoke') as { spec: { template: { spec: { containers: Container[] } } } };
+    assert.equal(envOf(smoke.spec.template.spec.containers[0]!)['SMOKE_EXPECTED_VERSION'], '1.0.1');
+    // The scale-down commit: blue at 0, its release kept in the manifest.
+    const down = blueGreenObjects(objects, { active: 'green', colours: { blue: { version: '1.0.0', replicas: 0 }, green: { version: '1.0.1', replicas: 3 } } }, { blue: v1, green: v2 });
+    assert.equal(sets(down)['rollcall-blue']!.spec.replicas, 0);
+    // The headless Service selects both colours, untouched; the rendered objects are not changed.
+    assert.equal(selector(down, 'rollcall-headless'), undefined);
+    assert.equal(selector(objects, 'rollcall'), 'blue');
+    assert.deepEqual(clientServiceOf(objects, 'rollcall-blue'), { name: 'rollcall', port: 5000 });
+  });
+
+  test('the colour the client Service routes to is read from its endpoints\' pods', () => {
+    assert.equal(routedColourOf(['rollcall-green-0', 'rollcall-green-1'], 'blue'), 'green', 'the endpoints, not the declared selector, say where traffic goes');
+    assert.equal(routedColourOf([], 'green'), 'green', 'no endpoint: the declared colour');
+    assert.equal(routedColourOf(['rollcall-blue-0', 'rollcall-green-0'], 'green'), 'green', 'a tie: the declared colour');
+    assert.equal(routedColourOf(['rollcall-blue-0', 'rollcall-blue-1', 'rollcall-green-0', undefined], 'green'), 'blue');
   });
 });
 

@@ -151,6 +151,9 @@ describe('figures', () => {
     const acked = [o(1, true, 'v1', 'p0', 5), o(2, true, 'v1', 'p0', 6), o(3, true, 'v1', 'p1', 9), o(4, true, 'v1', 'p1', 9)];
     assert.deepEqual(figures.lostAndDuplicated(acked, new Map([['p0', 1], ['p1', 1]])), { lost: 1, duplicated: 1 });
     assert.deepEqual(figures.lostAndDuplicated(acked, new Map([['p0', 2], ['p1', 1]])), { lost: 0, duplicated: 1 });
+    // p1's file could not be read (its pod gone on a real cluster): p1 is not judged, p0 still is.
+    assert.deepEqual(figures.lostAndDuplicated(acked, new Map([['p0', 1]])), { lost: 1, duplicated: 1 });
+    assert.deepEqual(figures.lostAndDuplicated(acked, new Map([['p0', 2]])), { lost: 0, duplicated: 1 });
   });
 });
 

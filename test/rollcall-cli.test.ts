@@ -96,11 +96,6 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     ['an unknown client kind', ['compare', '--clients', 'keepalive'], [/--clients "keepalive" \(did you mean "keep-alive"\?\); accepted: keep-alive, per-request/]],
     ['a negative pod start latency', ['compare', '--pod-start', '-1'], [/--pod-start "-1" is not accepted; accepted: a number 0 to 600/]],
     ['Argo CD on a real cluster', ['compare', '--cluster', 'local', '--delivery', 'argocd'], [/--delivery argocd with --cluster: .*accepted: --delivery kubectl$/]],
-    [
-      'an overlay --cluster cannot rehearse yet',
-      ['compare', '--cluster', 'context=kind-rollcall', '--overlay', 'blue-green', '--overlay', 'rolling'],
-      [/--cluster cannot rehearse overlay blue-green: its colour switch runs on the model only; accepted: --overlay rolling$/],
-    ],
   ];
   for (const [name, args, patterns] of cases) {
     test(`${name}: rollcall ${args.join(' ')}`, async () => assertRefused(await run(args), ...patterns));

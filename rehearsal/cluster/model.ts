@@ -1,22 +1,25 @@
 // The model cluster: the StatefulSet controller, kubelet and Service rules of rehearsal/model driving real server
 // processes on this machine (rehearsal/run/statefulset.ts), on a clock scaled by --time-scale; the load runs here,
 // round robin over the endpoints the Service model routes to. One implementation of the seam (seam.ts).
+import { colours, routedColour, type BlueGreenState, type Colour, type SelectorChange } from '../model/blue-green.ts';
 import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import { plainApply } from '../run/delivery.ts';
 import { Load } from '../run/load.ts';
 import { readCounters } from '../run/recorder.ts';
 import { StatefulSetRun, type Template } from '../run/statefulset.ts';
 import { makeTempDir, removeTempDir } from '../run/temp-dirs.ts';
-import type { RehearsalCluster, RehearsalClusterOptions, RehearsalStatefulSet } from './seam.ts';
+import type { RehearsalBlueGreen, RehearsalCluster, RehearsalClusterOptions, RehearsalStatefulSet } from './seam.ts';
 
 class ModelStatefulSet implements RehearsalStatefulSet {
   readonly #set: StatefulSetRun;
   readonly #o: RehearsalClusterOptions;
   readonly #dataRoot: string;
+  readonly #ownsDataRoot: boolean;
 
-  constructor(o: RehearsalClusterOptions, initial: Template, dataRoot: string) {
+  constructor(o: RehearsalClusterOptions, initial: Template, dataRoot: string, ownsDataRoot = true) {
     this.#o = o;
     this.#dataRoot = dataRoot;
+    this.#ownsDataRoot = ownsDataRoot;
     this.#set = new StatefulSetRun(
       { plan: o.plan, dataRoot, timeScale: o.timeScale, endpointPropagationMs: o.endpointPropagationMs, podStartLatencyMs: o.podStartLatencyMs, ...(o.kubernetesVersion ? { kubernetes: o.kubernetesVersion } : {}), now: o.now, events: { onAction: (action, pod, atMs) => o.onAction(action, pod, atMs) } },
       initial,
@@ -89,6 +92,16 @@ class ModelStatefulSet implements RehearsalStatefulSet {
   load(): Load {
     return new Load(() => this.#set.endpoints(), this.#o.clients);
   }
+  /** Blue-green's pair (below) scales each colour and routes to one colour's endpoints. */
+  scale(replicas: number): void {
+    this.#set.scale(replicas);
+  }
+  endpoints() {
+    return this.#set.endpoints();
+  }
+  get updateRevision(): string {
+    return this.#set.spec.updateRevision;
+  }
   describe(): string {
     const pods = this.#set.displayStates().map((p, i) => `${p.name} ${p.state} ${p.version ?? '-'} (${this.#set.views()[i]?.revision ?? 'none'})`);
     return `pods: ${pods.join(', ')}; controller: ${JSON.stringify(this.#set.decision)}; spec: ${JSON.stringify(this.#set.spec)}`;
@@ -103,6 +116,67 @@ class ModelStatefulSet implements RehearsalStatefulSet {
     this.#set.deleteAll();
     await Promise.race([this.#set.drained(), new Promise((resolve) => setTimeout(resolve, this.#set.scaled(this.#o.plan.terminationGraceMs) + 2000))]);
     this.#set.killAll();
+    if (this.#ownsDataRoot) await removeTempDir(this.#dataRoot);
+  }
+}
+
+/** Blue-green's pair on the model: a StatefulSet model per colour, and the client Service's selector changes, which
+ * reach new connections after the endpoint propagation delay (rehearsal/model/blue-green.ts routedColour). */
+class ModelBlueGreen implements RehearsalBlueGreen {
+  readonly sets: Record<Colour, ModelStatefulSet>;
+  readonly #o: RehearsalClusterOptions;
+  readonly #dataRoot: string;
+  readonly #initialActive: Colour;
+  readonly #selector: SelectorChange[] = [];
+  #active: Colour;
+
+  constructor(o: RehearsalClusterOptions, state: BlueGreenState, templates: Readonly<Record<Colour, Template>>, dataRoot: string) {
+    this.#o = o;
+    this.#dataRoot = dataRoot;
+    this.#initialActive = this.#active = state.active;
+    const make = (colour: Colour) => {
+      const set = new ModelStatefulSet({ ...o, plan: { ...o.plan, setName: `rollcall-${colour}` } }, templates[colour], dataRoot, false);
+      set.scale(state.colours[colour].replicas);
+      return set;
+    };
+    this.sets = { blue: make('blue'), green: make('green') };
+  }
+
+  tick(): void {
+    for (const c of colours) this.sets[c].tick();
+  }
+
+  async apply(state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): Promise<void> {
+    for (const c of colours) {
+      const set = this.sets[c];
+      if (set.updateRevision !== templates[c].revision) await set.setTemplate(templates[c]);
+      set.scale(state.colours[c].replicas);
+    }
+    if (state.active !== this.#active) {
+      this.#active = state.active;
+      this.#selector.push({ atMs: this.#o.now(), to: state.active });
+    }
+  }
+
+  routed(): { colour: Colour; endpoints: number } {
+    const colour = routedColour(this.#initialActive, this.#selector, Math.round(this.#o.endpointPropagationMs * this.#o.timeScale), this.#o.now());
+    return { colour, endpoints: this.sets[colour].endpoints().length };
+  }
+
+  load(): Load {
+    return new Load(() => this.sets[this.routed().colour].endpoints(), this.#o.clients);
+  }
+
+  counters(): Promise<Map<string, number>> {
+    return readCounters(this.#dataRoot, colours.flatMap((c) => [...Array(this.#o.plan.replicas).keys()].map((ordinal) => this.sets[c].podName(ordinal))));
+  }
+
+  describe(): string {
+    return colours.map((c) => `${c}: ${this.sets[c].describe()}`).join('; ');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(colours.map((c) => this.sets[c].close()));
     await removeTempDir(this.#dataRoot);
   }
 }
@@ -112,6 +186,9 @@ export const modelCluster: RehearsalCluster = {
   kind: 'model',
   async statefulSet(options, initial) {
     return new ModelStatefulSet(options, initial, await makeTempDir(`rollcall-compare-${options.plan.overlay}-`));
+  },
+  async blueGreen(options, state, templates) {
+    return new ModelBlueGreen(options, state, templates, await makeTempDir(`rollcall-compare-${options.plan.overlay}-`));
   },
   kubectlDelivery: plainApply,
 };

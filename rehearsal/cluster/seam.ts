@@ -7,6 +7,7 @@
 //   kube/           a real API server (the local control plane, or any kube context): the real controllers roll the
 //                   pods, the load runs inside the cluster through the Service, everything read back through the API.
 // The runner, the load's bookkeeping, the recorder and the report are the same for both.
+import type { BlueGreenState, Colour } from '../model/blue-green.ts';
 import type { PodView } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { PodState } from '../result.ts';
@@ -74,6 +75,31 @@ export interface RehearsalStatefulSet {
   close(): Promise<void>;
 }
 
+/** One colour's StatefulSet of blue-green's pair: read and acted on pod by pod; the pair applies, routes and loads. */
+export type ColourStatefulSet = Pick<
+  RehearsalStatefulSet,
+  'labels' | 'podName' | 'views' | 'displayStates' | 'readyCount' | 'health' | 'allAvailableAt' | 'podsToDeleteByHand' | 'deletePod' | 'podStartSamples'
+>;
+
+/** The blue-green overlay on one cluster: a StatefulSet per colour and the client Service, whose selector names the
+ * active colour. Each Git step of the overlay's README is one `apply` of the state it declares. */
+export interface RehearsalBlueGreen {
+  readonly sets: Readonly<Record<Colour, ColourStatefulSet>>;
+  /** One round of the cluster's work (the model's controllers; nothing on a real cluster). */
+  tick(): void;
+  /** One commit: each colour at its release and replicas, the client Service on the active colour. */
+  apply(state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): Promise<void>;
+  /** The colour new client connections reach now, and how many endpoints the client Service routes to. */
+  routed(): { colour: Colour; endpoints: number };
+  /** The load through the client Service. */
+  load(): LoadDriver;
+  /** Each pod's visit counter, both colours (a real cluster: the pods that are there). */
+  counters(): Promise<Map<string, number>>;
+  describe(): string;
+  /** Removes both colours' pods (and, on a real cluster, everything the run created). */
+  close(): Promise<void>;
+}
+
 export interface RehearsalClusterOptions {
   plan: RolloutPlan;
   timeScale: number;
@@ -95,6 +121,8 @@ export interface RehearsalCluster {
   readonly kind: 'model' | 'real';
   /** Creates the overlay's StatefulSet at `initial` (resolves once created; the runner waits for Ready itself). */
   statefulSet(options: RehearsalClusterOptions, initial: Template): Promise<RehearsalStatefulSet>;
+  /** Creates blue-green's pair at the declared `state` (options.plan: the overlay's, replicas the larger colour's). */
+  blueGreen(options: RehearsalClusterOptions, state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): Promise<RehearsalBlueGreen>;
   /** How a release reaches this cluster with `--delivery kubectl` (a real cluster runs the hook Jobs itself). */
   kubectlDelivery(plan: RolloutPlan): Delivery;
   /** Stops what the cluster itself started (a local control plane). */

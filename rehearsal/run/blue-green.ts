@@ -9,25 +9,28 @@
 // A release that never becomes Ready on the idle colour (crash, unready) is never switched to: the person reverts the
 // release commit (the idle colour back to 0 replicas and its previous tag, the README's first row) and clients never
 // see it. The steps are applied as `kubectl apply` of each commit; --delivery does not change them.
-import { applyStep, other, releaseSteps, rollbackSteps, routedColour, type BlueGreenState, type Colour, type SelectorChange, type Step } from '../model/blue-green.ts';
+// The pair runs on the model or on a real cluster (options.cluster), through the seam (rehearsal/cluster/seam.ts
+// RehearsalBlueGreen): the runner only declares each commit's state and reads what the cluster did.
+import { modelCluster } from '../cluster/model.ts';
+import type { ColourStatefulSet } from '../cluster/seam.ts';
+import { applyStep, colours, other, releaseSteps, rollbackSteps, type BlueGreenState, type Colour, type Step } from '../model/blue-green.ts';
+import { median, POD_START_LATENCY_MS } from '../model/pod-start.ts';
 import { DEFAULT_WATCH_RULES, judge, type Verdict } from '../model/release-watch.ts';
-import { podsToDeleteByHand } from '../model/statefulset-controller.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, ReleaseScenario, RunResult } from '../result.ts';
-import { POD_START_LATENCY_MS } from '../model/pod-start.ts';
-import { Load } from './load.ts';
-import { readCounters, RunTimelines, runResult, watchObservation } from './recorder.ts';
+import { RunTimelines, runResult, watchObservation } from './recorder.ts';
 import type { RehearsalOptions } from './options.ts';
 import { badReleaseEnv } from './scenarios.ts';
-import { StatefulSetRun, type Template } from './statefulset.ts';
-import { makeTempDir, removeTempDir } from './temp-dirs.ts';
+import type { Template } from './statefulset.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TICK_MS = 20;
+/** No pod of the colour exists any more (scaled to 0 and every pod gone). */
+const empty = (set: ColourStatefulSet) => set.views().every((pod) => pod === undefined);
 
 export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly ReleaseScenario[], options: RehearsalOptions): Promise<RunResult[]> {
   if (!plan.blueGreen) throw new Error(`${plan.overlay}: not a blue-green plan`);
-  const dataRoot = await makeTempDir(`rollcall-compare-${plan.overlay}-`);
+  const cluster = options.cluster ?? modelCluster;
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const scaled = (ms: number) => Math.round(ms * options.timeScale);
@@ -40,29 +43,26 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
     blue: { revision: 'blue-r0', version: state.colours.blue.version, env: {} },
     green: { revision: 'green-r0', version: state.colours.green.version, env: {} },
   };
-  const makeSet = (colour: Colour) => {
-    const set = new StatefulSetRun(
-      {
-        plan: { ...plan, setName: `rollcall-${colour}`, replicas: size },
-        dataRoot,
-        timeScale: options.timeScale,
-        endpointPropagationMs: options.endpointPropagationMs,
-        podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS,
-        ...(options.kubernetesVersion ? { kubernetes: options.kubernetesVersion } : {}),
-        now,
-        events: { onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs) },
-      },
-      templates[colour],
-    );
-    set.scale(state.colours[colour].replicas);
-    return set;
-  };
-  const sets: Record<Colour, StatefulSetRun> = { blue: makeSet('blue'), green: makeSet('green') };
-  const initialActive = state.active;
-  const selector: SelectorChange[] = [];
-  const routed = () => routedColour(initialActive, selector, scaled(options.endpointPropagationMs), now());
+  /** What each colour's StatefulSet runs as committed (a release to the idle colour is its template until reverted). */
+  const declared: Record<Colour, Template> = { ...templates };
+  const pair = await cluster.blueGreen(
+    {
+      plan: { ...plan, replicas: size },
+      timeScale: options.timeScale,
+      endpointPropagationMs: options.endpointPropagationMs,
+      podStartLatencyMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS,
+      ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}),
+      ...(options.clients ? { clients: options.clients } : {}),
+      now,
+      onAction: (action, pod, atMs) => timelines.onAction(action, pod, atMs),
+    },
+    state,
+    declared,
+  );
+  const sets = pair.sets;
+  const routed = () => pair.routed().colour;
   /** What the recorder samples: both colours' lanes; Ready = the Ready pods of the colour clients reach. */
-  const cluster = {
+  const lanes = {
     displayStates: () => [...sets.blue.displayStates(), ...sets.green.displayStates()],
     readyCount: () => sets[routed()].readyCount(),
   };
@@ -72,7 +72,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
     const deadline = now() + phaseLimitMs;
     while (!condition()) {
       if (now() > deadline) {
-        const pods = cluster.displayStates().map((p) => `${p.name} ${p.state} ${p.version ?? '-'}`);
+        const pods = lanes.displayStates().map((p) => `${p.name} ${p.state} ${p.version ?? '-'}`);
         throw new Error(`${plan.overlay}: ${what} did not happen within ${Math.round(phaseLimitMs / 1000)} s; pods: ${pods.join(', ')}; active ${state.active}`);
       }
       await sleep(TICK_MS);
@@ -82,9 +82,8 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
   let ticking = true;
   const ticker = (async () => {
     while (ticking) {
-      sets.blue.tick();
-      sets.green.tick();
-      timelines.sample(cluster);
+      pair.tick();
+      timelines.sample(lanes);
       await sleep(TICK_MS);
     }
   })();
@@ -107,30 +106,22 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
       const progress = (phase: string) => options.progress?.(scenario, phase);
       // One Git step: the declared state moves (the model refuses what the bundle's validation would refuse), and
       // the StatefulSets / the Service follow it.
-      const apply = (step: Step, label: string, kind: MarkerKind = 'sync') => {
+      const apply = async (step: Step, label: string, kind: MarkerKind = 'sync') => {
         state = applyStep(state, step);
-        if (step.kind === 'release') {
-          const template = step.version === release.version ? release : templates[step.colour];
-          sets[step.colour].setTemplate(template);
-          sets[step.colour].scale(step.replicas);
-        } else if (step.kind === 'switch') {
-          selector.push({ atMs: now(), to: step.to });
-        } else {
-          sets[step.colour].scale(0);
-        }
+        if (step.kind === 'release') declared[step.colour] = step.version === release.version ? release : templates[step.colour];
         mark(kind, label);
+        await pair.apply(state, declared);
       };
 
-      const podNames = (['blue', 'green'] as const).flatMap((colour) => [...Array(size).keys()].map((ordinal) => sets[colour].podName(ordinal)));
-      const countersBefore = await readCounters(dataRoot, podNames);
-      const load = new Load(() => sets[routed()].endpoints(), options.clients);
+      const countersBefore = await pair.counters();
+      const load = pair.load();
       // Kept-alive clients stay on the colour their connection was opened to (load.ts): a switch moves new
       // connections only, and the old colour's clients move when it is scaled down and closes them.
       const keepAlive = options.clients === 'keep-alive';
       try {
         // Clients start once the Service routes to every pod of the active colour: Ready is not yet routed (the
         // endpoint change takes its propagation delay), and a request with no endpoint would read as downtime.
-        await until('the Service to route to every pod', () => sets[routed()].endpoints().length === state.colours[routed()].replicas);
+        await until('the Service to route to every pod', () => pair.routed().endpoints === state.colours[routed()].replicas);
         await load.start(options.connections, options.rate);
         const loadStartMs = runNow();
         progress('steady load');
@@ -141,7 +132,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         recorder.releaseRevision = release.revision;
         mark('rollout-start', `release v2 to ${idle}${release.env['BAD_RELEASE'] ? ` (BAD_RELEASE=${release.env['BAD_RELEASE']})` : ''}`);
         const [releaseStep, switchStep, scaleDownStep] = releaseSteps(state, release.version);
-        apply(releaseStep!, `git: colours/${idle} newTag ${release.version}, replicas ${state.colours[active].replicas}`);
+        await apply(releaseStep!, `git: colours/${idle} newTag ${release.version}, replicas ${state.colours[active].replicas}`);
 
         const startupBudgetMs = scaled(plan.startup ? plan.startup.periodMs * plan.startup.failureThreshold : 3 * plan.readiness.periodMs);
         const windowMs = Math.max(1000, scaled(2 * plan.readiness.periodMs));
@@ -161,7 +152,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         if (switched) {
           // 2. Every idle pod Ready and available: switch. Clients move once the change has propagated.
           progress(`switch to ${idle}`);
-          apply(switchStep!, `git: active-${idle} (client Service selector → ${idle})`);
+          await apply(switchStep!, `git: active-${idle} (client Service selector → ${idle})`);
           doneAtMs = runNow() + scaled(options.endpointPropagationMs);
           while (verdict.verdict === 'watching') {
             await sleep(TICK_MS * 2);
@@ -184,48 +175,48 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
           recorder.releaseRevision = undefined;
           // The release commit reverted: the idle colour back to its previous tag and 0 replicas (the controller
           // deletes its pods, highest ordinal first: processCondemned).
-          const revertRelease = () => {
+          const revertRelease = async () => {
             state = applyStep(state, { kind: 'scale-down', colour: idle });
             state = { ...state, colours: { ...state.colours, [idle]: { ...state.colours[idle], version: templates[idle].version } } };
-            sets[idle].setTemplate(templates[idle]);
-            sets[idle].scale(0);
+            declared[idle] = templates[idle];
             mark(switched ? 'sync' : 'revert', `git revert: colours/${idle} back to ${templates[idle].version}, replicas 0`);
+            await pair.apply(state, declared);
           };
           if (switched) {
             // A bad release the clients reach: switch back (the old colour is still up); the release is reverted
             // once the clients are back.
             progress(`switch back to ${active}`);
             const [back] = rollbackSteps(state);
-            apply(back!, `git revert: active-${active} (client Service selector back to ${active})`, 'revert');
+            await apply(back!, `git revert: active-${active} (client Service selector back to ${active})`, 'revert');
           } else {
             progress('revert the release');
-            revertRelease();
+            await revertRelease();
           }
           await sleep(TICK_MS * 3); // let the controller see the reverted spec before judging what it will not do
           const handled = new Set<string>();
           await until('the recovery', () => {
-            for (const colour of ['blue', 'green'] as const) {
+            for (const colour of colours) {
               const set = sets[colour];
-              for (const ordinal of podsToDeleteByHand(set.spec, set.views(), set.decision)) {
+              for (const ordinal of set.podsToDeleteByHand()) {
                 const pod = set.podName(ordinal);
                 if (handled.has(pod)) continue;
                 handled.add(pod);
                 manualSteps.push(`kubectl delete pod ${pod}`);
                 mark('manual-step', `kubectl delete pod ${pod}`, pod);
-                set.deletePod(ordinal);
+                void set.deletePod(ordinal);
               }
             }
             const clientsBack = routed() === active && sets[active].allAvailableAt(good.revision, [...Array(state.colours[active].replicas).keys()]);
-            return clientsBack && (switched || sets[idle].empty());
+            return clientsBack && (switched || empty(sets[idle]));
           });
           recoveredAtMs = runNow();
           mark('done', switched ? (keepAlive ? `new connections to v1 (${active}) again` : `every client back on v1 (${active})`) : `v1 (${active}) serving, ${idle} scaled down`);
-          if (switched) revertRelease();
+          if (switched) await revertRelease();
         } else {
           recorder.markers.push({ atMs: Math.round(doneAtMs ?? runNow()), kind: 'done', label: keepAlive ? `new connections to v2 (${idle}); kept-alive clients move when ${active} is scaled down` : `every client on v2 (${idle})` });
           // 3. Good: the old colour was kept up while the new one proved itself (the watch's window); now scale it down.
           progress(`scale down ${active}`);
-          apply(scaleDownStep!, `git: colours/${active} replicas 0 (volumes kept)`);
+          await apply(scaleDownStep!, `git: colours/${active} replicas 0 (volumes kept)`);
           templates[idle] = release;
         }
 
@@ -233,7 +224,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
         await sleep(options.steadyMs);
         const endMs = runNow();
         await load.stop();
-        recorder.sample(cluster, endMs);
+        recorder.sample(lanes, endMs);
         const result = runResult({
           overlay: plan.overlay,
           scenario,
@@ -245,7 +236,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
             terminationGracePeriodSeconds: plan.terminationGraceMs / 1000,
             blueGreen: `release to ${idle}, then switch`,
             endpointPropagationMs: options.endpointPropagationMs,
-            delivery: 'kubectl apply of each Git step',
+            delivery: cluster.kind === 'real' ? 'kubectl apply --server-side of each Git step' : 'kubectl apply of each Git step',
             timeScale: options.timeScale,
           },
           replicas: state.colours[state.active].replicas,
@@ -253,24 +244,23 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
           outcomes: load.outcomes,
           origin: t0 + origin,
           countersBefore,
-          countersAfter: await readCounters(dataRoot, podNames),
+          countersAfter: await pair.counters(),
           moments: { loadStartMs, rolloutAtMs, revertAtMs, recoveredAtMs, doneAtMs, endMs },
           verdict: { stoppedByItself, podsUpdated, manualSteps, detectMs: null, detection },
         });
-        results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs, podStartMs: options.podStartLatencyMs ?? POD_START_LATENCY_MS } });
+        const starts = colours.flatMap((c) => sets[c].podStartSamples?.() ?? []);
+        const podStartMs = cluster.kind === 'real' && starts.length > 0 ? median(starts) : (options.podStartLatencyMs ?? POD_START_LATENCY_MS);
+        results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs, podStartMs } });
       } finally {
         await load.stop();
       }
       // The next release starts with the idle colour at 0 and its pods gone (not counted in this run's figures).
-      await until(`${other(state.active)} scaled down`, () => sets[other(state.active)].empty());
+      await until(`${other(state.active)} scaled down`, () => empty(sets[other(state.active)]));
     }
     return results;
   } finally {
     ticking = false;
     await ticker;
-    for (const set of Object.values(sets)) set.deleteAll();
-    await Promise.race([Promise.all(Object.values(sets).map((set) => set.drained())), sleep(scaled(plan.terminationGraceMs) + 2000)]);
-    for (const set of Object.values(sets)) set.killAll();
-    await removeTempDir(dataRoot);
+    await pair.close();
   }
 }

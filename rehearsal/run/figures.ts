@@ -107,7 +107,8 @@ export function readiness(samples: readonly { atMs: number; ready: number }[], r
 }
 
 /** Visits acknowledged but missing from each pod's file (each pod counts on its own volume), and numbers given
- * twice by the same pod. */
+ * twice by the same pod. A pod with no reading (gone at the end on a real cluster: a colour scaled to 0, whose
+ * volume nothing serves) is not judged; the model reads every pod's file. */
 export function lostAndDuplicated(outcomes: readonly TimedOutcome[], counters: ReadonlyMap<string, number>): { lost: number; duplicated: number } {
   const seen = new Map<string, Set<number>>();
   let duplicated = 0;
@@ -119,6 +120,9 @@ export function lostAndDuplicated(outcomes: readonly TimedOutcome[], counters: R
     seen.set(o.pod, numbers);
   }
   let lost = 0;
-  for (const [pod, numbers] of seen) lost += Math.max(0, numbers.size - (counters.get(pod) ?? 0));
+  for (const [pod, numbers] of seen) {
+    const counted = counters.get(pod);
+    if (counted !== undefined) lost += Math.max(0, numbers.size - counted);
+  }
   return { lost, duplicated };
 }

@@ -48,6 +48,34 @@ function rollcall(args: string[], env: Record<string, string> = {}): Promise<Ran
   });
 }
 
+/** Blue-green on the real controllers, as kustomize/overlays/blue-green/README.md says: a good release starts on the
+ * idle colour, the client Service is switched to it and no request fails; a crashing one never becomes Ready on the
+ * idle colour, so it is never switched to, clients never see it, and reverting its commit scales it back to 0. */
+function assertBlueGreenRuns(report: ComparisonReport): void {
+  assert.equal(report.cluster.kind, 'real');
+  const run = (scenario: string) => {
+    const found = report.runs.find((r) => r.overlay === 'blue-green' && r.scenario === scenario);
+    assert.ok(found, `a blue-green × ${scenario} run`);
+    const f = found.figures;
+    console.log(`# blue-green × ${scenario} on the real controllers: ${JSON.stringify({ launchMs: f.launchToAllReadyMs, before: f.before, during: f.during, after: f.after, downtimeMs: f.downtimeMs, stopped: f.stoppedByItself, updated: f.podsUpdated, detection: f.detection, revertToRecoveredMs: f.revertToRecoveredMs, manual: f.manualSteps, lost: f.lost, podStartMs: f.podStartMs })}`);
+    assert.equal(f.duplicated, 0, 'no visit number given twice');
+    assert.equal(f.lost, 0, 'no acknowledged visit lost');
+    assert.equal(f.before.failed + f.during.failed + f.after.failed, 0, 'no request failed: clients only ever reach a Ready colour');
+    assert.deepEqual(f.manualSteps, []);
+    return found;
+  };
+  const good = run('good');
+  assert.equal(good.figures.detection, null);
+  assert.equal(good.figures.podsUpdated, 3, 'the idle colour started every pod');
+  assert.ok(good.timeline.markers.some((m) => /client Service selector → green/.test(m.label)), 'the client Service was switched to green');
+  const crash = run('crash');
+  assert.equal(crash.figures.detection?.rule, 'crash-loop');
+  assert.equal(crash.figures.stoppedByItself, true, 'OrderedReady: the idle colour stops at its first pod');
+  assert.equal(crash.figures.podsUpdated, 1);
+  assert.ok(!crash.timeline.markers.some((m) => /client Service selector/.test(m.label)), 'never switched to the crashing colour');
+  assert.ok(crash.figures.revertToRecoveredMs !== null, 'the revert scaled the crashing colour back to 0');
+}
+
 /** A crashing release on `rolling` or `recreate`: what the overlay's README says, from the real controllers. */
 function assertCrashRun(report: ComparisonReport, overlay: string): void {
   assert.equal(report.cluster.kind, 'real');
@@ -132,6 +160,14 @@ describe('rollcall compare --cluster on the real controllers', { skip: reason ??
       const sts = await kubectl(['-n', 'rollcall-compare-rolling', 'get', 'statefulsets', '-o', 'name']);
       assert.equal(sts.stdout.trim(), '', 'nothing was applied into it');
       assert.equal((await kubectl(['delete', 'namespace', 'rollcall-compare-rolling', '--wait=true'])).code, 0);
+    });
+
+    test('blue-green × good and crash: two StatefulSets and the switch of the client Service, the namespace removed', { timeout: 1_200_000 }, async () => {
+      const r = await rollcall(['compare', '--cluster', `context=${OPTIONS.name}`, '--overlay', 'blue-green', '--scenario', 'good', '--scenario', 'crash', '--json'], env());
+      assert.equal(r.code, 0, r.stderr.slice(-3000));
+      assertBlueGreenRuns(JSON.parse(r.stdout) as ComparisonReport);
+      const ns = await kubectl(['get', 'namespace', 'rollcall-compare-blue-green', '--ignore-not-found', '-o', 'name']);
+      assert.equal(ns.stdout.trim(), '', 'the run\'s namespace is gone');
     });
 
     test('rolling × crash: the rollout stops at rollcall-2, the revert needs it deleted, the namespace is removed', { timeout: 1_200_000 }, async () => {

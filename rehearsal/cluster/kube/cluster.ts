@@ -7,6 +7,7 @@ import { repoRoot } from '../../../bundle/schema.ts';
 import type { RolloutPlan } from '../../plan.ts';
 import type { Delivery } from '../../run/delivery.ts';
 import type { RehearsalCluster } from '../seam.ts';
+import { KubeBlueGreen } from './blue-green.ts';
 import { KubeConnection, type KubeTarget } from './connection.ts';
 import { compareNamespace, inNamespace } from './manifests.ts';
 import { KubeStatefulSet } from './statefulset.ts';
@@ -35,15 +36,23 @@ export async function kubeCluster(target: KubeTarget, name: string, stop?: () =>
   const renderer = findRenderer();
   if (!renderer) throw new Error(noRendererMessage);
   // Closed by the runner when it ends; on an interrupt, by close() below.
-  const open = new Set<KubeStatefulSet>();
+  const open = new Set<{ close(): Promise<void> }>();
+  const overlay = async (name: string) => {
+    const { objects } = await render(renderer, path.join('kustomize', 'overlays', name), repoRoot);
+    return inNamespace(objects, compareNamespace(name));
+  };
   return {
     describe: await describeCluster(kube, name),
     kind: 'real',
     async statefulSet(options, initial) {
-      const { objects } = await render(renderer, path.join('kustomize', 'overlays', options.plan.overlay), repoRoot);
-      const set = await KubeStatefulSet.create(kube, options, inNamespace(objects, compareNamespace(options.plan.overlay)), initial);
+      const set = await KubeStatefulSet.create(kube, options, await overlay(options.plan.overlay), initial);
       open.add(set);
       return set;
+    },
+    async blueGreen(options, state, templates) {
+      const pair = await KubeBlueGreen.create(kube, options, await overlay(options.plan.overlay), state, templates);
+      open.add(pair);
+      return pair;
     },
     kubectlDelivery: serverSideApply,
     async close() {

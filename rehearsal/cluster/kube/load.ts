@@ -22,9 +22,12 @@ export class InClusterLoad implements LoadDriver {
   #stopped = false;
 
   readonly #keepAlive: boolean;
+  /** The StatefulSet whose pods the client Service selects (blue-green: the rendered overlay's active colour). */
+  readonly #setName: string | undefined;
 
-  constructor(kube: KubeConnection, objects: readonly K8sObject[], clients: ClientConnections = 'per-request') {
+  constructor(kube: KubeConnection, objects: readonly K8sObject[], clients: ClientConnections = 'per-request', setName?: string) {
     this.#keepAlive = clients === 'keep-alive';
+    this.#setName = setName;
     this.#kube = kube;
     this.#objects = objects;
     this.#ns = namespaceOf(objects);
@@ -35,10 +38,10 @@ export class InClusterLoad implements LoadDriver {
   }
 
   async start(connections: number, rate: number): Promise<void> {
-    const service = clientServiceOf(this.#objects);
+    const service = clientServiceOf(this.#objects, this.#setName);
     const svc = await this.#kube.get<{ spec: { clusterIP: string } }>(`/api/v1/namespaces/${this.#ns}/services/${service.name}`);
     await this.#deletePod();
-    const pod = loadPod(this.#objects, { url: `http://${svc.spec.clusterIP}:${service.port}`, connections, rate, seconds: 4 * 3600, port: RESULTS_PORT, keepAlive: this.#keepAlive });
+    const pod = loadPod(this.#objects, { url: `http://${svc.spec.clusterIP}:${service.port}`, connections, rate, seconds: 4 * 3600, port: RESULTS_PORT, keepAlive: this.#keepAlive }, this.#setName);
     await this.#kube.request('POST', `/api/v1/namespaces/${this.#ns}/pods`, pod);
     // Running once its results answer through the pod proxy: scheduling and container start take their real time.
     const deadline = Date.now() + 180_000;

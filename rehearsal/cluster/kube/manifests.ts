@@ -3,6 +3,7 @@
 // annotated with the rehearsal's revision name (so every pod says which release it runs), the namespace labelled as
 // made by rollcall, and the smoke hook told which version to expect. Pure functions: tested without a cluster.
 import type { K8sObject } from '../../../bundle/types.ts';
+import { colourLabel, colours, other, type BlueGreenState, type Colour } from '../../model/blue-green.ts';
 import type { Template } from '../../run/statefulset.ts';
 
 /** The label on every namespace `compare --cluster` made: only such a namespace is ever deleted or reused. */
@@ -21,9 +22,15 @@ export function namespaceOf(objects: readonly K8sObject[]): string {
   return ns;
 }
 
-export function statefulSetOf(objects: readonly K8sObject[]): K8sObject & { spec: { serviceName?: string; selector: { matchLabels: Record<string, string> }; template: PodTemplate } } {
+/** The overlay's StatefulSet, or the one named `name` (blue-green's two: rollcall-blue, rollcall-green). */
+export function statefulSetOf(objects: readonly K8sObject[], name?: string): K8sObject & { spec: { replicas?: number; serviceName?: string; selector: { matchLabels: Record<string, string> }; template: PodTemplate } } {
   const sets = objects.filter((o) => o.kind === 'StatefulSet');
-  if (sets.length !== 1) throw new Error(`--cluster rehearses overlays of one StatefulSet; this one has ${sets.length}`);
+  if (name !== undefined) {
+    const named = sets.find((o) => o.metadata?.name === name);
+    if (!named) throw new Error(`the overlay has no StatefulSet ${name} (it has ${sets.map((o) => o.metadata?.name).join(', ') || 'none'})`);
+    return named as ReturnType<typeof statefulSetOf>;
+  }
+  if (sets.length !== 1) throw new Error(`--cluster rehearses overlays of one StatefulSet (or blue-green's two, by name); this one has ${sets.length}`);
   return sets[0] as ReturnType<typeof statefulSetOf>;
 }
 
@@ -44,9 +51,10 @@ export function inNamespace(objects: readonly K8sObject[], ns: string): K8sObjec
   });
 }
 
-/** The ClusterIP Service whose selector picks the StatefulSet's pods: what clients connect to. */
-export function clientServiceOf(objects: readonly K8sObject[]): { name: string; port: number } {
-  const podLabels = statefulSetOf(objects).spec.template.metadata?.labels ?? {};
+/** The ClusterIP Service whose selector picks the StatefulSet's pods (blue-green: the active colour's): what clients
+ * connect to. */
+export function clientServiceOf(objects: readonly K8sObject[], setName?: string): { name: string; port: number } {
+  const podLabels = statefulSetOf(objects, setName).spec.template.metadata?.labels ?? {};
   for (const o of objects) {
     if (o.kind !== 'Service') continue;
     const spec = (o as { spec?: { clusterIP?: string; selector?: Record<string, string>; ports?: { port: number }[] } }).spec;
@@ -57,8 +65,8 @@ export function clientServiceOf(objects: readonly K8sObject[]): { name: string; 
 }
 
 /** The port the web container listens on (for reading /visits through the pod proxy). */
-export function containerPort(objects: readonly K8sObject[]): number {
-  const port = statefulSetOf(objects).spec.template.spec.containers[0]?.ports?.[0]?.containerPort;
+export function containerPort(objects: readonly K8sObject[], setName?: string): number {
+  const port = statefulSetOf(objects, setName).spec.template.spec.containers[0]?.ports?.[0]?.containerPort;
   if (!port) throw new Error('the StatefulSet\'s first container declares no port');
   return port;
 }
@@ -68,19 +76,21 @@ export function containerPort(objects: readonly K8sObject[]): number {
  * (rehearsal/run/analysis-run.ts) reads the real canary pod through the API server's pod proxy instead. */
 export const ANALYSIS_KINDS: readonly string[] = ['AnalysisRun', 'AnalysisTemplate'];
 
-/** The overlay with `template` applied: what a release commit (or its revert) makes the cluster run. */
-export function releaseObjects(objects: readonly K8sObject[], template: Template): K8sObject[] {
+/** The overlay with `template` applied: what a release commit (or its revert) makes the cluster run. A StatefulSet
+ * named in `setTemplates` gets its own (blue-green: each colour runs its own release). */
+export function releaseObjects(objects: readonly K8sObject[], template: Template, setTemplates: Readonly<Record<string, Template>> = {}): K8sObject[] {
   return objects.filter((o) => !ANALYSIS_KINDS.includes(String(o.kind))).map((original) => {
     const o = structuredClone(original) as K8sObject & { spec?: { template?: PodTemplate } };
     if (o.kind === 'Namespace') {
       o.metadata = { ...o.metadata, labels: { ...o.metadata?.labels, [MANAGED_BY.key]: MANAGED_BY.value } };
     } else if (o.kind === 'StatefulSet' && o.spec?.template) {
+      const release = setTemplates[o.metadata?.name ?? ''] ?? template;
       const t = o.spec.template;
-      t.metadata = { ...t.metadata, annotations: { ...t.metadata?.annotations, [REVISION_ANNOTATION]: template.revision } };
+      t.metadata = { ...t.metadata, annotations: { ...t.metadata?.annotations, [REVISION_ANNOTATION]: release.revision } };
       const [web, ...rest] = t.spec.containers;
       if (!web) throw new Error('the StatefulSet has no container');
-      let env = setEnv(web.env, 'APP_VERSION', template.version);
-      for (const [name, value] of Object.entries(template.env)) env = setEnv(env, name, value);
+      let env = setEnv(web.env, 'APP_VERSION', release.version);
+      for (const [name, value] of Object.entries(release.env)) env = setEnv(env, name, value);
       t.spec.containers = [{ ...web, env }, ...rest];
     } else if (o.kind === 'Job' && o.spec?.template) {
       // The smoke hook expects the version of the image it runs from; a release here changes APP_VERSION instead of
@@ -95,8 +105,8 @@ export function releaseObjects(objects: readonly K8sObject[], template: Template
 
 /** The load pod: the StatefulSet's image and security settings (so it passes the namespace's Pod Security level),
  * running /app/hooks/load.js against the client Service. */
-export function loadPod(objects: readonly K8sObject[], settings: { url: string; connections: number; rate: number; seconds: number; port: number; keepAlive: boolean }): K8sObject {
-  const sts = statefulSetOf(objects);
+export function loadPod(objects: readonly K8sObject[], settings: { url: string; connections: number; rate: number; seconds: number; port: number; keepAlive: boolean }, setName?: string): K8sObject {
+  const sts = statefulSetOf(objects, setName);
   const pod = sts.spec.template.spec as Record<string, unknown> & { containers: { image?: string; securityContext?: unknown }[] };
   const web = pod.containers[0]!;
   return {
@@ -133,4 +143,26 @@ export function loadPod(objects: readonly K8sObject[], settings: { url: string; 
       ],
     },
   } as K8sObject;
+}
+
+/** The StatefulSet of one colour of the blue-green overlay (kustomize/overlays/blue-green/colours/*). */
+export const colourSet = (colour: Colour) => `rollcall-${colour}`;
+
+/** The blue-green overlay at a declared state, as the Git commit of that state makes the cluster run: each colour's
+ * StatefulSet at its replicas and its own release, the client Service (`rollcall`) selecting the active colour and
+ * the preview Service the other (the bundle's rule: bundle/policy-blue-green.ts). The smoke hook expects the active
+ * colour's version, the one clients reach. */
+export function blueGreenObjects(objects: readonly K8sObject[], state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): K8sObject[] {
+  const setTemplates = Object.fromEntries(colours.map((c) => [colourSet(c), templates[c]]));
+  return releaseObjects(objects, templates[state.active], setTemplates).map((o) => {
+    const spec = (o as { spec?: { replicas?: number; selector?: Record<string, string> } }).spec;
+    if (o.kind === 'StatefulSet' && spec) {
+      const colour = colours.find((c) => colourSet(c) === o.metadata?.name);
+      if (colour) spec.replicas = state.colours[colour].replicas;
+    } else if (o.kind === 'Service' && spec?.selector?.[colourLabel] !== undefined) {
+      if (o.metadata?.name === 'rollcall') spec.selector = { ...spec.selector, [colourLabel]: state.active };
+      else if (o.metadata?.name === 'rollcall-preview') spec.selector = { ...spec.selector, [colourLabel]: other(state.active) };
+    }
+    return o;
+  });
 }

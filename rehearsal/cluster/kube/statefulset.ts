@@ -12,8 +12,9 @@ import type { Template } from '../../run/statefulset.ts';
 import type { RehearsalClusterOptions, RehearsalStatefulSet } from '../seam.ts';
 import type { KubeConnection } from './connection.ts';
 import { InClusterLoad } from './load.ts';
-import { clientServiceOf, containerPort, MANAGED_BY, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from './manifests.ts';
-import { stringify } from 'yaml';
+import { clientServiceOf, containerPort, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from './manifests.ts';
+import { applyOverlay } from './apply.ts';
+import { claimNamespace, deleteNamespace } from './namespace.ts';
 
 /** How long a revert may make no visible progress before a person takes the README's manual step. */
 export const STALL_MS = 30_000;
@@ -68,6 +69,20 @@ export function laneState(pod: PodReading | undefined): PodState {
   return pod.crashing ? 'crash-loop' : 'starting';
 }
 
+export interface EndpointSlices {
+  items: { endpoints?: { conditions?: { ready?: boolean; terminating?: boolean }; targetRef?: { kind?: string; name?: string } }[] }[];
+}
+
+/** The EndpointSlices of Service `service` (the controller's view; kube-proxy programs them shortly after). */
+export function readEndpointSlices(kube: KubeConnection, ns: string, service: string): Promise<EndpointSlices> {
+  return kube.get<EndpointSlices>(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`);
+}
+
+/** The endpoints traffic goes to: ready and not terminating (the names of their pods, where the slice says). */
+export function routedEndpoints(slices: EndpointSlices): (string | undefined)[] {
+  return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready === true && e.conditions.terminating !== true).map((e) => e.targetRef?.name);
+}
+
 interface Tracked extends PodReading {
   readySinceMs: number | null;
   notReadySinceMs: number | null;
@@ -83,7 +98,10 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   readonly #ns: string;
   readonly #setName: string;
   readonly #selector: string;
-  readonly #service: string;
+  /** The client Service whose endpoints are read (undefined: a colour of blue-green, whose pair reads them). */
+  readonly #service: string | undefined;
+  /** Applies the overlay and deletes its namespace at the end (false: one colour of blue-green, watched only). */
+  readonly #owner: boolean;
   readonly #pods: (Tracked | undefined)[];
   readonly #templates = new Map<string, Template>();
   readonly #hashes = new Map<string, string>();
@@ -98,15 +116,16 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   #relaunching = false;
   #poller: Promise<void> = Promise.resolve();
 
-  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template) {
+  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template, setName?: string) {
     this.#kube = kube;
     this.#o = o;
     this.#objects = objects;
     this.#ns = namespaceOf(objects);
-    const sts = statefulSetOf(objects);
+    const sts = statefulSetOf(objects, setName);
     this.#setName = sts.metadata!.name!;
     this.#selector = Object.entries(sts.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    this.#service = clientServiceOf(objects).name;
+    this.#owner = setName === undefined;
+    this.#service = this.#owner ? clientServiceOf(objects).name : undefined;
     this.#pods = Array.from({ length: o.plan.replicas }, () => undefined);
     this.#applied = initial;
   }
@@ -114,23 +133,19 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   /** Refuses a namespace rollcall did not make; removes one an interrupted run left; applies the overlay at `initial`. */
   static async create(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template): Promise<KubeStatefulSet> {
     const set = new KubeStatefulSet(kube, o, objects, initial);
-    const ns = await kube.find<{ metadata: { labels?: Record<string, string> } }>(`/api/v1/namespaces/${set.#ns}`);
-    if (ns && ns.metadata.labels?.[MANAGED_BY.key] !== MANAGED_BY.value) {
-      throw new Error(`namespace ${set.#ns} exists and was not made by rollcall compare (no label ${MANAGED_BY.key}=${MANAGED_BY.value}): refusing to touch it; remove it yourself or use another cluster`);
-    }
-    if (ns) await set.#deleteNamespace();
+    await claimNamespace(kube, set.#ns);
     await set.setTemplate(initial);
     set.#poller = set.#poll();
     return set;
   }
 
-  async #deleteNamespace(): Promise<void> {
-    await this.#kube.request('DELETE', `/api/v1/namespaces/${this.#ns}`).catch(() => undefined);
-    const deadline = Date.now() + 300_000;
-    while (await this.#kube.find(`/api/v1/namespaces/${this.#ns}`)) {
-      if (Date.now() > deadline) throw new Error(`namespace ${this.#ns} was not gone within 300 s`);
-      await sleep(500);
-    }
+  /** One StatefulSet (`setName`) of an overlay something else applies (blue-green's pair, ./blue-green.ts): its pods
+   * are read as for any other; applying, the Service's endpoints and the namespace are the pair's. */
+  static watch(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], setName: string, initial: Template): KubeStatefulSet {
+    const set = new KubeStatefulSet(kube, o, objects, initial, setName);
+    set.noteApplied(initial);
+    set.#poller = set.#poll();
+    return set;
   }
 
   async #poll(): Promise<void> {
@@ -147,13 +162,11 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   async #read(): Promise<void> {
     const [pods, slices, sts] = await Promise.all([
       this.#kube.get<{ items: PodObject[] }>(`/api/v1/namespaces/${this.#ns}/pods?labelSelector=${encodeURIComponent(this.#selector)}`),
-      this.#kube.get<{ items: { endpoints?: { conditions?: { ready?: boolean; terminating?: boolean } }[] }[] }>(
-        `/apis/discovery.k8s.io/v1/namespaces/${this.#ns}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${this.#service}`)}`,
-      ),
+      this.#service === undefined ? { items: [] } : readEndpointSlices(this.#kube, this.#ns, this.#service),
       this.#kube.find<{ status?: { currentRevision?: string; updateRevision?: string } }>(`/apis/apps/v1/namespaces/${this.#ns}/statefulsets/${this.#setName}`),
     ]);
     const now = this.#o.now();
-    this.#routed = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready === true && e.conditions.terminating !== true).length;
+    this.#routed = routedEndpoints(slices).length;
     this.#status = sts?.status ?? {};
     const seen = new Set<number>();
     for (const pod of pods.items) {
@@ -258,17 +271,18 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     return this.#pods.flatMap((pod, ordinal) => (pod && !pod.terminating && !pod.ready && pod.revision !== this.#applied.revision ? [ordinal] : []));
   }
 
-  /** `kubectl apply --server-side` of the whole overlay at `template`, after deleting the hook Jobs of the last apply
-   * (what scripts/cluster/apply-plain.sh does): the hooks run again for this release, as a sync would run them. */
+  /** `kubectl apply --server-side` of the whole overlay at `template` (apply.ts): its hooks run again. */
   async setTemplate(template: Template): Promise<void> {
+    if (!this.#owner) throw new Error(`${this.#setName} is one colour of a pair: the pair applies the overlay`);
+    this.noteApplied(template);
+    await applyOverlay(this.#kube, this.#ns, releaseObjects(this.#objects, template), `template ${template.revision}`);
+  }
+
+  /** The template the last apply gave this StatefulSet (what a pod not on it is replaced for, or deleted by hand). */
+  noteApplied(template: Template): void {
     this.#templates.set(template.revision, template);
     this.#applied = template;
     this.#lastChangeMs = this.#o.now();
-    const del = await this.#kube.kubectl(['-n', this.#ns, 'delete', 'jobs', '-l', 'app.kubernetes.io/part-of=rollcall', '--ignore-not-found', '--wait=true']);
-    if (del.code !== 0 && !/not found/i.test(del.stderr)) throw new Error(`kubectl delete jobs: ${del.stderr.trim()}`);
-    const yaml = releaseObjects(this.#objects, template).map((o) => stringify(o)).join('---\n');
-    const r = await this.#kube.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=rollcall-compare', '-f', '-'], yaml);
-    if (r.code !== 0) throw new Error(`kubectl apply --server-side (template ${template.revision}): ${r.stderr.trim()}`);
   }
 
   async relaunch(template: Template): Promise<void> {
@@ -296,11 +310,14 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     for (const ordinal of this.#pods.keys()) await this.deletePod(ordinal);
   }
 
-  /** GET /visits of each pod through the API server's pod proxy (the counter its visits.json holds). */
+  /** GET /visits of each pod through the API server's pod proxy (the counter its visits.json holds). A pod that is
+   * gone (a colour scaled to 0) has no reading: its volume is kept but nothing serves it, and the check of lost
+   * visits leaves such a pod out (figures.ts lostAndDuplicated). */
   async counters(): Promise<Map<string, number>> {
-    const port = containerPort(this.#objects);
+    const port = containerPort(this.#objects, this.#setName);
     const counters = new Map<string, number>();
-    for (const ordinal of this.#pods.keys()) {
+    for (const [ordinal, pod] of this.#pods.entries()) {
+      if (!pod) continue;
       const name = this.podName(ordinal);
       const deadline = Date.now() + 60_000;
       for (;;) {
@@ -326,7 +343,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   podUrl(ordinal: number): string | undefined {
     const pod = this.#pods[ordinal];
     if (!pod || pod.terminating || !pod.started) return undefined;
-    return `${this.#kube.baseUrl}/api/v1/namespaces/${this.#ns}/pods/${this.podName(ordinal)}:${containerPort(this.#objects)}/proxy`;
+    return `${this.#kube.baseUrl}/api/v1/namespaces/${this.#ns}/pods/${this.podName(ordinal)}:${containerPort(this.#objects, this.#setName)}/proxy`;
   }
 
   /** Nothing to leave out of the analysis's clock: a real cluster runs at time scale 1, start-up included. */
@@ -335,6 +352,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   }
 
   load(): InClusterLoad {
+    if (!this.#owner) throw new Error(`${this.#setName} is one colour of a pair: the load runs through the pair's client Service`);
     return new InClusterLoad(this.#kube, this.#objects, this.#o.clients);
   }
 
@@ -349,6 +367,6 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     this.#closed = true;
     this.#polling = false;
     await this.#poller;
-    await this.#deleteNamespace();
+    if (this.#owner) await deleteNamespace(this.#kube, this.#ns);
   }
 }
