@@ -4,7 +4,7 @@
 // --write also records it in docs/fidelity.json and writes the tables of docs/fidelity.md (block fidelity) and of
 // the README (block fidelity-summary), so the published figures are a real run's.
 // `--from FILE --write` writes the blocks from a FidelityReport printed earlier with --json, without running again.
-// Defaults: rolling, parallel, recreate and canary, each with a good and a crashing release (about 25 min on 2 cores).
+// Defaults: every overlay, each with a good and a crashing release (about 40 min on 2 cores).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,21 +22,33 @@ import { replaceBlock } from './readme-table.ts';
 const MODEL_TIME_SCALE = 1;
 const MEASURED_PROPAGATION_MS = 200;
 
-/** The README's short table: the crashing release on each overlay, real figures with the model's beside them. */
+/** The README's tables: a good and a crashing release on each overlay, real figures with the model's beside them. */
 export function summaryBlock(report: FidelityReport): string {
-  const rows = report.rows.filter((r) => r.scenario === 'crash');
   const cell = (m: string, r: string) => (m === r ? r : `${r} (model: ${m})`);
+  const s = (x: number | null) => (x === null ? '–' : `${Math.round(x)} s`);
+  const down = (x: number | undefined) => (x === undefined ? '?' : `${x} s`);
+  const replaced = (side: FidelityReport['rows'][number]['model']) => side.replaced.join(' → ') || 'none';
+  const rows = (scenario: string) => report.rows.filter((r) => r.scenario === scenario);
   return [
-    `A crashing release on the real controllers (${report.real.description}), the model's figure in brackets where it`,
+    `What each overlay did on the real controllers (${report.real.description}), the model's figure in brackets where it`,
     `differs; measured ${report.generatedAt.slice(0, 10)} with \`npm run fidelity -- --write\` (details: [docs/fidelity.md](docs/fidelity.md)).`,
+    '',
+    'A good release:',
+    '',
+    '| overlay | pods replaced | rollout | requests failed during | down |',
+    '|---|---|---|---|---|',
+    ...rows('good').map(
+      (r) => `| ${r.overlay} | ${cell(replaced(r.model), replaced(r.real))} | ${cell(s(r.model.rolloutS), s(r.real.rolloutS))} | ${cell(r.model.failed.during, r.real.failed.during)} | ${cell(down(r.model.downS), down(r.real.downS))} |`,
+    ),
+    '',
+    'A crashing release:',
     '',
     '| overlay | pods replaced | stopped by itself | requests failed during | down | revert → recovered | manual steps |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => {
-      const s = (x: number | null) => (x === null ? '–' : `${Math.round(x)} s`);
-      const down = (x: number | undefined) => (x === undefined ? '?' : `${x} s`);
-      return `| ${r.overlay} | ${cell(r.model.replaced.join(' → ') || 'none', r.real.replaced.join(' → ') || 'none')} | ${cell(r.model.stoppedByItself ? 'yes' : 'no', r.real.stoppedByItself ? 'yes' : 'no')} | ${cell(r.model.failed.during, r.real.failed.during)} | ${cell(down(r.model.downS), down(r.real.downS))} | ${cell(s(r.model.revertToRecoveredS), s(r.real.revertToRecoveredS))} | ${cell(r.model.manualSteps.join('; ') || 'none', r.real.manualSteps.join('; ') || 'none')} |`;
-    }),
+    ...rows('crash').map(
+      (r) =>
+        `| ${r.overlay} | ${cell(replaced(r.model), replaced(r.real))} | ${cell(r.model.stoppedByItself ? 'yes' : 'no', r.real.stoppedByItself ? 'yes' : 'no')} | ${cell(r.model.failed.during, r.real.failed.during)} | ${cell(down(r.model.downS), down(r.real.downS))} | ${cell(s(r.model.revertToRecoveredS), s(r.real.revertToRecoveredS))} | ${cell(r.model.manualSteps.join('; ') || 'none', r.real.manualSteps.join('; ') || 'none')} |`,
+    ),
   ].join('\n');
 }
 
@@ -53,7 +65,7 @@ function write(report: FidelityReport, log: (line: string) => void): void {
 }
 
 async function run(values: { overlay?: string[]; scenario?: string[]; cluster?: string }, log: (line: string) => void): Promise<FidelityReport> {
-  const overlays = values.overlay ?? ['rolling', 'parallel', 'recreate', 'canary'];
+  const overlays = values.overlay ?? ['rolling', 'parallel', 'recreate', 'canary', 'canary-analysis', 'blue-green'];
   for (const o of overlays) if (!listOverlays(repoRoot).includes(o)) throw new Error(`--overlay ${o}: not an overlay`);
   const scenarios = parseScenarios(values.scenario ?? ['good', 'crash']);
   const plans = await loadPlans(overlays);
