@@ -76,7 +76,7 @@ export class KubeBlueGreen implements RehearsalBlueGreen {
   }
 
   async apply(state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): Promise<void> {
-    for (const c of colours) this.sets[c].noteApplied(templates[c]);
+    for (const c of colours) this.sets[c].noteApplied(templates[c], state.colours[c].replicas);
     this.#declared = state.active;
     const what = colours.map((c) => `${c} ${templates[c].revision} × ${state.colours[c].replicas}`).join(', ');
     await applyOverlay(this.#kube, this.#ns, blueGreenObjects(this.#objects, state, templates), `${what}, ${state.active} active`);

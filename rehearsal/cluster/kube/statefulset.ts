@@ -107,6 +107,8 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   readonly #hashes = new Map<string, string>();
   readonly #ownDeletes = new Set<string>();
   #applied: Template;
+  /** spec.replicas as last applied: a pod at or above it goes away for the scale-down, not for the update. */
+  #replicas: number;
   #routed = 0;
   #status: { currentRevision?: string; updateRevision?: string } = {};
   #lastChangeMs = 0;
@@ -128,6 +130,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     this.#service = this.#owner ? clientServiceOf(objects).name : undefined;
     this.#pods = Array.from({ length: o.plan.replicas }, () => undefined);
     this.#applied = initial;
+    this.#replicas = o.plan.replicas;
   }
 
   /** Refuses a namespace rollcall did not make; removes one an interrupted run left; applies the overlay at `initial`. */
@@ -208,7 +211,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   /** A pod seen going away: by the controller or a hook Job for the update, or by our own manual step. */
   #deleted(pod: Tracked, ordinal: number, now: number): void {
     const own = this.#ownDeletes.delete(pod.uid);
-    const reason = own ? 'manual' : this.#relaunching ? 'relaunch' : pod.revision !== this.#applied.revision ? 'update' : 'other';
+    const reason = own ? 'manual' : this.#relaunching ? 'relaunch' : ordinal >= this.#replicas ? 'scale-down' : pod.revision !== this.#applied.revision ? 'update' : 'other';
     this.#lastChangeMs = now;
     this.#o.onAction({ kind: 'delete', ordinal, reason }, this.podName(ordinal), now);
   }
@@ -278,10 +281,12 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     await applyOverlay(this.#kube, this.#ns, releaseObjects(this.#objects, template), `template ${template.revision}`);
   }
 
-  /** The template the last apply gave this StatefulSet (what a pod not on it is replaced for, or deleted by hand). */
-  noteApplied(template: Template): void {
+  /** The template and replicas the last apply gave this StatefulSet (what a pod not on the template is replaced for,
+   * or deleted by hand; a pod at or above the replicas goes for the scale-down). */
+  noteApplied(template: Template, replicas = this.#o.plan.replicas): void {
     this.#templates.set(template.revision, template);
     this.#applied = template;
+    this.#replicas = replicas;
     this.#lastChangeMs = this.#o.now();
   }
 
