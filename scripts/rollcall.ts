@@ -35,7 +35,7 @@ reports what clients saw and what it took to get back.
                      as processes under the node agent; needs root and Go or a cached build; started and stopped by
                      the command) or context=NAME (a context of your kubeconfig, e.g. context=kind-rollcall: its
                      nodes must be able to run the overlays' image). On a real cluster the release is applied with
-                     kubectl apply --server-side, the hook Jobs run there, the load runs in a pod through the
+                     kubectl apply --server-side (blue-green: each Git step of its README), the hook Jobs run there, the load runs in a pod through the
                      Service, and the overlay's namespace is deleted afterwards (one rollcall did not make is
                      refused). Times are the manifests' own (time scale 1): several minutes per overlay and scenario
   --delivery D       how a release reaches the cluster: kubectl (default: kubectl apply, hooks run right after it)
