@@ -128,12 +128,11 @@ class ModelBlueGreen implements RehearsalBlueGreen {
   readonly #dataRoot: string;
   readonly #initialActive: Colour;
   readonly #selector: SelectorChange[] = [];
-  #active: Colour;
 
   constructor(o: RehearsalClusterOptions, state: BlueGreenState, templates: Readonly<Record<Colour, Template>>, dataRoot: string) {
     this.#o = o;
     this.#dataRoot = dataRoot;
-    this.#initialActive = this.#active = state.active;
+    this.#initialActive = state.active;
     const make = (colour: Colour) => {
       const set = new ModelStatefulSet({ ...o, plan: { ...o.plan, setName: `rollcall-${colour}` } }, templates[colour], dataRoot, false);
       set.scale(state.colours[colour].replicas);
@@ -152,10 +151,9 @@ class ModelBlueGreen implements RehearsalBlueGreen {
       if (set.updateRevision !== templates[c].revision) await set.setTemplate(templates[c]);
       set.scale(state.colours[c].replicas);
     }
-    if (state.active !== this.#active) {
-      this.#active = state.active;
-      this.#selector.push({ atMs: this.#o.now(), to: state.active });
-    }
+    // The selector as last committed (not yet what new connections reach: routed() adds the propagation delay).
+    const committed = this.#selector.at(-1)?.to ?? this.#initialActive;
+    if (state.active !== committed) this.#selector.push({ atMs: this.#o.now(), to: state.active });
   }
 
   routed(): { colour: Colour; endpoints: number } {
@@ -167,8 +165,9 @@ class ModelBlueGreen implements RehearsalBlueGreen {
     return new Load(() => this.sets[this.routed().colour].endpoints(), this.#o.clients);
   }
 
-  counters(): Promise<Map<string, number>> {
-    return readCounters(this.#dataRoot, colours.flatMap((c) => [...Array(this.#o.plan.replicas).keys()].map((ordinal) => this.sets[c].podName(ordinal))));
+  async counters(): Promise<Map<string, number>> {
+    const [blue, green] = await Promise.all(colours.map((c) => this.sets[c].counters()));
+    return new Map([...blue!, ...green!]);
   }
 
   describe(): string {
