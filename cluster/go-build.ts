@@ -1,6 +1,9 @@
 // Builds a Go program of ours (a small `main`, or a tool named in go.mod) from upstream's published modules, once:
 // the binary is cached under a key of its sources and build arguments, so a second start does not rebuild.
 //
+// Every program comes from one Go module, cluster/go.mod (gen-go-mod.ts says why), built with the Go toolchain its
+// `toolchain` line names (goEnv).
+//
 //   cache:  $XDG_CACHE_HOME/rollcall/<name>/<key>/<name>   (XDG_CACHE_HOME defaults to ~/.cache)
 //           <key> = sha256 of the module's source files and the build arguments; build.json beside it records the
 //           build (seconds, bytes, Go version)
@@ -13,17 +16,37 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { preflight } from './controlplane/preflight.ts';
+import { preflight } from './preflight.ts';
 import { runCaptured } from './run-captured.ts';
+
+/** The one Go module every program is built from: cluster/go.mod. */
+export const goModuleDir = import.meta.dirname;
+
+/** The toolchain a go.mod names (`toolchain go1.27.3`), or undefined. */
+export function goToolchain(goMod: string): string | undefined {
+  return /^toolchain\s+(go\S+)\s*$/m.exec(goMod)?.[1];
+}
+
+/**
+ * The environment of every go command we run on cluster/go.mod: GOTOOLCHAIN set to the toolchain go.mod names. Why:
+ * these machines start on Go 1.26 with GOTOOLCHAIN=local (/usr/local/go/go.env), under which the go command refuses a
+ * go.mod whose `go` line is newer than itself and ignores its `toolchain` line; Argo CD v3.6 and Argo Rollouts v1.10.2
+ * need Go 1.27. With GOTOOLCHAIN=go1.27.3 the go command fetches that toolchain from the Go module proxy (the module
+ * golang.org/toolchain, about 76 MB, once per machine) and runs it (https://go.dev/doc/toolchain). Named in go.mod only.
+ */
+export function goEnv(goMod = readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8'), base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const toolchain = goToolchain(goMod);
+  return toolchain ? { ...base, GOTOOLCHAIN: toolchain } : { ...base };
+}
 
 export interface GoProgram {
   /** Cache folder and binary name, e.g. `argocd`. */
   name: string;
-  /** The folder holding go.mod. */
+  /** The folder holding go.mod (goModuleDir). */
   moduleDir: string;
-  /** Files of moduleDir whose bytes make the cache key (go.mod, go.sum, main.go...). */
+  /** Files of moduleDir whose bytes make the cache key (go.mod, go.sum, the program's main.go...). */
   sources: readonly string[];
-  /** The package to build: `.` for our own main, or an import path of a tool go.mod requires. */
+  /** The package to build: `./<folder>` for our own main, or an import path of a tool go.mod requires. */
   package: string;
   /** Link flags after `-s -w` (the -X version flags). */
   ldflags: readonly string[];
@@ -84,7 +107,8 @@ export async function goBinary(program: GoProgram, options: BinaryOptions = {}):
   const go = findGo();
   if (!go) throw new Error(`${program.name} is not built (${binary}) and Go is missing: install Go 1.26 (https://go.dev/dl/) or put it on PATH`);
   log(`${program.name}: pre-flight (go mod download)...`);
-  const modules = await preflight(go, program.moduleDir, program.name);
+  const env = goEnv(readFileSync(path.join(program.moduleDir, 'go.mod'), 'utf8'));
+  const modules = await preflight(go, program.moduleDir, program.name, env);
   log(`${program.name}: ${modules} modules available; building (a cold build takes many minutes on 2 cores)...`);
   await mkdir(path.dirname(binary), { recursive: true });
   // Built beside its final path and renamed: a concurrent start never sees a half-written binary.
@@ -92,11 +116,11 @@ export async function goBinary(program: GoProgram, options: BinaryOptions = {}):
   const started = performance.now();
   try {
     // GOFLAGS=-mod=readonly: a build never rewrites the committed go.mod/go.sum.
-    const result = await runCaptured(go, buildArgs(program, partial), program.moduleDir, { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' });
+    const result = await runCaptured(go, buildArgs(program, partial), program.moduleDir, { ...env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' });
     if (result.code !== 0) throw new Error(`${program.name}: go build failed (exit ${result.code}):\n${result.stderr.trim()}`);
     const seconds = (performance.now() - started) / 1000;
     const { size } = await stat(partial);
-    const record: BuildRecord = { seconds: Math.round(seconds), bytes: size, goVersion: (await goVersion(go)) ?? '?', builtAt: new Date().toISOString() };
+    const record: BuildRecord = { seconds: Math.round(seconds), bytes: size, goVersion: (await goVersion(go, program.moduleDir, env)) ?? '?', builtAt: new Date().toISOString() };
     await writeFile(path.join(path.dirname(binary), 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
     await rename(partial, binary);
     log(`${program.name}: built in ${record.seconds} s, ${(size / 2 ** 20).toFixed(1)} MiB, ${binary}`);
@@ -115,8 +139,8 @@ export async function buildRecord(program: GoProgram): Promise<BuildRecord | und
   }
 }
 
-async function goVersion(go: string): Promise<string | undefined> {
-  const result = await runCaptured(go, ['env', 'GOVERSION'], os.tmpdir(), process.env);
+async function goVersion(go: string, dir: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const result = await runCaptured(go, ['env', 'GOVERSION'], dir, env);
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 

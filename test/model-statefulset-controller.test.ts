@@ -288,8 +288,8 @@ describe('StatefulSet controller model', () => {
     assert.throws(() => maxUnavailableMode('2.0.0'), /only 1\.x/);
   });
 
-  test('the default version is the local control plane\'s (cluster/controlplane/go.mod)', () => {
-    const goMod = readFileSync(path.join(import.meta.dirname, '../cluster/controlplane/go.mod'), 'utf8');
+  test('the default version is the local control plane\'s (cluster/go.mod)', () => {
+    const goMod = readFileSync(path.join(import.meta.dirname, '../cluster/go.mod'), 'utf8');
     assert.match(goMod, new RegExp(`k8s\\.io/kubernetes v${DEFAULT_KUBERNETES_VERSION.replace(/\./g, '\\.')}\\b`));
   });
 

@@ -1,5 +1,5 @@
 // What a real Argo CD install puts into the cluster before its components start, taken from Argo CD's own module in
-// the Go module cache (the release cluster/argocd/go.mod pins), never vendored:
+// the Go module cache (the release cluster/go.mod pins), never vendored:
 //   - its CRDs: manifests/crds/*-crd.yaml (Application, ApplicationSet, AppProject);
 //   - its settings as install.yaml has them: every resource of manifests/base/config/kustomization.yaml
 //     (argocd-cm, argocd-cmd-params-cm, argocd-secret, argocd-rbac-cm, the known-hosts, TLS and GPG ConfigMaps);
@@ -18,22 +18,24 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, parseAllDocuments } from 'yaml';
 import { ApiError, request, type ApiClient } from '../local/api.ts';
-import { requiredVersion } from '../controlplane/go-mod.ts';
+import { requiredVersion } from '../go-mod.ts';
+import { goEnv, goModuleDir } from '../go-build.ts';
 import { ARGOCD_MODULE, ROLLOUTS_MODULE } from './build.ts';
 
 const exec = promisify(execFile);
 
-/** Where the Go module cache holds `module` at the version the go.mod in `dir` requires (downloaded if absent). */
-export async function moduleDir(goCommand: string, dir: string, module: string): Promise<string> {
-  const version = requiredVersion(await readFile(path.join(dir, 'go.mod'), 'utf8'), module);
-  const { stdout } = await exec(goCommand, ['mod', 'download', '-json', `${module}@${version}`], { cwd: dir, maxBuffer: 1 << 20 });
+/** Where the Go module cache holds `module` at the version cluster/go.mod requires (downloaded if absent). */
+export async function moduleDir(goCommand: string, module: string): Promise<string> {
+  const goMod = await readFile(path.join(goModuleDir, 'go.mod'), 'utf8');
+  const version = requiredVersion(goMod, module);
+  const { stdout } = await exec(goCommand, ['mod', 'download', '-json', `${module}@${version}`], { cwd: goModuleDir, maxBuffer: 1 << 20, env: goEnv(goMod) });
   const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
   if (info.Error || !info.Dir) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no Dir in its answer'}`);
   return info.Dir;
 }
 
-export const argocdModuleDir = (go: string) => moduleDir(go, import.meta.dirname, ARGOCD_MODULE);
-export const rolloutsModuleDir = (go: string) => moduleDir(go, path.join(import.meta.dirname, 'rollouts'), ROLLOUTS_MODULE);
+export const argocdModuleDir = (go: string) => moduleDir(go, ARGOCD_MODULE);
+export const rolloutsModuleDir = (go: string) => moduleDir(go, ROLLOUTS_MODULE);
 
 /** The CRD files of a module's manifests/crds folder. */
 export async function crdFiles(moduleRoot: string): Promise<string[]> {

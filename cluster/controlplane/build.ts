@@ -1,8 +1,8 @@
-// The control plane binary: built from main.go + go.mod + go.sum with one command, cached so a second start does not
-// rebuild.
+// The control plane binary: built from controlplane/main.go in the one Go module (cluster/go.mod, go.sum) with one
+// command, cached so a second start does not rebuild.
 //
 //   cache:  $XDG_CACHE_HOME/rollcall/controlplane/<key>/controlplane  (XDG_CACHE_HOME defaults to ~/.cache)
-//           <key> = sha256 of go.mod, go.sum, main.go and the link flags; build.json beside it records the build
+//           <key> = sha256 of go.mod, go.sum, controlplane/main.go and the link flags; build.json records the build
 //   build:  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w <version flags>" (a static binary; see versionLdflags)
 //
 // A cache miss first runs the pre-flight (preflight.ts): a module the proxy does not serve is named before any compile.
@@ -18,16 +18,16 @@ import {
   cachedBinaryPath as programCachedBinaryPath,
   findGo,
   goBinary,
+  goModuleDir,
   type BinaryOptions,
   type BuildRecord,
   type GoProgram,
 } from '../go-build.ts';
-import { requiredVersion } from './go-mod.ts';
-import { controlPlaneDir } from './gen-go-mod.ts';
+import { requiredVersion } from '../go-mod.ts';
 
 export { findGo, type BinaryOptions, type BuildRecord };
 
-const SOURCES = ['go.mod', 'go.sum', 'main.go'] as const;
+const SOURCES = ['go.mod', 'go.sum', 'controlplane/main.go'] as const;
 
 /**
  * The -X flags that give the binary its version. Upstream's build sets them from git (kubernetes
@@ -48,10 +48,10 @@ export function versionLdflags(goMod: string): string[] {
 
 /** The build of our main.go with the version flags of go.mod's Kubernetes (cluster/go-build.ts does the rest). */
 function program(goMod: string): GoProgram {
-  return { name: 'controlplane', moduleDir: controlPlaneDir, sources: SOURCES, package: '.', ldflags: versionLdflags(goMod) };
+  return { name: 'controlplane', moduleDir: goModuleDir, sources: SOURCES, package: './controlplane', ldflags: versionLdflags(goMod) };
 }
 
-const currentGoMod = () => readFileSync(path.join(controlPlaneDir, 'go.mod'), 'utf8');
+const currentGoMod = () => readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8');
 
 export function buildArgs(goMod: string, out: string): string[] {
   return programBuildArgs(program(goMod), out);

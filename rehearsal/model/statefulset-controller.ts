@@ -84,7 +84,7 @@ export function revisionForNewPod(spec: SetSpec, ordinal: number): string {
   return spec.updateRevision;
 }
 
-/** The version the model follows by default: the local control plane's (cluster/controlplane/go.mod requires
+/** The version the model follows by default: the local control plane's (cluster/go.mod requires
  * k8s.io/kubernetes at this version; test/model-statefulset-controller.test.ts holds the two together). */
 export const DEFAULT_KUBERNETES_VERSION = '1.37.2';
 

@@ -1,4 +1,4 @@
-// Real Argo CD (cluster/argocd/: v3.2.11 from its Go modules) on the real control plane with the node agent as its
+// Real Argo CD (cluster/argocd/: the release cluster/go.mod requires, built from its Go modules) on the real control plane with the node agent as its
 // node: the bundle synced from a local Git repository the way a user has one, then bad releases pushed and reverted,
 // each sync operation recorded (phase changes with their times), and the bundle's previous Argo CD settings restored
 // to show the real Argo CD hanging on them.
@@ -30,13 +30,15 @@ import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
 import { startLocalNode } from '../../cluster/local/node.ts';
 import { inNamespaceWithResolvConf } from '../../cluster/local/network.ts';
 import { podDnsConfig, resolvConf } from '../../cluster/node-agent/pod-dns.ts';
-import { kustomizeBinary } from '../../cluster/argocd/build.ts';
+import { argocdReportedVersion, kustomizeBinary } from '../../cluster/argocd/build.ts';
+import { goModuleDir } from '../../cluster/go-build.ts';
 import { startArgoCD, type ArgoCD } from '../../cluster/argocd/argocd.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
 import { createLocalRepo, type LocalRepo } from '../../cluster/argocd/git-repo.ts';
 import { eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
+const goModText = readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8');
 // Its own name and transit subnet: a control plane started by hand, or by another suite, is left alone.
 const OPTIONS = { name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node' };
 const NS = 'argocd';
@@ -211,13 +213,14 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     else if (tmp) console.log(`# kept ${tmp}`);
   });
 
-  test('every component reports Argo CD v3.2.11 and keeps running', async () => {
+  test(`every component reports Argo CD ${argocdReportedVersion(goModText)} and keeps running`, async () => {
     await sleep(2000);
     for (const c of argocd.components) {
       assert.equal(c.exit, undefined, `${c.component} exited: ${readFileSync(c.log, 'utf8').slice(-2000)}`);
     }
     const controllerLog = readFileSync(argocd.components.find((c) => c.component === 'argocd-application-controller')!.log, 'utf8');
-    assert.match(controllerLog, /version="?v3\.2\.11"?/);
+    const version = argocdReportedVersion(goModText).replace(/[.+]/g, '\\$&');
+    assert.match(controllerLog, new RegExp(`version="?${version}"?`));
   });
 
   test('the root app-of-apps, its ApplicationSet and one Application per overlay: all Synced and Healthy', { timeout: 1_200_000 }, async () => {
@@ -256,42 +259,54 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     }
   });
 
-  for (const overlay of ['rolling', 'recreate']) {
-    test(`${overlay}: a crash release's sync ends by itself, Failed; the revert syncs and the overlay recovers`, { timeout: 1_800_000 }, async () => {
-      const name = `rollcall-${overlay}`;
-      const release = await repo.commit(`release: ${overlay} crash`, async (work) => {
-        await setBadRelease(work, 'crash');
-        await addComponent(work, overlay, '../../components/bad-release');
-      });
-      const pushed = performance.now();
-      await refresh(name);
-      const bad = await record(name, BAD_SYNC_BOUND_MS + 120_000, (o) => o.revision === release.slice(0, 8) && (o.phase === 'Failed' || o.phase === 'Error' || o.phase === 'Succeeded'));
-      report(`${overlay} crash: sync operation`, bad);
-      assert.ok(bad.ended, `the crash release's sync did not end within ${(BAD_SYNC_BOUND_MS + 120_000) / 1000} s`);
-      assert.equal(bad.changes.at(-1)?.phase, 'Failed');
+  // One release commit for both overlays (the bad-release component set to crash and added to each), watched side by
+  // side: the component is one file every overlay shares, so a second overlay's release in another mode could not run
+  // at the same time, and one commit halves the suite's longest wait (each bad sync takes about 4 min to end).
+  test('rolling and recreate: a crash release\'s sync ends by itself, Failed; the revert syncs and each overlay recovers', { timeout: 1_800_000 }, async () => {
+    const overlays = ['rolling', 'recreate'];
+    const release = await repo.commit(`release: ${overlays.join(' and ')} crash`, async (work) => {
+      await setBadRelease(work, 'crash');
+      for (const overlay of overlays) await addComponent(work, overlay, '../../components/bad-release');
+    });
+    const pushed = performance.now();
+    for (const overlay of overlays) await refresh(`rollcall-${overlay}`);
+    const bad = await Promise.all(
+      overlays.map((overlay) =>
+        record(`rollcall-${overlay}`, BAD_SYNC_BOUND_MS + 120_000, (o) => o.revision === release.slice(0, 8) && (o.phase === 'Failed' || o.phase === 'Error' || o.phase === 'Succeeded')),
+      ),
+    );
+    overlays.forEach((overlay, i) => report(`${overlay} crash: sync operation`, bad[i]));
+    overlays.forEach((overlay, i) => {
+      assert.ok(bad[i]!.ended, `${overlay}: the crash release's sync did not end within ${(BAD_SYNC_BOUND_MS + 120_000) / 1000} s`);
+      assert.equal(bad[i]!.changes.at(-1)?.phase, 'Failed', overlay);
+    });
 
-      const revert = await repo.revert(release);
-      const revertPushed = performance.now();
-      await refresh(name);
-      // The manual step each overlay's README names for a crashing release (kustomize/overlays/*/README.md, table "A
-      // bad release"): rolling needs the forced rollback (OrderedReady never replaces a pod that never became Ready,
-      // kubernetes#67250), taken once the revert's sync has started; recreate needs none (its hook deletes the pods).
-      const manual = MANUAL_STEP[overlay] ?? [];
-      let recovered: { changes: Observation[]; ended: boolean };
-      if (manual.length > 0) {
+    const revert = await repo.revert(release);
+    const revertPushed = performance.now();
+    for (const overlay of overlays) await refresh(`rollcall-${overlay}`);
+    const recoveries = await Promise.all(
+      overlays.map(async (overlay) => {
+        const name = `rollcall-${overlay}`;
+        // The manual step each overlay's README names for a crashing release (kustomize/overlays/*/README.md, table "A
+        // bad release"): rolling needs the forced rollback (OrderedReady never replaces a pod that never became Ready,
+        // kubernetes#67250), taken once the revert's sync has started; recreate needs none (its hook deletes the pods).
+        const manual = MANUAL_STEP[overlay] ?? [];
+        if (manual.length === 0) return { overlay, manual, ...(await record(name, 600_000, recoveredBy(revert))) };
         // Only once the revert's StatefulSet is stored (the Application Synced to it): a pod deleted earlier comes back
         // from the bad template (seen here: it did).
         const started = await record(name, 300_000, (o) => o.revision === revert.slice(0, 8) && o.sync === 'Synced');
         for (const pod of manual) await api.send('DELETE', `/api/v1/namespaces/rollcall-${overlay}/pods/${pod}`);
         const rest = await record(name, 600_000, recoveredBy(revert));
-        recovered = { changes: [...started.changes, ...rest.changes], ended: rest.ended };
-      } else {
-        recovered = await record(name, 600_000, recoveredBy(revert));
-      }
-      report(`${overlay} crash: revert`, { ...recovered, manual: manual.map((p) => `kubectl -n rollcall-${overlay} delete pod ${p}`), revertPushedAfterReleaseMs: Math.round(revertPushed - pushed) });
-      assert.ok(recovered.ended, `${overlay} did not recover after the revert${manual.length ? ` and ${manual.join('; ')}` : ''}`);
-    });
-  }
+        return { overlay, manual, changes: [...started.changes, ...rest.changes], ended: rest.ended };
+      }),
+    );
+    for (const { overlay, manual, changes, ended } of recoveries) {
+      report(`${overlay} crash: revert`, { changes, ended, manual: manual.map((p) => `kubectl -n rollcall-${overlay} delete pod ${p}`), revertPushedAfterReleaseMs: Math.round(revertPushed - pushed) });
+    }
+    for (const { overlay, manual, ended } of recoveries) {
+      assert.ok(ended, `${overlay} did not recover after the revert${manual.length ? ` and ${manual.join('; ')}` : ''}`);
+    }
+  });
 
   test('canary-analysis: an errors release is failed by the real analysis controller, its sync ends by itself; the revert recovers', { timeout: 1_800_000 }, async () => {
     const overlay = 'canary-analysis';

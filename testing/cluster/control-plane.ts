@@ -12,7 +12,7 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { requiredVersion } from '../../cluster/controlplane/go-mod.ts';
+import { requiredVersion } from '../../cluster/go-mod.ts';
 import { ApiClient, request } from '../../cluster/local/api.ts';
 import { chooseProxyMode, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
 import { isRunning, type ProcessRecord } from '../../cluster/local/processes.ts';
@@ -50,7 +50,7 @@ describe('the local control plane', { skip: reason ?? false }, () => {
   });
 
   test('/version reports the Kubernetes version go.mod requires', async () => {
-    const goMod = readFileSync(path.join(import.meta.dirname, '../../cluster/controlplane/go.mod'), 'utf8');
+    const goMod = readFileSync(path.join(import.meta.dirname, '../../cluster/go.mod'), 'utf8');
     const version = await admin.get<{ gitVersion: string; major: string; minor: string; gitTreeState: string }>('/version');
     assert.equal(version.gitVersion, requiredVersion(goMod, 'k8s.io/kubernetes'));
     // major/minor come from their own link flags (kubectl's version skew check reads them).

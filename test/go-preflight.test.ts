@@ -1,9 +1,9 @@
-// The control plane build's pre-flight (cluster/controlplane/preflight.ts): what `go mod download -json` prints when
+// The pre-flight of a build from cluster/go.mod (cluster/preflight.ts): what `go mod download -json` prints when
 // the proxy does not serve a module, read into a list naming each module@version. The samples are go 1.26's output
 // for a module the proxy refuses (403 "not available") and for a failure while loading the module graph.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeFailures, moduleFailures, parseJsonStream } from '../cluster/controlplane/preflight.ts';
+import { describeFailures, moduleFailures, parseJsonStream } from '../cluster/preflight.ts';
 
 const stdout = `{
 	"Path": "k8s.io/sample-controller",

@@ -1,12 +1,11 @@
-// Pre-flight of the control plane's build: asks the Go module proxy (through `go mod download -json`, which fills
+// Pre-flight of a build from cluster/go.mod: asks the Go module proxy (through `go mod download -json`, which fills
 // the module cache the build then reads) for every module the build needs, and names each one it does not serve by
 // module@version with the proxy's answer, instead of letting a 20-minute build stop on the first one.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { effectiveRequirements } from './go-mod.ts';
-import { controlPlaneDir } from './gen-go-mod.ts';
-import { runCaptured } from '../run-captured.ts';
+import { runCaptured } from './run-captured.ts';
 
 export interface ModuleFailure {
   module: string;
@@ -75,19 +74,19 @@ export function describeFailures(failures: ModuleFailure[], program = 'the contr
  * the module, so that go reports each missing one instead of stopping at the first while it loads the module graph;
  * then the build's whole graph from the module itself, which catches anything go.mod does not list.
  */
-export async function preflight(goCommand: string, moduleDir = controlPlaneDir, program = 'the control plane'): Promise<number> {
+export async function preflight(goCommand: string, moduleDir: string, program: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const goMod = await readFile(path.join(moduleDir, 'go.mod'), 'utf8');
   const wanted = effectiveRequirements(goMod).map((m) => `${m.path}@${m.version}`);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'rollcall-preflight-'));
   try {
-    const named = await runCaptured(goCommand, ['mod', 'download', '-json', ...wanted], scratch);
+    const named = await runCaptured(goCommand, ['mod', 'download', '-json', ...wanted], scratch, env);
     const failures = moduleFailures(named.stdout, named.stderr);
     if (failures.length > 0) throw new Error(describeFailures(failures, program));
     if (named.code !== 0) throw new Error(`go mod download failed (exit ${named.code}) without naming a module:\n${named.stderr.trim()}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const graph = await runCaptured(goCommand, ['mod', 'download', '-json'], moduleDir);
+  const graph = await runCaptured(goCommand, ['mod', 'download', '-json'], moduleDir, env);
   const failures = moduleFailures(graph.stdout, graph.stderr);
   if (failures.length > 0) throw new Error(describeFailures(failures, program));
   if (graph.code !== 0) throw new Error(`go mod download failed (exit ${graph.code}) without naming a module:\n${graph.stderr.trim()}`);
