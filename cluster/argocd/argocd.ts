@@ -10,7 +10,7 @@
 // listen ports on loopback, and the namespace. Processes are children of this one, stopped by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,6 +137,17 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
   await mkdir(logDir, { recursive: true });
   await mkdir(path.join(options.workDir, 'redis'), { recursive: true });
   await mkdir(path.join(podRoot, 'tmp'), { recursive: true });
+  // The scripts Argo CD's image puts on PATH beside its binaries (Dockerfile: COPY hack/gpg-wrapper.sh
+  // hack/git-verify-wrapper.sh ... /usr/local/bin/), copied from its module with the execute bit the module cache
+  // does not keep. From v3.6 the repo server runs git-verify-wrapper.sh on every manifest generation, GnuPG on or off
+  // (reposerver/repository/repository.go runRepoOperation → util/git VerifyCommitSignature), and a missing one fails
+  // it as "permission denied".
+  const scripts = path.join(options.workDir, 'bin');
+  await mkdir(scripts, { recursive: true });
+  for (const script of ['gpg-wrapper.sh', 'git-verify-wrapper.sh']) {
+    await copyFile(path.join(argocdRoot, 'hack', script), path.join(scripts, script));
+    await chmod(path.join(scripts, script), 0o755);
+  }
 
   log(`argocd: installing CRDs and settings from ${argocdRoot} into namespace ${namespace}`);
   await installArgoCD(k, argocdRoot, namespace);
@@ -151,7 +162,9 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
   // The command line of each component: the binary as the manifest's args name it, plus the flags described above.
   const commands: Record<Component, () => string[] | undefined> = {
     redis: () => ['redis-server', '--bind', '127.0.0.1', '--port', String(ports.redis), '--dir', path.join(options.workDir, 'redis'), '--save', '', '--appendonly', 'no', '--requirepass', '$REDIS_PASSWORD'],
-    'argocd-repo-server': () => [argocd, 'argocd-repo-server', '--address', '127.0.0.1', '--port', String(ports.repoServer), '--metrics-address', '127.0.0.1', '--metrics-port', String(ports.repoServerMetrics), '--disable-tls', '--redis', redisAddress],
+    // --client-ca-path empty: from v3.6 the mTLS client CA defaults to the install's mounted Secret path, and that
+    // default is refused beside --disable-tls (cmd/argocd-repo-server/commands/argocd_repo_server.go NewCommand).
+    'argocd-repo-server': () => [argocd, 'argocd-repo-server', '--address', '127.0.0.1', '--port', String(ports.repoServer), '--metrics-address', '127.0.0.1', '--metrics-port', String(ports.repoServerMetrics), '--disable-tls', '--client-ca-path=', '--redis', redisAddress],
     'argocd-application-controller': () => [argocd, 'argocd-application-controller', '--namespace', namespace, '--repo-server', repoServerAddress, '--repo-server-plaintext', '--redis', redisAddress, '--metrics-port', String(ports.controllerMetrics)],
     'argocd-applicationset-controller': () => [argocd, 'argocd-applicationset-controller', '--namespace', namespace, '--argocd-repo-server', repoServerAddress, '--repo-server-plaintext', '--metrics-addr', `127.0.0.1:${ports.appsetMetrics}`, '--probe-addr', `127.0.0.1:${ports.appsetProbe}`, '--webhook-addr', `127.0.0.1:${ports.appsetWebhook}`],
     'rollouts-controller': () => rollouts && [...(options.clusterNetwork ?? []), rollouts.binary, '--controllers=analysis', '--kubeconfig', options.kubeconfig, '--metricsPort', String(ports.rolloutsMetrics), '--healthzPort', String(ports.rolloutsHealthz), '--leader-elect=false'],
@@ -168,7 +181,7 @@ export async function startArgoCD(options: ArgoCDOptions): Promise<ArgoCD> {
     const config = await readConfig(k, namespace);
     const redisPassword = Buffer.from(config.secrets['argocd-redis']?.auth ?? '', 'base64').toString('utf8');
     const base: NodeJS.ProcessEnv = {
-      PATH: `${path.dirname(kustomize)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      PATH: `${path.dirname(kustomize)}:${scripts}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: podRoot,
       TMPDIR: path.join(podRoot, 'tmp'),
       KUBECONFIG: options.kubeconfig,
