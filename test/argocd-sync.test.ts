@@ -3,7 +3,12 @@
 // (Sync-phase hooks in one wave) ends by itself and lets the revert sync; an AnalysisRun hook ends by its health.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { requiredVersion } from '../cluster/go-mod.ts';
 import {
+  DEFAULT_ARGOCD_VERSION,
+  retryFindsFailedResults,
   analysisRunHealth,
   analysisRunOutcome,
   hookDeletePolicies,
@@ -154,12 +159,12 @@ describe('the new bundle: Sync-phase hooks in the StatefulSet\'s wave end the op
     assert.equal(run.newerRevisionSyncStartedAt, 360);
     assert.deepEqual(run.events.filter((e) => e.what === 'hook-started').map((e) => e.at), [0]);
   });
-  test('retries keep the operation Running, but bounded: 2 retries = 2 hook deadlines plus backoff; the middle attempt fails at once', () => {
+  test('v3.2.11: retries keep the operation Running, but bounded: 2 retries = 2 hook deadlines plus backoff; the middle attempt fails at once', () => {
     // What Argo CD v3.2.11 did with the bundle's retry (limit 2, 10 s × 2) on a crash release (docs/argocd-local.md):
     // attempt 1 failed on its smoke hook; the first retry started ~20 s later (not 10: retryDelaySeconds) and failed
     // 4 s after it started, on attempt 1's stored results, while deleting attempt 1's hooks; the second retry started
     // ~40 s after that and ran its smoke hook in full; then Failed "(retried 2 times)".
-    const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2 } };
+    const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2 }, argocdVersion: '3.2.11' };
     const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet: crashLooping(), hook: hookUntil(360) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 24 * 3600 });
     assert.equal(run.phase, 'Failed');
     const at = (what: string) => run.events.filter((e) => e.what === what).map((e) => e.at);
@@ -169,6 +174,26 @@ describe('the new bundle: Sync-phase hooks in the StatefulSet\'s wave end the op
     assert.match(run.events.find((e) => e.what === 'retry-scheduled' && e.at === 385)!.detail, /previous attempt's results/);
     assert.equal(run.endedAt, 425 + 360);
     assert.equal(run.newerRevisionSyncStartedAt, run.endedAt);
+  });
+  test('v3.6.2 (the default): every retry runs in full, 3 whole hook deadlines plus backoff', () => {
+    // What Argo CD v3.6.2 did with the bundle's retry (limit 2, 10 s × 2) on a crash release, rolling and recreate
+    // alike (docs/argocd-local.md, 2026-12-04): attempt 1 Failed at 99 s (the smoke check), "Retrying operation.
+    // Attempt #1" 19 s later, whose hook ran its whole check and failed 95 s after it started; attempt 2 started 39 s
+    // later and ran in full too; Failed "(retried 2 times)" at 352 s.
+    const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2 } };
+    const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet: crashLooping(), hook: hookUntil(360) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 24 * 3600 });
+    const at = (what: string) => run.events.filter((e) => e.what === what).map((e) => e.at);
+    assert.equal(run.phase, 'Failed');
+    assert.deepEqual(at('hook-started'), [0, 380, 380 + 360 + 40], 'the smoke hook ran in every attempt');
+    assert.equal(run.endedAt, 380 + 360 + 40 + 360);
+    assert.ok(!run.events.some((e) => /previous attempt's results/.test(e.detail)));
+    assert.equal(run.newerRevisionSyncStartedAt, run.endedAt);
+  });
+  test('which releases keep the failed attempt\'s results for its retry: before v3.6.0 (argo-cd#28778)', () => {
+    assert.equal(DEFAULT_ARGOCD_VERSION, requiredVersion(readFileSync(path.join(import.meta.dirname, '../cluster/go.mod'), 'utf8'), 'github.com/argoproj/argo-cd/v3').replace(/^v/, ''));
+    for (const v of ['2.14.9', '3.2.11', 'v3.5.1']) assert.equal(retryFindsFailedResults(v), true, v);
+    for (const v of ['3.6.0', 'v3.6.2', '4.0.0']) assert.equal(retryFindsFailedResults(v), false, v);
+    assert.throws(() => retryFindsFailedResults('latest'), /expected major\.minor\.patch/);
   });
   test('a hook deleted when it fails (HookFailed) leaves nothing for the retry: every attempt runs in full', () => {
     const tasks = newBundle.map((t) => (t.hook ? { ...t, deletePolicies: ['BeforeHookCreation', 'HookFailed'] } : t));
@@ -189,8 +214,8 @@ describe('the new bundle: Sync-phase hooks in the StatefulSet\'s wave end the op
     const r = { limit: 5, durationSeconds: 10, factor: 2, maxDurationSeconds: 60, refresh: false };
     assert.deepEqual([1, 2, 3, 4].map((n) => retryDelaySeconds(r, n)), [20, 40, 60, 60]);
   });
-  test('retry.refresh (Argo CD >= 3.2): the first retry after the revert landed syncs the revert', () => {
-    const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2, refresh: true } };
+  test('retry.refresh (Argo CD >= 3.2), v3.2.11: the first retry after the revert landed syncs the revert', () => {
+    const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2, refresh: true }, argocdVersion: '3.2.11' };
     const statefulSet = (now: number, rev: string) => (rev === 'revert' ? sts() : crashLooping()(now, rev));
     const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet, hook: (n, rev, s, now) => (rev === 'revert' ? 'Succeeded' : hookUntil(360)(n, rev, s, now)) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 3600 });
     // The first retry (20 s after the failure at 360) takes the revert, and fails at once on the failed attempt's
@@ -198,6 +223,14 @@ describe('the new bundle: Sync-phase hooks in the StatefulSet\'s wave end the op
     assert.equal(run.newerRevisionSyncStartedAt, 380);
     assert.equal(run.phase, 'Succeeded');
     assert.equal(run.endedAt, 430, "the revert's smoke hook passes at the next reconcile");
+  });
+  test('retry.refresh, v3.6.2: the first retry takes the revert and syncs it in full at once', () => {
+    const settings = { ...noRetry, retry: { ...noRetry.retry, limit: 2, refresh: true } };
+    const statefulSet = (now: number, rev: string) => (rev === 'revert' ? sts() : crashLooping()(now, rev));
+    const run = runSync({ tasks: newBundle, settings, cluster: { statefulSet, hook: (n, rev, s, now) => (rev === 'revert' ? 'Succeeded' : hookUntil(360)(n, rev, s, now)) }, revision: 'bad', newerRevision: { revision: 'revert', at: 120 }, horizonSeconds: 3600 });
+    assert.equal(run.newerRevisionSyncStartedAt, 380);
+    assert.equal(run.phase, 'Succeeded');
+    assert.ok(run.endedAt !== null && run.endedAt < 430, `no attempt lost on stale results: ended at ${run.endedAt}`);
   });
   test('recreate revert: the Sync-phase recreate hook starts at once, although the StatefulSet is not Healthy', () => {
     const tasks = tasksFromObjects([...resources, hook('rollcall-recreate', 'Sync', '0'), hook('rollcall-smoke', 'Sync', '0')]);
@@ -298,12 +331,17 @@ describe('canary-analysis: an AnalysisRun hook beside the smoke Job, both Sync/0
       assert.equal(runSync({ tasks, settings: noRetry, cluster: cluster(30, () => ({ at: 20, phase })), revision: 'bad', horizonSeconds: 3600 }).phase, 'Failed', phase);
     }
   });
-  test('with retries, a failing analysis ends Failed after retry.limit more attempts; the one between two analyses fails at once', () => {
+  test('v3.2.11: with retries, a failing analysis ends Failed after retry.limit more attempts; the one between two analyses fails at once', () => {
     // The AnalysisRun hook is BeforeHookCreation only: the failed attempt leaves it, and the next retry fails on the
     // stored results while deleting it (seen on Argo CD v3.2.11: 1 s after "Retrying operation. Attempt #1").
-    const run = runSync({ tasks, settings: { ...noRetry, retry: { ...noRetry.retry, limit: 2 } }, cluster: cluster(30, () => ({ at: 20, phase: 'Failed' })), revision: 'bad', horizonSeconds: 3600 });
+    const run = runSync({ tasks, settings: { ...noRetry, retry: { ...noRetry.retry, limit: 2 }, argocdVersion: '3.2.11' }, cluster: cluster(30, () => ({ at: 20, phase: 'Failed' })), revision: 'bad', horizonSeconds: 3600 });
     assert.equal(run.phase, 'Failed');
     assert.equal(run.events.filter((e) => e.what === 'hook-started' && e.detail.includes('AnalysisRun')).length, 2);
+  });
+  test('v3.6.2: a failing analysis runs again in every attempt', () => {
+    const run = runSync({ tasks, settings: { ...noRetry, retry: { ...noRetry.retry, limit: 2 } }, cluster: cluster(30, () => ({ at: 20, phase: 'Failed' })), revision: 'bad', horizonSeconds: 3600 });
+    assert.equal(run.phase, 'Failed');
+    assert.equal(run.events.filter((e) => e.what === 'hook-started' && e.detail.includes('AnalysisRun')).length, 3);
   });
   test('the old PostSync analysis on a crash-looping canary never starts, and the operation never ends', () => {
     const old = tasksFromObjects([...resources, hook('rollcall-smoke', 'Sync', '0'), { ...hook('rollcall-canary', 'PostSync', '20'), kind: 'AnalysisRun' }]);

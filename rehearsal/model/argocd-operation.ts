@@ -6,7 +6,7 @@
 // apply a wave's resources, start a hook. Pure: no processes, no clock (times are seconds the caller passes).
 // Kept apart from argocd-sync.ts so that file's batch runSync stays as it is (another change extends its hook
 // outcomes); the loop below follows runSync's step by step, so a change to one must be made to the other.
-import { isMultiStep, leavesHooksForRetry, retryDelaySeconds, sortTasks, STALE_RESULTS, statefulSetHealth, type JobOutcome, type OperationPhase, type StatefulSetStatus, type SyncSettings, type SyncTask } from './argocd-sync.ts';
+import { isMultiStep, retryDelaySeconds, retryFailsOnStoredResults, sortTasks, STALE_RESULTS, statefulSetHealth, type JobOutcome, type OperationPhase, type StatefulSetStatus, type SyncSettings, type SyncTask } from './argocd-sync.ts';
 
 /** What the cluster shows at this reconcile. */
 export interface Observed {
@@ -50,7 +50,7 @@ export class SyncOperation {
   #hookStart: (number | undefined)[];
   #retryCount = 0;
   #retryAt: number | undefined;
-  /** The failed attempt left hooks: the retry fails on its stored results at its second reconcile (leavesHooksForRetry). */
+  /** The retry fails on the failed attempt's stored results at its second reconcile (retryFailsOnStoredResults). */
   #hooksLeft = false;
   #staleRetry = false;
   #latest: string | undefined;
@@ -184,7 +184,7 @@ export class SyncOperation {
       this.#retryCount++;
       const delay = retryDelaySeconds(r, this.#retryCount);
       this.#retryAt = now + delay;
-      this.#hooksLeft = leavesHooksForRetry(createdHooks);
+      this.#hooksLeft = retryFailsOnStoredResults(this.settings, createdHooks);
       this.#log(now, 'retry-scheduled', `failed (${why}); retry #${this.#retryCount} in ${delay} s; the operation stays Running`);
       return;
     }

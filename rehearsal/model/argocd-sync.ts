@@ -33,9 +33,10 @@
 //  - Retry: same function. A Failed attempt with retries left becomes Running again with FinishedAt set and is retried
 //    at NextRetryAt (backoff duration x factor^count, capped at maxDuration: pkg/apis/application/v1alpha1/types.go,
 //    RetryStrategy.NextRetryAt), count being the retries so far including this one (retryDelaySeconds below).
-//    `retry.refresh` (Argo CD >= 3.2) retries with the latest revision. A retry whose first reconcile has to delete
-//    the hooks the failed attempt left fails at once on that attempt's stored results (leavesHooksForRetry below).
-//    Both measured on Argo CD v3.2.11 (docs/argocd-local.md).
+//    `retry.refresh` (Argo CD >= 3.2) retries with the latest revision. Before v3.6.0, a retry whose first reconcile
+//    has to delete the hooks the failed attempt left fails at once on that attempt's stored results
+//    (leavesHooksForRetry, retryFindsFailedResults below); from v3.6.0 every retry runs in full. Measured on Argo CD
+//    v3.2.11 and v3.6.2 (docs/argocd-local.md); the model follows v3.6.2 unless `argocdVersion` says otherwise.
 //  - Automated sync: controller/appcontroller.go, autoSync: "Skipping auto-sync: another operation is in progress"
 //    while app.Operation is set (argo-cd#17314), i.e. while Running, retries included; a newer revision than the one
 //    last attempted then syncs.
@@ -80,6 +81,27 @@ export function hookDeletePolicies(task: SyncTask): string[] {
 }
 
 /**
+ * The Argo CD version the model follows by default: the local one's (cluster/go.mod requires
+ * github.com/argoproj/argo-cd/v3 at this version; test/argocd-sync.test.ts holds the two together).
+ */
+export const DEFAULT_ARGOCD_VERSION = '3.6.2';
+
+/**
+ * Whether a retry finds the failed attempt's results still stored, so that it can fail on them (leavesHooksForRetry):
+ * Argo CD before v3.6.0. Its setOperationState (controller/appcontroller.go) stored the OperationState as a JSON merge
+ * patch, in which the retry's cleared syncResult (`omitempty`) left the old one in place. From v3.6.0 it replaces the
+ * whole operationState with a JSON patch (argo-cd#28778, "fix(sync): correctly set operationState values on retry",
+ * for #26530), so every retry runs in full. Seen on v3.6.2 (docs/argocd-local.md, 2026-12-04): attempts 2 and 3 of a
+ * crash release each ran their whole smoke check; on v3.2.11 attempt 2 had failed 4 s after it started.
+ */
+export function retryFindsFailedResults(version: string = DEFAULT_ARGOCD_VERSION): boolean {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) throw new Error(`Argo CD version ${JSON.stringify(version)}: expected major.minor.patch`);
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 3 || (major === 3 && minor < 6);
+}
+
+/**
  * Whether the next attempt after a failed one fails at once, on the failed attempt's results, given the hooks that
  * attempt created. A failed operation deletes only its hooks with HookFailed (gitops-engine sync_context.go,
  * deleteHooks(hooksPendingDeletionFailed); HookSucceeded ones are deleted only when the operation succeeds), so the
@@ -90,7 +112,8 @@ export function hookDeletePolicies(task: SyncTask): string[] {
  * resumes from them, finds a task "completed unsuccessfully" and fails the attempt, one reconcile after it started.
  * Its hooks are gone by then, so the retry after it runs in full. Seen on Argo CD v3.2.11: attempt 2 of a crash
  * release failed 4 s after it started and attempt 3 ran its whole check; a retry of canary-analysis's first sync failed
- * 1 s after "Retrying operation. Attempt #1" with the old AnalysisRun's Failed result.
+ * 1 s after "Retrying operation. Attempt #1" with the old AnalysisRun's Failed result. Only where
+ * retryFindsFailedResults says so (before v3.6.0).
  */
 export function leavesHooksForRetry(createdHooks: readonly SyncTask[]): boolean {
   return createdHooks.some((t) => {
@@ -109,7 +132,16 @@ export function retryDelaySeconds(retry: SyncSettings['retry'], retryCount: numb
   return Math.min(retry.durationSeconds * retry.factor ** retryCount, retry.maxDurationSeconds);
 }
 
-/** Why a retry that fails on the previous attempt's stored results failed (leavesHooksForRetry). */
+/**
+ * Whether the retry after a failed attempt fails on that attempt's stored results, one reconcile after it starts: the
+ * release keeps them (retryFindsFailedResults) and the attempt left hooks to delete (leavesHooksForRetry). Both the
+ * whole-operation run (runSync) and the step-by-step operation (argocd-operation.ts) ask this.
+ */
+export function retryFailsOnStoredResults(settings: Pick<SyncSettings, 'argocdVersion'>, createdHooks: readonly SyncTask[]): boolean {
+  return retryFindsFailedResults(settings.argocdVersion) && leavesHooksForRetry(createdHooks);
+}
+
+/** Why a retry that fails on the previous attempt's stored results failed (retryFailsOnStoredResults). */
 export const STALE_RESULTS = "the previous attempt's results (its hooks deleted first; syncResult kept across the retry)";
 
 /** Reads the tasks of a sync from rendered objects (argocd.argoproj.io/hook, /sync-wave; hook "Skip" is left out). */
@@ -284,6 +316,8 @@ export interface SyncSettings {
   syncTimeoutSeconds: number;
   retry: { limit: number; durationSeconds: number; factor: number; maxDurationSeconds: number; refresh: boolean };
   automated: boolean;
+  /** The Argo CD release whose rules apply where they changed (retryFindsFailedResults); DEFAULT_ARGOCD_VERSION if unset. */
+  argocdVersion?: string;
 }
 
 /** syncPolicy of an Application (or ApplicationSet template) as rendered; durations like 10s, 3m. */
@@ -387,7 +421,7 @@ export function runSync(input: RunInput): SyncRun {
       retryCount++;
       const delay = retryDelaySeconds(input.settings.retry, retryCount);
       retryAt = now + delay;
-      hooksLeft = leavesHooksForRetry(createdHooks);
+      hooksLeft = retryFailsOnStoredResults(input.settings, createdHooks);
       log(now, 'retry-scheduled', `failed (${why}); retry #${retryCount} in ${delay} s; the operation stays Running`);
       return undefined;
     }
