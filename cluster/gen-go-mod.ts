@@ -1,9 +1,9 @@
 // The replace block of cluster/go.mod, the one Go module of every program we build from upstream (the control plane,
 // Argo CD, the Argo Rollouts controller, kustomize), generated from the upstream modules' own go.mod files.
 //
-// Why one module: one version of every dependency, so there is one Kubernetes (issue 21: "one Kubernetes version for
-// everything") and the programs share their compiled packages in Go's build cache (client-go, apimachinery, grpc...
-// are compiled once for all four, which is what makes a cold build of everything fit in CI).
+// Why one module: one version of every dependency, so there is one Kubernetes for everything, and the programs share
+// their compiled packages in Go's build cache (client-go, apimachinery, grpc... are compiled once for all four, which
+// is what makes a cold build of everything fit in CI).
 //
 // Why a replace block at all: `replace` directives apply only in the main module
 // (https://go.dev/ref/mod#go-mod-file-replace), so a program built from an upstream module gets none of upstream's.
