@@ -22,6 +22,11 @@ import { runCaptured } from './run-captured.ts';
 /** The one Go module every program is built from: cluster/go.mod. */
 export const goModuleDir = import.meta.dirname;
 
+/** The text of cluster/go.mod, read where a build, the generator or a test needs it. */
+export function goModText(): string {
+  return readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8');
+}
+
 /** The toolchain a go.mod names (`toolchain go1.27.3`), or undefined. */
 export function goToolchain(goMod: string): string | undefined {
   return /^toolchain\s+(go\S+)\s*$/m.exec(goMod)?.[1];
@@ -34,7 +39,7 @@ export function goToolchain(goMod: string): string | undefined {
  * need Go 1.27. With GOTOOLCHAIN=go1.27.3 the go command fetches that toolchain from the Go module proxy (the module
  * golang.org/toolchain, about 76 MB, once per machine) and runs it (https://go.dev/doc/toolchain). Named in go.mod only.
  */
-export function goEnv(goMod = readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8'), base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function goEnv(goMod = goModText(), base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const toolchain = goToolchain(goMod);
   return toolchain ? { ...base, GOTOOLCHAIN: toolchain } : { ...base };
 }

@@ -13,10 +13,8 @@
 //                     the bundle uses
 //
 // Usage: node cluster/argocd/build.ts [argocd|rollouts|kustomize]   (prints each binary's path; all by default)
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { effectiveRequirements, requiredVersion } from '../go-mod.ts';
-import { goBinary, goModuleDir, type BinaryOptions, type GoProgram } from '../go-build.ts';
+import { goBinary, goModText, goModuleDir, type BinaryOptions, type GoProgram } from '../go-build.ts';
 
 export const ARGOCD_MODULE = 'github.com/argoproj/argo-cd/v3';
 export const ROLLOUTS_MODULE = 'github.com/argoproj/argo-rollouts';
@@ -72,8 +70,6 @@ export function rolloutsLdflags(goMod: string): string[] {
   const values = { version: tag.replace(/^v/, ''), gitTreeState: 'clean' };
   return Object.entries(values).map(([name, value]) => `-X ${ROLLOUTS_MODULE}/utils/version.${name}=${value}`);
 }
-
-const goModText = () => readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8');
 
 export function argocdProgram(): GoProgram {
   return { name: 'argocd', moduleDir: goModuleDir, sources: ['go.mod', 'go.sum', 'argocd/main.go'], package: './argocd', ldflags: argocdLdflags(goModText()) };

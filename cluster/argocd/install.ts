@@ -19,14 +19,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, parseAllDocuments } from 'yaml';
 import { ApiError, request, type ApiClient } from '../local/api.ts';
 import { requiredVersion } from '../go-mod.ts';
-import { goEnv, goModuleDir } from '../go-build.ts';
+import { goEnv, goModText, goModuleDir } from '../go-build.ts';
 import { ARGOCD_MODULE, ROLLOUTS_MODULE } from './build.ts';
 
 const exec = promisify(execFile);
 
 /** Where the Go module cache holds `module` at the version cluster/go.mod requires (downloaded if absent). */
 export async function moduleDir(goCommand: string, module: string): Promise<string> {
-  const goMod = await readFile(path.join(goModuleDir, 'go.mod'), 'utf8');
+  const goMod = goModText();
   const version = requiredVersion(goMod, module);
   const { stdout } = await exec(goCommand, ['mod', 'download', '-json', `${module}@${version}`], { cwd: goModuleDir, maxBuffer: 1 << 20, env: goEnv(goMod) });
   const info = JSON.parse(stdout) as { Dir?: string; Error?: string };

@@ -9,8 +9,6 @@
 // The building and caching is cluster/go-build.ts, shared with Argo CD's build; this file says what is built.
 //
 // Usage: node cluster/controlplane/build.ts   (prints the binary's path; `npm run cluster -- build` does the same)
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   buildArgs as programBuildArgs,
   buildRecord as programBuildRecord,
@@ -18,6 +16,7 @@ import {
   cachedBinaryPath as programCachedBinaryPath,
   findGo,
   goBinary,
+  goModText,
   goModuleDir,
   type BinaryOptions,
   type BuildRecord,
@@ -51,7 +50,6 @@ function program(goMod: string): GoProgram {
   return { name: 'controlplane', moduleDir: goModuleDir, sources: SOURCES, package: './controlplane', ldflags: versionLdflags(goMod) };
 }
 
-const currentGoMod = () => readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8');
 
 export function buildArgs(goMod: string, out: string): string[] {
   return programBuildArgs(program(goMod), out);
@@ -64,17 +62,17 @@ export function cacheKey(sources: Record<(typeof SOURCES)[number], string>): str
 
 /** Where the binary of the current sources lives (whether built or not). */
 export function cachedBinaryPath(): string {
-  return programCachedBinaryPath(program(currentGoMod()));
+  return programCachedBinaryPath(program(goModText()));
 }
 
 /** The path of the control plane binary, built first when the cache has none for the current sources. */
 export function controlPlaneBinary(options: BinaryOptions = {}): Promise<string> {
-  return goBinary(program(currentGoMod()), options);
+  return goBinary(program(goModText()), options);
 }
 
 /** The record of the cached binary's build, if there is one. */
 export function buildRecord(): Promise<BuildRecord | undefined> {
-  return programBuildRecord(program(currentGoMod()));
+  return programBuildRecord(program(goModText()));
 }
 
 if (process.argv[1] === import.meta.filename) {

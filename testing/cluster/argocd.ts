@@ -31,14 +31,13 @@ import { startLocalNode } from '../../cluster/local/node.ts';
 import { inNamespaceWithResolvConf } from '../../cluster/local/network.ts';
 import { podDnsConfig, resolvConf } from '../../cluster/node-agent/pod-dns.ts';
 import { argocdReportedVersion, kustomizeBinary } from '../../cluster/argocd/build.ts';
-import { goModuleDir } from '../../cluster/go-build.ts';
+import { goModText } from '../../cluster/go-build.ts';
 import { startArgoCD, type ArgoCD } from '../../cluster/argocd/argocd.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
 import { createLocalRepo, type LocalRepo } from '../../cluster/argocd/git-repo.ts';
 import { eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
-const goModText = readFileSync(path.join(goModuleDir, 'go.mod'), 'utf8');
 // Its own name and transit subnet: a control plane started by hand, or by another suite, is left alone.
 const OPTIONS = { name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node' };
 const NS = 'argocd';
@@ -213,13 +212,13 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     else if (tmp) console.log(`# kept ${tmp}`);
   });
 
-  test(`every component reports Argo CD ${argocdReportedVersion(goModText)} and keeps running`, async () => {
+  test(`every component reports Argo CD ${argocdReportedVersion(goModText())} and keeps running`, async () => {
     await sleep(2000);
     for (const c of argocd.components) {
       assert.equal(c.exit, undefined, `${c.component} exited: ${readFileSync(c.log, 'utf8').slice(-2000)}`);
     }
     const controllerLog = readFileSync(argocd.components.find((c) => c.component === 'argocd-application-controller')!.log, 'utf8');
-    const version = argocdReportedVersion(goModText).replace(/[.+]/g, '\\$&');
+    const version = argocdReportedVersion(goModText()).replace(/[.+]/g, '\\$&');
     assert.match(controllerLog, new RegExp(`version="?${version}"?`));
   });
 
