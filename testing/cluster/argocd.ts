@@ -16,219 +16,100 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { appendFile, cp as copyDir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse as parseYaml, parseDocument } from 'yaml';
-import { findGo } from '../../cluster/go-build.ts';
-import { missingPrivileges, startControlPlane, type ControlPlane } from '../../cluster/local/control-plane.ts';
-import type { ApiClient } from '../../cluster/local/api.ts';
-import type { SpawnedNodeAgent } from '../../cluster/node-agent/agent.ts';
-import { startLocalNode } from '../../cluster/local/node.ts';
-import { inNamespaceWithResolvConf } from '../../cluster/local/network.ts';
-import { podDnsConfig, resolvConf } from '../../cluster/node-agent/pod-dns.ts';
-import { argocdReportedVersion, kustomizeBinary } from '../../cluster/argocd/build.ts';
 import { goModText } from '../../cluster/go-build.ts';
-import { startArgoCD, type ArgoCD } from '../../cluster/argocd/argocd.ts';
+import type { ApiClient } from '../../cluster/local/api.ts';
+import { argocdReportedVersion, kustomizeBinary } from '../../cluster/argocd/build.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
-import { createLocalRepo, type LocalRepo } from '../../cluster/argocd/git-repo.ts';
+import { argocdStackUnavailable, SCALED_TIMINGS, startArgoCDStack, type ArgoCDStack } from '../../cluster/argocd/stack.ts';
+import {
+  ApplicationWatch,
+  operationOver,
+  overlayNames,
+  recoveredBy,
+  releaseBadBuild,
+  setBadRelease,
+  visitWhileRunning,
+  type Application,
+  type Observation,
+} from '../../cluster/argocd/releases.ts';
 import { eventually } from '../support/cluster-helpers.ts';
 
 const exec = promisify(execFile);
 // Its own name and transit subnet: a control plane started by hand, or by another suite, is left alone.
 const OPTIONS = { name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node' };
-const NS = 'argocd';
-/** The kube-dns Service's ClusterIP the node agent publishes (cluster/node-agent/cluster-dns.ts, kubeadm's choice). */
-const CLUSTER_DNS = '10.96.0.10';
 /** Pods each overlay's README says to delete by hand after reverting a crashing release. */
 const MANUAL_STEP: Record<string, string[]> = { rolling: ['rollcall-2'], recreate: [] };
 /** The scaled hook deadline (fixtures/scaled-timings) and retry.limit 2 with 10 s, 20 s back-off: 3 × 120 + 30 s. */
 const BAD_SYNC_BOUND_MS = (3 * 120 + 30) * 1000;
 
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, tool)));
-}
-
-function whyNot(): string | undefined {
-  const privileges = missingPrivileges();
-  if (privileges) return privileges;
-  if (!findGo()) return 'Go is not installed: Argo CD is built from its Go modules and its manifests are read from the module cache';
-  for (const tool of ['git', 'redis-server', 'nsenter', 'setpriv', 'ip']) {
-    if (!onPath(tool)) return `${tool} is not installed (git: the repository; redis-server: Argo CD's cache, apt-get install redis-server; nsenter, setpriv, ip: the node agent's pods)`;
-  }
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = argocdStackUnavailable();
 if (reason && process.env.CI === 'true') {
   test('Argo CD can run here (CI=true)', () => assert.fail(reason));
 }
 
-interface Application {
-  metadata: { name: string; annotations?: Record<string, string> };
-  status?: {
-    sync?: { status?: string; revision?: string };
-    health?: { status?: string };
-    operationState?: {
-      phase?: string;
-      message?: string;
-      startedAt?: string;
-      finishedAt?: string;
-      retryCount?: number;
-      operation?: { sync?: { revision?: string } };
-      syncResult?: { revision?: string; resources?: { kind: string; name: string; hookPhase?: string; hookType?: string; status?: string; message?: string; syncPhase?: string }[] };
-    };
-    conditions?: { type: string; message: string }[];
-  };
-}
-
-/** One observed state of an Application; a record keeps only the changes. */
-interface Observation {
-  atMs: number;
-  sync?: string | undefined;
-  health?: string | undefined;
-  phase?: string | undefined;
-  message?: string | undefined;
-  retryCount?: number | undefined;
-  revision?: string | undefined;
-  hooks?: string | undefined;
-  /** The sync phases among the operation's tasks (PreSync,Sync: a multi-step sync). */
-  phases?: string | undefined;
-}
-
-function observe(app: Application, atMs: number): Observation {
-  const op = app.status?.operationState;
-  const hooks = op?.syncResult?.resources
-    ?.filter((r) => r.hookType)
-    .map((r) => `${r.kind}/${r.name}:${r.hookPhase ?? '?'}`)
-    .join(',');
-  const phases = [...new Set(op?.syncResult?.resources?.map((r) => r.syncPhase).filter((p) => p !== undefined))].sort().join(',') || undefined;
-  return {
-    atMs,
-    phases,
-    sync: app.status?.sync?.status,
-    health: app.status?.health?.status,
-    phase: op?.phase,
-    message: op?.message?.slice(0, 160),
-    retryCount: op?.retryCount,
-    // The revision the operation syncs: its request names it from the start, the result once the sync has begun.
-    revision: (op?.operation?.sync?.revision ?? op?.syncResult?.revision)?.slice(0, 8),
-    hooks,
-  };
-}
-
-const same = (a: Observation, b: Observation) => JSON.stringify({ ...a, atMs: 0 }) === JSON.stringify({ ...b, atMs: 0 });
-
 describe('real Argo CD on the local control plane', { skip: reason ?? false }, () => {
   let tmp: string;
-  let cp: ControlPlane;
+  let stack: ArgoCDStack;
   let api: ApiClient;
-  let agent: SpawnedNodeAgent;
-  let repo: LocalRepo;
-  let argocd: ArgoCD;
-  const figures: Record<string, unknown> = { timings: 'hook deadlines scaled to 120 s (checks 90 s) by fixtures/scaled-timings; commits noticed by a refresh request' };
+  let watch: ApplicationWatch;
+  const figures: Record<string, unknown> = { timings: `${SCALED_TIMINGS}; commits noticed by a refresh request` };
   const report = (key: string, value: unknown) => {
     figures[key] = value;
     console.log(`# ${key}: ${JSON.stringify(value)}`);
   };
-
-  const app = (name: string) => api.get<Application>(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/applications/${name}`);
-  const refresh = (name: string) =>
-    api.send('PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/applications/${name}`, JSON.stringify({ metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } }), 'application/merge-patch+json');
-
-  /**
-   * Recovered: the revert's sync has started and the workload is back (Synced, Healthy). Whether that operation then
-   * ends Succeeded depends on its hooks, which the first-sync test checks; it is recorded, not waited for here.
-   */
-  const recoveredBy = (revert: string) => (o: Observation) => o.revision === revert.slice(0, 8) && o.sync === 'Synced' && o.health === 'Healthy';
-
-  /** Polls the Application once a second until `done` says so or `ms` pass; returns the changes seen. */
-  async function record(name: string, ms: number, done: (o: Observation) => boolean): Promise<{ changes: Observation[]; ended: boolean }> {
-    const start = performance.now();
-    const changes: Observation[] = [];
-    while (performance.now() - start < ms) {
-      // A slow answer of a loaded API server (the client gives up after 5 s) is a missed sample, not a failure.
-      const current = await app(name).catch(() => undefined);
-      if (!current) {
-        await sleep(1000);
-        continue;
-      }
-      const o = observe(current, Math.round(performance.now() - start));
-      if (changes.length === 0 || !same(changes.at(-1)!, o)) {
-        changes.push(o);
-        await appendFile(path.join(tmp, 'observations.log'), `${name} ${JSON.stringify(o)}\n`);
-      }
-      if (done(o)) return { changes, ended: true };
-      await sleep(1000);
-    }
-    return { changes, ended: false };
-  }
+  const app = (name: string) => watch.get(name);
+  const refresh = (name: string) => watch.refresh(name);
+  const record = (name: string, ms: number, done: (o: Observation) => boolean) => watch.record(name, ms, done);
 
   before(
     async () => {
       tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-argocd-'));
-      chmodSync(tmp, 0o711);
-      // CONTROLPLANE_BINARY: a binary built elsewhere (default: the cached build, made when missing).
-      const binary = process.env.CONTROLPLANE_BINARY;
-      cp = await startControlPlane({ ...OPTIONS, ...(binary ? { binary } : {}), stateDir: path.join(tmp, 'control-plane'), log: (line) => console.log(`# ${line}`) });
-      api = await cp.admin();
-      agent = await startLocalNode(cp, { dir: tmp });
-
-      repo = await createLocalRepo(path.join(tmp, 'git'), process.env.ROLLCALL_ARGOCD_SOURCE ? { source: process.env.ROLLCALL_ARGOCD_SOURCE } : {});
-      await repo.commit('test: hook deadlines scaled down for the cluster suite (every overlay)', async (work) => {
-        await copyDir(path.join(import.meta.dirname, 'fixtures/scaled-timings'), path.join(work, 'kustomize/components/scaled-timings'), { recursive: true });
-        for (const overlay of overlayNames(path.join(work, 'kustomize/overlays'))) await addComponent(work, overlay, '../../components/scaled-timings');
-      });
-
-      const started = performance.now();
-      // The analysis controller fetches its web metric from the canary pod by its cluster DNS name: it runs in the
-      // cluster's network namespace with the resolv.conf a pod of its namespace (argo-rollouts, dnsPolicy ClusterFirst)
-      // gets from the kubelet, naming the node agent's cluster DNS.
-      const resolv = path.join(tmp, 'analysis-controller.resolv.conf');
-      const node = { clusterDNS: [CLUSTER_DNS], clusterDomain: 'cluster.local', host: { servers: [], searches: [], options: [] } };
-      writeFileSync(resolv, resolvConf(podDnsConfig({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'argo-rollouts' }, spec: { containers: [] } }, node)));
-      argocd = await startArgoCD({
-        kubeconfig: cp.kubeconfigs.admin,
-        api,
-        workDir: path.join(tmp, 'argocd'),
-        analysisController: true,
-        clusterNetwork: inNamespaceWithResolvConf(`/run/netns/${cp.netns}`, resolv),
+      stack = await startArgoCDStack({
+        ...OPTIONS,
+        dir: tmp,
         log: (line) => console.log(`# ${line}`),
+        // CONTROLPLANE_BINARY: a binary built elsewhere; ROLLCALL_ARGOCD_SOURCE: the checkout the repository is made of.
+        ...(process.env.CONTROLPLANE_BINARY ? { controlPlaneBinary: process.env.CONTROLPLANE_BINARY } : {}),
+        ...(process.env.ROLLCALL_ARGOCD_SOURCE ? { source: process.env.ROLLCALL_ARGOCD_SOURCE } : {}),
       });
-      report('argocd start (ms, binaries at hand)', Math.round(performance.now() - started));
+      api = stack.api;
+      watch = new ApplicationWatch(api, path.join(tmp, 'observations.log'));
+      report('argocd start (ms, binaries at hand)', stack.argocd.readyAfterMs);
     },
     { timeout: 3_600_000 },
   );
 
   after(async () => {
     console.log(`# figures: ${JSON.stringify(figures)}`);
-    await argocd?.stop();
-    await agent?.stop();
-    await cp?.stop();
+    await stack?.stop();
     if (tmp && !process.env.KEEP_CLUSTER_TMP) rmSync(tmp, { recursive: true, force: true });
     else if (tmp) console.log(`# kept ${tmp}`);
   });
 
   test(`every component reports Argo CD ${argocdReportedVersion(goModText())} and keeps running`, async () => {
     await sleep(2000);
-    for (const c of argocd.components) {
+    for (const c of stack.argocd.components) {
       assert.equal(c.exit, undefined, `${c.component} exited: ${readFileSync(c.log, 'utf8').slice(-2000)}`);
     }
-    const controllerLog = readFileSync(argocd.components.find((c) => c.component === 'argocd-application-controller')!.log, 'utf8');
+    const controllerLog = readFileSync(stack.argocd.components.find((c) => c.component === 'argocd-application-controller')!.log, 'utf8');
     const version = argocdReportedVersion(goModText()).replace(/[.+]/g, '\\$&');
     assert.match(controllerLog, new RegExp(`version="?${version}"?`));
   });
 
   test('the root app-of-apps, its ApplicationSet and one Application per overlay: all Synced and Healthy', { timeout: 1_200_000 }, async () => {
     const started = performance.now();
-    const { stdout } = await exec(await kustomizeBinary(), ['build', path.join(repo.work, 'argocd/root')]);
+    const { stdout } = await exec(await kustomizeBinary(), ['build', path.join(stack.repo.work, 'argocd/root')]);
     const rootApp = parseYaml(stdout) as Application & { apiVersion: string; kind: string; metadata: { namespace: string } };
     assert.equal(rootApp.metadata.name, 'rollcall-root');
     await applyObject(api, rootApp);
-    const names = overlayNames(path.join(repo.work, 'kustomize/overlays')).map((o) => `rollcall-${o}`);
+    const names = overlayNames(stack.repo.work).map((o) => `rollcall-${o}`);
     const times: Record<string, number> = {};
     for (const name of ['rollcall-root', ...names]) {
       await eventually(`${name} Synced and Healthy`, 900_000, async () => {
@@ -245,7 +126,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
   // *.svc.cluster.local names (docs/argocd-local.md); the agent now answers them (docs/local-control-plane.md,
   // "The cluster DNS"), and the analysis controller uses it too.
   test('the first sync of every overlay ends by itself and succeeds: its hooks ran and passed', { timeout: 1_200_000 }, async () => {
-    const names = overlayNames(path.join(repo.work, 'kustomize/overlays')).map((o) => `rollcall-${o}`);
+    const names = overlayNames(stack.repo.work).map((o) => `rollcall-${o}`);
     const outcomes: Record<string, Observation> = {};
     for (const name of names) {
       const done = await record(name, 900_000, (o) => o.phase !== undefined && o.phase !== 'Running');
@@ -263,15 +144,15 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
   // at the same time, and one commit halves the suite's longest wait (each bad sync takes about 4 min to end).
   test('rolling and recreate: a crash release\'s sync ends by itself, Failed; the revert syncs and each overlay recovers', { timeout: 1_800_000 }, async () => {
     const overlays = ['rolling', 'recreate'];
-    const release = await repo.commit(`release: ${overlays.join(' and ')} crash`, async (work) => {
+    const release = await stack.repo.commit(`release: ${overlays.join(' and ')} crash`, async (work) => {
       await setBadRelease(work, 'crash');
-      for (const overlay of overlays) await addComponent(work, overlay, '../../components/bad-release');
+      for (const overlay of overlays) await releaseBadBuild(work, overlay);
     });
     const pushed = performance.now();
     for (const overlay of overlays) await refresh(`rollcall-${overlay}`);
     const bad = await Promise.all(
       overlays.map((overlay) =>
-        record(`rollcall-${overlay}`, BAD_SYNC_BOUND_MS + 120_000, (o) => o.revision === release.slice(0, 8) && (o.phase === 'Failed' || o.phase === 'Error' || o.phase === 'Succeeded')),
+        record(`rollcall-${overlay}`, BAD_SYNC_BOUND_MS + 120_000, operationOver(release)),
       ),
     );
     overlays.forEach((overlay, i) => report(`${overlay} crash: sync operation`, bad[i]));
@@ -280,7 +161,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       assert.equal(bad[i]!.changes.at(-1)?.phase, 'Failed', overlay);
     });
 
-    const revert = await repo.revert(release);
+    const revert = await stack.repo.revert(release);
     const revertPushed = performance.now();
     for (const overlay of overlays) await refresh(`rollcall-${overlay}`);
     const recoveries = await Promise.all(
@@ -310,9 +191,9 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
   test('canary-analysis: an errors release is failed by the real analysis controller, its sync ends by itself; the revert recovers', { timeout: 1_800_000 }, async () => {
     const overlay = 'canary-analysis';
     const name = `rollcall-${overlay}`;
-    const release = await repo.commit(`release: ${overlay} errors`, async (work) => {
+    const release = await stack.repo.commit(`release: ${overlay} errors`, async (work) => {
       await setBadRelease(work, 'errors:0.5');
-      await addComponent(work, overlay, '../../components/bad-release');
+      await releaseBadBuild(work, overlay);
     });
     // The analysis judges the canary's answers to its clients (GET /stats error_share): give it clients, a few
     // visits a second through the API server's pod proxy, as a Service's clients would.
@@ -320,7 +201,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     try {
       const pushed = performance.now();
       await refresh(name);
-      const bad = await record(name, BAD_SYNC_BOUND_MS + 120_000, (o) => o.revision === release.slice(0, 8) && (o.phase === 'Failed' || o.phase === 'Error' || o.phase === 'Succeeded'));
+      const bad = await record(name, BAD_SYNC_BOUND_MS + 120_000, operationOver(release));
       const runs = await api.get<{ items: AnalysisRun[] }>(`/apis/argoproj.io/v1alpha1/namespaces/${name}/analysisruns`);
       report(`${overlay} errors: sync operation`, { ...bad, analysisRuns: runs.items.map(summariseAnalysisRun), canaryVisits: traffic.counts() });
       assert.ok(bad.ended, `the errors release's sync did not end within ${(BAD_SYNC_BOUND_MS + 120_000) / 1000} s`);
@@ -331,7 +212,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
 
       // kustomize/overlays/canary-analysis/README.md, "Abort": revert the release commit; no manual step (the errors
       // release is Ready, so the controller replaces rollcall-2 by itself).
-      const revert = await repo.revert(release);
+      const revert = await stack.repo.revert(release);
       const revertPushed = performance.now();
       await refresh(name);
       const recovered = await record(name, 600_000, recoveredBy(revert));
@@ -348,7 +229,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     // managedNamespaceMetadata and PruneLast, and no Namespace object in the bundle. The Namespace matters: gitops-engine
     // adds its PreSync Namespace task only when the target objects hold no Namespace of that name
     // (pkg/sync/sync_context.go autoCreateNamespace), so the options alone do not make the sync multi-step.
-    await repo.commit('test: the Argo CD settings before the single-step fix', async (work) => {
+    await stack.repo.commit('test: the Argo CD settings before the single-step fix', async (work) => {
       const file = path.join(work, 'argocd/applicationset/applicationset.yaml');
       const doc = parseDocument(await readFile(file, 'utf8'));
       const policy = ['spec', 'template', 'spec', 'syncPolicy'];
@@ -370,9 +251,9 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       const a = await app(name);
       return a.status?.health?.status === 'Healthy' && a.status.operationState?.phase !== 'Running' ? true : undefined;
     });
-    const release = await repo.commit('release: rolling crash (old settings)', async (work) => {
+    const release = await stack.repo.commit('release: rolling crash (old settings)', async (work) => {
       await setBadRelease(work, 'crash');
-      await addComponent(work, 'rolling', '../../components/bad-release');
+      await releaseBadBuild(work, 'rolling');
     });
     await refresh(name);
     // The watch starts when the release's operation does: in the run of 2026-12-03 20:41 Argo CD took 213 s to start
@@ -395,29 +276,6 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
   });
 });
 
-/** The overlays of a checkout: the folders of kustomize/overlays with a kustomization. */
-function overlayNames(dir: string): string[] {
-  return readdirSync(dir).filter((d) => existsSync(path.join(dir, d, 'kustomization.yaml'))).sort();
-}
-
-/** Adds `component` to an overlay's `components:` list (as the bad-release README says: one line). */
-async function addComponent(work: string, overlay: string, component: string): Promise<void> {
-  const file = path.join(work, 'kustomize/overlays', overlay, 'kustomization.yaml');
-  const doc = parseDocument(await readFile(file, 'utf8'));
-  const list = (doc.get('components') as { toJSON(): string[] } | undefined)?.toJSON() ?? [];
-  if (!list.includes(component)) doc.set('components', [...list, component]);
-  await writeFile(file, doc.toString());
-}
-
-/** Sets the bad-release component's failure mode (its README: "edit the value"). */
-async function setBadRelease(work: string, mode: string): Promise<void> {
-  const file = path.join(work, 'kustomize/components/bad-release/kustomization.yaml');
-  const text = await readFile(file, 'utf8');
-  const next = text.replace(/(name: BAD_RELEASE\n\s+value: )"[^"]*"/, `$1"${mode}"`);
-  if (next === text && !text.includes(`"${mode}"`)) throw new Error(`${file}: no BAD_RELEASE value to set`);
-  await writeFile(file, next);
-}
-
 interface AnalysisRun {
   metadata: { name: string };
   status?: { phase?: string; message?: string; metricResults?: { name: string; phase?: string; successful?: number; failed?: number; error?: number; measurements?: { phase?: string; value?: string; message?: string }[] }[] };
@@ -429,26 +287,5 @@ function summariseAnalysisRun(r: AnalysisRun): unknown {
     phase: r.status?.phase,
     message: r.status?.message,
     metrics: r.status?.metricResults?.map((m) => ({ name: m.name, phase: m.phase, successful: m.successful, failed: m.failed, error: m.error, values: m.measurements?.map((x) => x.value ?? x.message) })),
-  };
-}
-
-/** Visits `pod` (GET / with Accept: application/json, through the API server's pod proxy) about five times a second
- * until stopped; counts the answers by status (0: no answer, e.g. while the pod is replaced). */
-function visitWhileRunning(api: ApiClient, namespace: string, pod: string): { stop(): Promise<void>; counts(): Record<string, number> } {
-  let running = true;
-  const counts: Record<string, number> = {};
-  const loop = (async () => {
-    while (running) {
-      const res = await api.send('GET', `/api/v1/namespaces/${namespace}/pods/${pod}:5000/proxy/`).catch(() => ({ status: 0 }));
-      counts[res.status] = (counts[res.status] ?? 0) + 1;
-      await sleep(200);
-    }
-  })();
-  return {
-    counts: () => ({ ...counts }),
-    stop: async () => {
-      running = false;
-      await loop;
-    },
   };
 }

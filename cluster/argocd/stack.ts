@@ -1,0 +1,111 @@
+// The whole stack real Argo CD needs on this machine, started in one call: the local control plane, the node agent as
+// its node, a local Git repository of this project (cluster/argocd/git-repo.ts) with the hook deadlines scaled down by
+// one component added to every overlay in one commit, and Argo CD's components (with the Argo Rollouts analysis
+// controller) as processes. Used by the Argo CD suite and the matrix (scripts/argocd-matrix.ts); stop() ends every
+// process it started, by PID, and removes what it created.
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { cp as copyDir } from 'node:fs/promises';
+import path from 'node:path';
+import { findGo } from '../go-build.ts';
+import { missingPrivileges, startControlPlane, type ControlPlane } from '../local/control-plane.ts';
+import type { ApiClient } from '../local/api.ts';
+import { startLocalNode } from '../local/node.ts';
+import { inNamespaceWithResolvConf } from '../local/network.ts';
+import type { SpawnedNodeAgent } from '../node-agent/agent.ts';
+import { podDnsConfig, resolvConf } from '../node-agent/pod-dns.ts';
+import { startArgoCD, type ArgoCD } from './argocd.ts';
+import { createLocalRepo, type LocalRepo } from './git-repo.ts';
+import { addComponent, overlayNames } from './releases.ts';
+
+/** The kube-dns Service's ClusterIP the node agent publishes (cluster/node-agent/cluster-dns.ts, kubeadm's choice). */
+const CLUSTER_DNS = '10.96.0.10';
+
+/**
+ * The component that scales the hook deadlines down for a measurement (smoke and recreate Jobs 120 s, their checks
+ * 90 s), so a bad release's sync ends in minutes; the bundle users deploy is unchanged. Every figure taken with it
+ * says so (SCALED_TIMINGS).
+ */
+export const SCALED_TIMINGS_COMPONENT = path.resolve(import.meta.dirname, '../../testing/cluster/fixtures/scaled-timings');
+export const SCALED_TIMINGS = 'hook deadlines scaled to 120 s (checks 90 s) by testing/cluster/fixtures/scaled-timings, added to every overlay';
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(path.join(dir, tool)));
+}
+
+/** Why the stack cannot start here (a missing privilege or tool, named), or undefined. */
+export function argocdStackUnavailable(): string | undefined {
+  const privileges = missingPrivileges();
+  if (privileges) return privileges;
+  if (!findGo()) return 'Go is not installed: Argo CD is built from its Go modules and its manifests are read from the module cache';
+  for (const tool of ['git', 'redis-server', 'nsenter', 'setpriv', 'ip']) {
+    if (!onPath(tool)) return `${tool} is not installed (git: the repository; redis-server: Argo CD's cache, apt-get install redis-server; nsenter, setpriv, ip: the node agent's pods)`;
+  }
+  return undefined;
+}
+
+export interface ArgoCDStackOptions {
+  /** The control plane's name and transit subnet: its own, so a control plane started by hand is left alone. */
+  name: string;
+  subnet: number;
+  nodeName: string;
+  /** Everything goes here (state, logs, the repository). */
+  dir: string;
+  /** The checkout whose HEAD becomes the repository (default: this one). */
+  source?: string;
+  /** A control plane binary built elsewhere (default: the cached build, made when missing). */
+  controlPlaneBinary?: string;
+  log: (line: string) => void;
+}
+
+export interface ArgoCDStack {
+  cp: ControlPlane;
+  api: ApiClient;
+  agent: SpawnedNodeAgent;
+  repo: LocalRepo;
+  argocd: ArgoCD;
+  /** The commit with the scaled timings: what every later release starts from. */
+  scaledCommit: string;
+  /** Milliseconds from the control plane's start to every Argo CD component answering. */
+  startedAfterMs: number;
+  stop(): Promise<void>;
+}
+
+export async function startArgoCDStack(options: ArgoCDStackOptions): Promise<ArgoCDStack> {
+  const started = performance.now();
+  chmodSync(options.dir, 0o711);
+  const cp = await startControlPlane({ name: options.name, subnet: options.subnet, nodeName: options.nodeName, ...(options.controlPlaneBinary ? { binary: options.controlPlaneBinary } : {}), stateDir: path.join(options.dir, 'control-plane'), log: options.log });
+  let agent: SpawnedNodeAgent | undefined;
+  let argocd: ArgoCD | undefined;
+  const stop = async () => {
+    await argocd?.stop();
+    await agent?.stop();
+    await cp.stop();
+  };
+  try {
+    const api = await cp.admin();
+    agent = await startLocalNode(cp, { dir: options.dir });
+    const repo = await createLocalRepo(path.join(options.dir, 'git'), options.source ? { source: options.source } : {});
+    const scaledCommit = await repo.commit('test: hook deadlines scaled down (every overlay)', async (work) => {
+      await copyDir(SCALED_TIMINGS_COMPONENT, path.join(work, 'kustomize/components/scaled-timings'), { recursive: true });
+      for (const overlay of overlayNames(work)) await addComponent(path.join(work, 'kustomize/overlays', overlay), '../../components/scaled-timings');
+    });
+    // The analysis controller fetches its web metric from the canary pod by its cluster DNS name: it runs in the
+    // cluster's network namespace with the resolv.conf a pod of its namespace (argo-rollouts, dnsPolicy ClusterFirst)
+    // gets from the kubelet, naming the node agent's cluster DNS.
+    const resolv = path.join(options.dir, 'analysis-controller.resolv.conf');
+    const node = { clusterDNS: [CLUSTER_DNS], clusterDomain: 'cluster.local', host: { servers: [], searches: [], options: [] } };
+    writeFileSync(resolv, resolvConf(podDnsConfig({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'argo-rollouts' }, spec: { containers: [] } }, node)));
+    argocd = await startArgoCD({
+      kubeconfig: cp.kubeconfigs.admin,
+      api,
+      workDir: path.join(options.dir, 'argocd'),
+      analysisController: true,
+      clusterNetwork: inNamespaceWithResolvConf(`/run/netns/${cp.netns}`, resolv),
+      log: options.log,
+    });
+    return { cp, api, agent, repo, argocd, scaledCommit, startedAfterMs: Math.round(performance.now() - started), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
