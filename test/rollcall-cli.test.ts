@@ -95,7 +95,7 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     ['a Kubernetes version on a real cluster', ['compare', '--cluster', 'local', '--kubernetes', '1.36'], [/--kubernetes with --cluster: a real cluster is its own version/]],
     ['an unknown client kind', ['compare', '--clients', 'keepalive'], [/--clients "keepalive" \(did you mean "keep-alive"\?\); accepted: keep-alive, per-request/]],
     ['a negative pod start latency', ['compare', '--pod-start', '-1'], [/--pod-start "-1" is not accepted; accepted: a number 0 to 600/]],
-    ['Argo CD on a real cluster', ['compare', '--cluster', 'local', '--delivery', 'argocd'], [/--delivery argocd with --cluster: .*accepted: --delivery kubectl$/]],
+    ['Argo CD on a user\'s cluster', ['compare', '--cluster', 'context=kind-rollcall', '--delivery', 'argocd'], [/--delivery argocd with --cluster context=NAME: the real Argo CD runs beside --cluster local only .*accepted: --cluster local, or --delivery kubectl$/]],
   ];
   for (const [name, args, patterns] of cases) {
     test(`${name}: rollcall ${args.join(' ')}`, async () => assertRefused(await run(args), ...patterns));

@@ -35,6 +35,21 @@ async function git(cwd: string, args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/**
+ * An empty repository of the same shape (a bare repository Argo CD reads by file://, a working copy commits are made
+ * in): where `rollcall compare --cluster local --delivery argocd` commits each release's rendered manifests.
+ */
+export async function createEmptyRepo(dir: string, revision = 'main'): Promise<LocalRepo> {
+  const bare = path.join(dir, 'manifests.git');
+  const work = path.join(dir, 'manifests');
+  await mkdir(work, { recursive: true });
+  await exec('git', ['init', '--quiet', '--bare', '--initial-branch', revision, bare]);
+  await exec('git', ['init', '--quiet', '--initial-branch', revision, work]);
+  await git(work, ['commit', '--quiet', '--allow-empty', '-m', 'empty']);
+  await git(work, ['push', '--quiet', bare, `HEAD:${revision}`]);
+  return repoOf(bare, work, revision);
+}
+
 /** Creates `dir`/rollcall.git and `dir`/work from `source` (default: this checkout) and pushes the pointed tree. */
 export async function createLocalRepo(dir: string, options: { source?: string; revision?: string } = {}): Promise<LocalRepo> {
   const source = options.source ?? projectRoot;
@@ -50,6 +65,11 @@ export async function createLocalRepo(dir: string, options: { source?: string; r
   await git(work, ['commit', '--quiet', '-am', `Local cluster: repository ${url}`]);
   await git(work, ['push', '--quiet', '--force', bare, `HEAD:${revision}`]);
 
+  return repoOf(bare, work, revision);
+}
+
+function repoOf(bare: string, work: string, revision: string): LocalRepo {
+  const url = `file://${bare}`;
   const head = () => git(bare, ['rev-parse', revision]);
   const push = async () => {
     await git(work, ['push', '--quiet', bare, `HEAD:${revision}`]);

@@ -70,6 +70,26 @@ export interface ArgoCDStack {
   stop(): Promise<void>;
 }
 
+/**
+ * Argo CD's components (and the Argo Rollouts analysis controller) as processes against control plane `cp`, their
+ * logs and state under `dir`/argocd. The analysis controller fetches its web metric from the canary pod by its cluster
+ * DNS name: it runs in the cluster's network namespace with the resolv.conf a pod of its namespace (argo-rollouts,
+ * dnsPolicy ClusterFirst) gets from the kubelet, naming the node agent's cluster DNS.
+ */
+export async function startArgoCDOn(cp: ControlPlane, api: ApiClient, dir: string, log: (line: string) => void): Promise<ArgoCD> {
+  const resolv = path.join(dir, 'analysis-controller.resolv.conf');
+  const node = { clusterDNS: [CLUSTER_DNS], clusterDomain: 'cluster.local', host: { servers: [], searches: [], options: [] } };
+  writeFileSync(resolv, resolvConf(podDnsConfig({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'argo-rollouts' }, spec: { containers: [] } }, node)));
+  return startArgoCD({
+    kubeconfig: cp.kubeconfigs.admin,
+    api,
+    workDir: path.join(dir, 'argocd'),
+    analysisController: true,
+    clusterNetwork: inNamespaceWithResolvConf(`/run/netns/${cp.netns}`, resolv),
+    log,
+  });
+}
+
 export async function startArgoCDStack(options: ArgoCDStackOptions): Promise<ArgoCDStack> {
   const started = performance.now();
   chmodSync(options.dir, 0o711);
@@ -89,20 +109,7 @@ export async function startArgoCDStack(options: ArgoCDStackOptions): Promise<Arg
       await copyDir(SCALED_TIMINGS_COMPONENT, path.join(work, 'kustomize/components/scaled-timings'), { recursive: true });
       for (const overlay of overlayNames(work)) await addComponent(path.join(work, 'kustomize/overlays', overlay), '../../components/scaled-timings');
     });
-    // The analysis controller fetches its web metric from the canary pod by its cluster DNS name: it runs in the
-    // cluster's network namespace with the resolv.conf a pod of its namespace (argo-rollouts, dnsPolicy ClusterFirst)
-    // gets from the kubelet, naming the node agent's cluster DNS.
-    const resolv = path.join(options.dir, 'analysis-controller.resolv.conf');
-    const node = { clusterDNS: [CLUSTER_DNS], clusterDomain: 'cluster.local', host: { servers: [], searches: [], options: [] } };
-    writeFileSync(resolv, resolvConf(podDnsConfig({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'argo-rollouts' }, spec: { containers: [] } }, node)));
-    argocd = await startArgoCD({
-      kubeconfig: cp.kubeconfigs.admin,
-      api,
-      workDir: path.join(options.dir, 'argocd'),
-      analysisController: true,
-      clusterNetwork: inNamespaceWithResolvConf(`/run/netns/${cp.netns}`, resolv),
-      log: options.log,
-    });
+    argocd = await startArgoCDOn(cp, api, options.dir, options.log);
     return { cp, api, agent, repo, argocd, scaledCommit, startedAfterMs: Math.round(performance.now() - started), stop };
   } catch (error) {
     await stop();

@@ -125,6 +125,9 @@ export interface RehearsalCluster {
   blueGreen(options: RehearsalClusterOptions, state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): Promise<RehearsalBlueGreen>;
   /** How a release reaches this cluster with `--delivery kubectl` (a real cluster runs the hook Jobs itself). */
   kubectlDelivery(plan: RolloutPlan): Delivery;
+  /** With `--delivery argocd` on a real cluster that runs Argo CD: a commit the real Argo CD syncs (kube/argocd.ts).
+   * Absent elsewhere: the model's Argo CD (rehearsal/run/argocd-delivery.ts) stands in on the model. */
+  argocdDelivery?(plan: RolloutPlan): Delivery;
   /** Stops what the cluster itself started (a local control plane). */
   close?(): Promise<void>;
 }

@@ -85,7 +85,8 @@ async function renderedOverlay(overlay: string): Promise<readonly K8sObject[]> {
   return (await render(renderer, path.join('kustomize', 'overlays', overlay), repoRoot)).objects;
 }
 
-async function bundleApplication(): Promise<K8sObject> {
+/** The bundle's Application (argocd/application rendered): its syncPolicy is what every overlay's sync follows. */
+export async function bundleApplication(): Promise<K8sObject> {
   const renderer = findRenderer();
   if (!renderer) throw new Error(noRendererMessage);
   const app = (await render(renderer, 'argocd/application', repoRoot)).objects.find((o) => o.kind === 'Application');

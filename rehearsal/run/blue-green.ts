@@ -8,7 +8,7 @@
 //   (rollbackSteps: instant, the old colour never stopped), then revert the release (the bad colour to 0).
 // A release that never becomes Ready on the idle colour (crash, unready) is never switched to: the person reverts the
 // release commit (the idle colour back to 0 replicas and its previous tag, the README's first row) and clients never
-// see it. The steps are applied as `kubectl apply` of each commit; --delivery does not change them.
+// see it. The steps are applied as `kubectl apply` of each commit (on a real cluster with Argo CD: as commits it syncs).
 // The pair runs on the model or on a real cluster (options.cluster), through the seam (rehearsal/cluster/seam.ts
 // RehearsalBlueGreen): the runner only declares each commit's state and reads what the cluster did.
 import { modelCluster } from '../cluster/model.ts';
@@ -236,7 +236,7 @@ export async function rehearseBlueGreen(plan: RolloutPlan, scenarios: readonly R
             terminationGracePeriodSeconds: plan.terminationGraceMs / 1000,
             blueGreen: `release to ${idle}, then switch`,
             endpointPropagationMs: options.endpointPropagationMs,
-            delivery: cluster.kind === 'real' ? 'kubectl apply --server-side of each Git step' : 'kubectl apply of each Git step',
+            delivery: cluster.argocdDelivery ? 'a commit of each Git step, synced by the real Argo CD' : cluster.kind === 'real' ? 'kubectl apply --server-side of each Git step' : 'kubectl apply of each Git step',
             timeScale: options.timeScale,
           },
           replicas: state.colours[state.active].replicas,

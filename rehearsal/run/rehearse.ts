@@ -82,7 +82,8 @@ export async function rehearseStatefulSet(plan: RolloutPlan, scenarios: readonly
       set.labels = new Map([[good.revision, 'v1'], [release.revision, 'v2']]);
       const { run, origin, now: runNow } = timelines.begin(index);
       const progress = (phase: string) => options.progress?.(scenario, phase);
-      const result = await rehearseRelease({ plan, set, delivery: options.delivery ?? cluster.kubectlDelivery, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress });
+      // A cluster whose applies are commits its Argo CD syncs delivers through that Argo CD (--delivery argocd).
+      const result = await rehearseRelease({ plan, set, delivery: options.delivery ?? cluster.argocdDelivery ?? cluster.kubectlDelivery, scenario, good, release, options, run, now: runNow, origin: t0 + origin, until, progress });
       const starts = set.podStartSamples?.();
       const podStartMs = starts ? median(starts) : (options.podStartLatencyMs ?? POD_START_LATENCY_MS);
       results.push({ ...result, figures: { ...result.figures, launchToAllReadyMs, podStartMs } });

@@ -159,8 +159,10 @@ export function parseCommandLine(argv: readonly string[], choices: Choices): Com
   if (cluster.kind !== 'model') {
     // A real cluster runs the manifests' own timings: nothing there can be scaled.
     if (scale !== undefined && Number(scale) !== 1) throw new UsageError(`--time-scale ${scale} with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none`);
-    if (delivery === 'argocd') throw new UsageError('--delivery argocd with --cluster: compare drives a real cluster with kubectl only (real Argo CD runs in npm run test:argocd); accepted: --delivery kubectl');
-    if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: there is no Argo CD model on a real cluster; accepted: --cluster without --argocd-refresh');
+    // The real Argo CD runs beside the local control plane; Argo CD on a user's cluster reads the user's repositories,
+    // which this command does not push to.
+    if (delivery === 'argocd' && cluster.kind === 'context') throw new UsageError('--delivery argocd with --cluster context=NAME: the real Argo CD runs beside --cluster local only (Argo CD on your cluster reads your repositories, which compare does not push to); accepted: --cluster local, or --delivery kubectl');
+    if (refresh !== undefined) throw new UsageError('--argocd-refresh with --cluster: the real Argo CD is told of each commit at once (a refresh request, as a Git webhook does); accepted: --cluster without --argocd-refresh');
     if (one('kubernetes') !== undefined) throw new UsageError('--kubernetes with --cluster: a real cluster is its own version; accepted: --cluster without --kubernetes');
     if (one('pod-start') !== undefined) throw new UsageError('--pod-start with --cluster: a real cluster starts pods in its own time (measured, figures.podStartMs); accepted: --cluster without --pod-start');
   }

@@ -8,7 +8,7 @@ import type { K8sObject } from '../../../bundle/types.ts';
 import { colours, type BlueGreenState, type Colour } from '../../model/blue-green.ts';
 import type { Template } from '../../run/statefulset.ts';
 import type { RehearsalBlueGreen, RehearsalClusterOptions } from '../seam.ts';
-import { applyOverlay } from './apply.ts';
+import { serverSideApplier, type Applier } from './apply.ts';
 import type { KubeConnection } from './connection.ts';
 import { InClusterLoad } from './load.ts';
 import { blueGreenObjects, colourSet, namespaceOf } from './manifests.ts';
@@ -31,6 +31,7 @@ export function routedColourOf(pods: readonly (string | undefined)[], declared: 
 export class KubeBlueGreen implements RehearsalBlueGreen {
   readonly sets: Record<Colour, KubeStatefulSet>;
   readonly #kube: KubeConnection;
+  readonly #applier: Applier;
   readonly #o: RehearsalClusterOptions;
   readonly #objects: readonly K8sObject[];
   readonly #ns: string;
@@ -40,8 +41,9 @@ export class KubeBlueGreen implements RehearsalBlueGreen {
   #poller: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], state: BlueGreenState, templates: Readonly<Record<Colour, Template>>) {
+  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], state: BlueGreenState, templates: Readonly<Record<Colour, Template>>, applier: Applier) {
     this.#kube = kube;
+    this.#applier = applier;
     this.#o = o;
     this.#objects = objects;
     this.#ns = namespaceOf(objects);
@@ -51,9 +53,9 @@ export class KubeBlueGreen implements RehearsalBlueGreen {
   }
 
   /** Refuses a namespace rollcall did not make; removes one an interrupted run left; applies the overlay at `state`. */
-  static async create(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], state: BlueGreenState, templates: Readonly<Record<Colour, Template>>): Promise<KubeBlueGreen> {
+  static async create(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], state: BlueGreenState, templates: Readonly<Record<Colour, Template>>, applier: Applier = serverSideApplier): Promise<KubeBlueGreen> {
     await claimNamespace(kube, namespaceOf(objects));
-    const pair = new KubeBlueGreen(kube, o, objects, state, templates);
+    const pair = new KubeBlueGreen(kube, o, objects, state, templates, applier);
     await pair.apply(state, templates);
     pair.#poller = pair.#poll();
     return pair;
@@ -79,7 +81,7 @@ export class KubeBlueGreen implements RehearsalBlueGreen {
     for (const c of colours) this.sets[c].noteApplied(templates[c], state.colours[c].replicas);
     this.#declared = state.active;
     const what = colours.map((c) => `${c} ${templates[c].revision} × ${state.colours[c].replicas}`).join(', ');
-    await applyOverlay(this.#kube, this.#ns, blueGreenObjects(this.#objects, state, templates), `${what}, ${state.active} active`);
+    await this.#applier.apply(this.#kube, this.#ns, blueGreenObjects(this.#objects, state, templates), `${what}, ${state.active} active`);
   }
 
   routed(): { colour: Colour; endpoints: number } {
@@ -107,6 +109,7 @@ export class KubeBlueGreen implements RehearsalBlueGreen {
     this.#polling = false;
     await this.#poller;
     await Promise.all(colours.map((c) => this.sets[c].close()));
+    await this.#applier.forget?.(this.#ns);
     await deleteNamespace(this.#kube, this.#ns);
   }
 }

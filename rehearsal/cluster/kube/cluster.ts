@@ -11,6 +11,8 @@ import { KubeBlueGreen } from './blue-green.ts';
 import { KubeConnection, type KubeTarget } from './connection.ts';
 import { compareNamespace, inNamespace } from './manifests.ts';
 import { KubeStatefulSet } from './statefulset.ts';
+import { serverSideApplier, type Applier } from './apply.ts';
+import { realArgocdDelivery, type ArgoCdApplier } from './argocd.ts';
 
 /** `kubectl apply --server-side` of the overlay at the release's template; its hook Jobs run on the cluster itself. */
 export function serverSideApply(plan: RolloutPlan): Delivery {
@@ -31,8 +33,12 @@ async function describeCluster(kube: KubeConnection, name: string): Promise<stri
   return `${name}: Kubernetes ${version.gitVersion}, ${nodes.items.length} node${nodes.items.length === 1 ? '' : 's'}: ${kinds.join(', ')}`;
 }
 
-export async function kubeCluster(target: KubeTarget, name: string, stop?: () => Promise<void>): Promise<RehearsalCluster> {
+/** A real cluster; `argocd`: every apply is a commit the cluster's Argo CD syncs (built on `kube`, so it is made by
+ * the caller's function once the connection is open). */
+export async function kubeCluster(target: KubeTarget, name: string, stop?: () => Promise<void>, argocd?: { applier: (kube: KubeConnection) => ArgoCdApplier; describe: string }): Promise<RehearsalCluster> {
   const kube = await KubeConnection.open(target);
+  const gitops = argocd?.applier(kube);
+  const applier: Applier = gitops ?? serverSideApplier;
   const renderer = findRenderer();
   if (!renderer) throw new Error(noRendererMessage);
   // Closed by the runner when it ends; on an interrupt, by close() below.
@@ -42,19 +48,20 @@ export async function kubeCluster(target: KubeTarget, name: string, stop?: () =>
     return inNamespace(objects, compareNamespace(name));
   };
   return {
-    describe: await describeCluster(kube, name),
+    describe: `${await describeCluster(kube, name)}${argocd ? `; ${argocd.describe}` : ''}`,
     kind: 'real',
     async statefulSet(options, initial) {
-      const set = await KubeStatefulSet.create(kube, options, await overlay(options.plan.overlay), initial);
+      const set = await KubeStatefulSet.create(kube, options, await overlay(options.plan.overlay), initial, applier);
       open.add(set);
       return set;
     },
     async blueGreen(options, state, templates) {
-      const pair = await KubeBlueGreen.create(kube, options, await overlay(options.plan.overlay), state, templates);
+      const pair = await KubeBlueGreen.create(kube, options, await overlay(options.plan.overlay), state, templates, applier);
       open.add(pair);
       return pair;
     },
     kubectlDelivery: serverSideApply,
+    ...(gitops ? { argocdDelivery: realArgocdDelivery(gitops) } : {}),
     async close() {
       for (const set of open) await set.close().catch(() => undefined);
       kube.close();

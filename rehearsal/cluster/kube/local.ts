@@ -11,6 +11,12 @@ import { cachedBinaryPath, findGo } from '../../../cluster/controlplane/build.ts
 import { missingPrivileges, startControlPlane } from '../../../cluster/local/control-plane.ts';
 import { startLocalNode } from '../../../cluster/local/node.ts';
 import type { RehearsalCluster } from '../seam.ts';
+import type { ArgoCD } from '../../../cluster/argocd/argocd.ts';
+import { argocdReportedVersion } from '../../../cluster/argocd/build.ts';
+import { createEmptyRepo } from '../../../cluster/argocd/git-repo.ts';
+import { startArgoCDOn } from '../../../cluster/argocd/stack.ts';
+import { goModText } from '../../../cluster/go-build.ts';
+import { bundleApplication } from '../../run/argocd-delivery.ts';
 import { kubeCluster } from './cluster.ts';
 
 /**
@@ -38,13 +44,17 @@ export function localClusterUnavailable(): string | undefined {
   return undefined;
 }
 
-export async function startLocalCluster(log: (line: string) => void): Promise<RehearsalCluster> {
+/** `argocd`: Argo CD runs beside the control plane (cluster/argocd: its components and the Argo Rollouts analysis
+ * controller as processes, built from the Go modules when not cached) and every apply is a commit it syncs. */
+export async function startLocalCluster(log: (line: string) => void, options: { argocd?: boolean } = {}): Promise<RehearsalCluster> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rollcall-compare-cluster-'));
   // The pods' non-root users walk through it to their volumes.
   chmodSync(tmp, 0o711);
   const cp = await startControlPlane({ ...freeSlot(), stateDir: path.join(tmp, 'control-plane'), log });
   let agent: Awaited<ReturnType<typeof startLocalNode>> | undefined;
+  let argocd: ArgoCD | undefined;
   const stop = async () => {
+    await argocd?.stop();
     await agent?.stop();
     await cp.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -52,7 +62,16 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Re
   try {
     agent = await startLocalNode(cp, { dir: tmp });
     log(`local control plane ${cp.name} up at ${cp.apiserverUrl}, state ${tmp}, node ${agent.nodeName} registered`);
-    return await kubeCluster({ kubeconfig: cp.kubeconfigs.admin }, `local control plane (${cp.name})`, stop);
+    if (!options.argocd) return await kubeCluster({ kubeconfig: cp.kubeconfigs.admin }, `local control plane (${cp.name})`, stop);
+    argocd = await startArgoCDOn(cp, await cp.admin(), tmp, log);
+    const repo = await createEmptyRepo(path.join(tmp, 'git'));
+    const application = await bundleApplication();
+    log(`Argo CD ${argocdReportedVersion(goModText())} up after ${Math.round(argocd.readyAfterMs / 1000)} s; releases are commits to ${repo.url}`);
+    const { ArgoCdApplier } = await import('./argocd.ts');
+    return await kubeCluster({ kubeconfig: cp.kubeconfigs.admin }, `local control plane (${cp.name})`, stop, {
+      applier: (kube) => new ArgoCdApplier({ kube, repo, namespace: argocd!.namespace, application }),
+      describe: `Argo CD ${argocdReportedVersion(goModText())} (application controller, repo server; Argo Rollouts analysis controller)`,
+    });
   } catch (error) {
     await stop();
     throw error;

@@ -13,7 +13,7 @@ import type { RehearsalClusterOptions, RehearsalStatefulSet } from '../seam.ts';
 import type { KubeConnection } from './connection.ts';
 import { InClusterLoad } from './load.ts';
 import { clientServiceOf, containerPort, namespaceOf, releaseObjects, REVISION_ANNOTATION, statefulSetOf } from './manifests.ts';
-import { applyOverlay } from './apply.ts';
+import { serverSideApplier, type Applier } from './apply.ts';
 import { claimNamespace, deleteNamespace } from './namespace.ts';
 
 /** How long a revert may make no visible progress before a person takes the README's manual step. */
@@ -93,6 +93,7 @@ interface Tracked extends PodReading {
 export class KubeStatefulSet implements RehearsalStatefulSet {
   labels = new Map<string, string>();
   readonly #kube: KubeConnection;
+  readonly #applier: Applier;
   readonly #o: RehearsalClusterOptions;
   readonly #objects: readonly K8sObject[];
   readonly #ns: string;
@@ -118,8 +119,9 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   #relaunching = false;
   #poller: Promise<void> = Promise.resolve();
 
-  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template, setName?: string) {
+  private constructor(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template, setName?: string, applier: Applier = serverSideApplier) {
     this.#kube = kube;
+    this.#applier = applier;
     this.#o = o;
     this.#objects = objects;
     this.#ns = namespaceOf(objects);
@@ -134,8 +136,8 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
   }
 
   /** Refuses a namespace rollcall did not make; removes one an interrupted run left; applies the overlay at `initial`. */
-  static async create(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template): Promise<KubeStatefulSet> {
-    const set = new KubeStatefulSet(kube, o, objects, initial);
+  static async create(kube: KubeConnection, o: RehearsalClusterOptions, objects: readonly K8sObject[], initial: Template, applier: Applier = serverSideApplier): Promise<KubeStatefulSet> {
+    const set = new KubeStatefulSet(kube, o, objects, initial, undefined, applier);
     await claimNamespace(kube, set.#ns);
     await set.setTemplate(initial);
     set.#poller = set.#poll();
@@ -274,11 +276,12 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     return this.#pods.flatMap((pod, ordinal) => (pod && !pod.terminating && !pod.ready && pod.revision !== this.#applied.revision ? [ordinal] : []));
   }
 
-  /** `kubectl apply --server-side` of the whole overlay at `template` (apply.ts): its hooks run again. */
+  /** The whole overlay at `template` through the applier (apply.ts: kubectl apply --server-side, or a commit Argo CD
+   * syncs): its hooks run again. */
   async setTemplate(template: Template): Promise<void> {
     if (!this.#owner) throw new Error(`${this.#setName} is one colour of a pair: the pair applies the overlay`);
     this.noteApplied(template);
-    await applyOverlay(this.#kube, this.#ns, releaseObjects(this.#objects, template), `template ${template.revision}`);
+    await this.#applier.apply(this.#kube, this.#ns, releaseObjects(this.#objects, template), `template ${template.revision}`);
   }
 
   /** The template and replicas the last apply gave this StatefulSet (what a pod not on the template is replaced for,
@@ -294,6 +297,7 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     const path = `/apis/apps/v1/namespaces/${this.#ns}/statefulsets/${this.#setName}`;
     // The pods the garbage collector deletes now are not the rollout's replacements.
     this.#relaunching = true;
+    await this.#applier.pause?.(this.#ns);
     await this.#kube.request('DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
     const deadline = Date.now() + 600_000;
     while ((await this.#kube.find(path)) || this.#pods.some((pod) => pod !== undefined)) {
@@ -372,6 +376,8 @@ export class KubeStatefulSet implements RehearsalStatefulSet {
     this.#closed = true;
     this.#polling = false;
     await this.#poller;
-    if (this.#owner) await deleteNamespace(this.#kube, this.#ns);
+    if (!this.#owner) return;
+    await this.#applier.forget?.(this.#ns);
+    await deleteNamespace(this.#kube, this.#ns);
   }
 }
