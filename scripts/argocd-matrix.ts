@@ -79,6 +79,13 @@ async function renderAt(checkout: string, overlay: string): Promise<K8sObject[]>
 async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line: string) => void): Promise<{ real: RealArgoCdRun[]; scaled: Map<string, K8sObject[]>; kubernetes: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rollcall-argocd-matrix-'));
   const stack = await startArgoCDStack({ name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node', dir, log, ...(process.env.CONTROLPLANE_BINARY ? { controlPlaneBinary: process.env.CONTROLPLANE_BINARY } : {}) });
+  // Interrupted: every process the stack started is ended by PID, its network namespaces removed.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the control plane, the node agent and Argo CD`);
+    void stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const { api, repo } = stack;
     const watch = new ApplicationWatch(api, path.join(dir, 'observations.log'));

@@ -113,11 +113,19 @@ test('each apply commits the rendered overlay; the first creates the project and
 function scriptedApplier() {
   let n = 0;
   const pushes: { commit: string; atMs: number }[] = [];
-  const state: { current: Record<string, unknown> | undefined } = { current: undefined };
+  let listener: ((app: unknown) => void) | undefined;
+  const state = {
+    set current(app: Record<string, unknown>) {
+      listener?.(app);
+    },
+  };
   const applier = {
     name: 'scripted',
     pushes: () => pushes,
-    application: async () => state.current,
+    watchApplication: (_ns: string, on: (app: unknown) => void) => {
+      listener = on;
+      return { stop: () => (listener = undefined) };
+    },
     push: () => {
       n += 1;
       pushes.push({ commit: `${String(n).repeat(8)}ffff`, atMs: performance.now() });
@@ -137,14 +145,14 @@ test('the real delivery reports the release\'s operation as Argo CD ran it, and 
   const origin = performance.now();
   await delivery.apply({ revision: 'r1', version: '1.0.1', env: {} }, cluster, (_k, label) => marks.push(label));
   state.current = op('11111111ffff', 'Running');
-  await sleep(700);
+  await sleep(300);
   state.current = op('11111111ffff', 'Running', 2);
-  await sleep(700);
+  await sleep(300);
+  // Failed and the revert's operation within the same moment: a watch sees both.
   state.current = op('11111111ffff', 'Failed', 2);
-  await sleep(700);
   let reverted = false;
   const revert = delivery.apply({ revision: 'r0', version: '1.0.0', env: {} }, cluster, (_k, label) => marks.push(label)).then(() => (reverted = true));
-  await sleep(700);
+  await sleep(300);
   assert.equal(reverted, false, 'not before Argo CD started the revert');
   state.current = op('22222222ffff', 'Running');
   await revert;

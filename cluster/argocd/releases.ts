@@ -10,11 +10,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
 import type { ApiClient } from '../local/api.ts';
+import { watchObject } from '../local/watch.ts';
 
 export const ARGOCD_NAMESPACE = 'argocd';
 
 export interface Application {
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; annotations?: Record<string, string>; resourceVersion?: string };
   status?: {
     sync?: { status?: string; revision?: string };
     health?: { status?: string };
@@ -87,6 +88,7 @@ export const recoveredBy = (revert: string) => (o: Observation) => o.revision ==
 export class ApplicationWatch {
   readonly #api: ApiClient;
   readonly #logFile: string | undefined;
+  #logged: Promise<unknown> = Promise.resolve();
   constructor(api: ApiClient, logFile?: string) {
     this.#api = api;
     this.#logFile = logFile;
@@ -103,30 +105,38 @@ export class ApplicationWatch {
   }
 
   /**
-   * Polls the Application once a second until `done` says so or `ms` pass; returns the changes seen, their times from
-   * `origin` (a performance.now() value, default: now). `tick` runs after every sample (a manual step that depends on
-   * what the cluster shows).
+   * Follows the Application through the API server's watch (every state it passes through, cluster/local/watch.ts)
+   * until `done` says so or `ms` pass; returns the changes seen, their times from `origin` (a performance.now() value,
+   * default: now). `tick` runs about once a second with the latest state (a manual step that depends on what the
+   * cluster shows).
    */
   async record(name: string, ms: number, done: (o: Observation) => boolean, options: { tick?: (o: Observation) => Promise<void>; origin?: number } = {}): Promise<Recording> {
     const start = options.origin ?? performance.now();
     const changes: Observation[] = [];
-    while (performance.now() - start < ms) {
-      // A slow answer of a loaded API server (the client gives up after 5 s) is a missed sample, not a failure.
-      const current = await this.get(name).catch(() => undefined);
-      if (!current) {
-        await sleep(1000);
-        continue;
-      }
-      const o = observe(current, Math.round(performance.now() - start));
+    let ended = false;
+    const stream = watchObject<Application>(this.#api, `/apis/argoproj.io/v1alpha1/namespaces/${ARGOCD_NAMESPACE}/applications`, name, (app) => {
+      if (ended) return;
+      const o = observe(app, Math.round(performance.now() - start));
       if (changes.length === 0 || !same(changes.at(-1)!, o)) {
         changes.push(o);
-        if (this.#logFile) await appendFile(this.#logFile, `${name} ${JSON.stringify(o)}\n`);
+        if (this.#logFile) this.#logged = this.#logged.then(() => appendFile(this.#logFile!, `${name} ${JSON.stringify(o)}\n`)).catch(() => undefined);
       }
-      if (done(o)) return { changes, ended: true };
-      await options.tick?.(o);
-      await sleep(1000);
+      if (done(o)) ended = true;
+    });
+    try {
+      let ticked = performance.now();
+      while (!ended && performance.now() - start < ms) {
+        await sleep(100);
+        if (options.tick && changes.length > 0 && performance.now() - ticked >= 1000) {
+          ticked = performance.now();
+          await options.tick(changes.at(-1)!);
+        }
+      }
+    } finally {
+      stream.stop();
     }
-    return { changes, ended: false };
+    await this.#logged;
+    return { changes, ended };
   }
 }
 

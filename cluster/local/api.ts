@@ -66,6 +66,31 @@ export class ApiClient {
   post<T = Record<string, unknown>>(path: string, body: unknown): Promise<T> {
     return this.json<T>('POST', path, body);
   }
+
+  /** The answer's lines as they arrive (a watch: cluster/local/watch.ts), until the server ends it or `signal`. */
+  stream(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(`${this.server}${path}`, { headers: { accept: 'application/json' }, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, signal }, (res) => {
+        if ((res.statusCode ?? 0) >= 300) {
+          res.resume();
+          reject(new Error(`GET ${path}: ${res.statusCode}`));
+          return;
+        }
+        let buffer = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          buffer += d;
+          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+            onLine(buffer.slice(0, nl));
+            buffer = buffer.slice(nl + 1);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
 }
 
 export class ApiError extends Error {

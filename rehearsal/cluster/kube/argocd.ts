@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { K8sObject } from '../../../bundle/types.ts';
 import { observe, type Application, type Observation } from '../../../cluster/argocd/releases.ts';
 import type { LocalRepo } from '../../../cluster/argocd/git-repo.ts';
+import { watchObject } from '../../../cluster/local/watch.ts';
 import type { RolloutPlan } from '../../plan.ts';
 import type { SyncFigures } from '../../result.ts';
 import type { Delivery } from '../../run/delivery.ts';
@@ -83,9 +84,9 @@ export class ArgoCdApplier implements Applier {
     return this.#pushes.get(ns) ?? [];
   }
 
-  /** The Application of `ns` as read now (undefined: none, or the API did not answer). */
-  async application(ns: string): Promise<Application | undefined> {
-    return this.#o.kube.find<Application>(this.#applicationPath(ns)).catch(() => undefined);
+  /** Calls `onApplication` with the Application of `ns` after every change (a watch: no state is missed). */
+  watchApplication(ns: string, onApplication: (app: Application) => void): { stop(): void } {
+    return watchObject<Application>(this.#o.kube, `/apis/argoproj.io/v1alpha1/namespaces/${this.#o.namespace}/applications`, ns, onApplication);
   }
 
   async apply(kube: KubeConnection, ns: string, objects: readonly K8sObject[], what: string): Promise<void> {
@@ -148,28 +149,19 @@ export function realArgocdDelivery(applier: ArgoCdApplier, horizonSeconds = DEFA
     let release: Push | undefined;
     let revert: Push | undefined;
     let hang: string | undefined;
-    let watching = false;
-    let watcher: Promise<void> = Promise.resolve();
+    let stream: { stop(): void } | undefined;
     const short = (p: Push | undefined) => p?.commit.slice(0, 8);
     const ofCommit = (p: Push | undefined) => seen.filter(({ o }) => p !== undefined && o.revision === short(p) && o.phase !== undefined);
 
     const watch = (mark: (label: string) => void) => {
-      watching = true;
-      watcher = (async () => {
-        while (watching) {
-          const app = await applier.application(ns);
-          if (app) {
-            const o = observe(app, 0);
-            const last = seen.at(-1)?.o;
-            if (!last || last.revision !== o.revision || last.phase !== o.phase || last.retryCount !== o.retryCount || last.hooks !== o.hooks) {
-              seen.push({ atMs: performance.now(), o });
-              const which = o.revision === short(release) ? 'release' : o.revision === short(revert) ? 'revert' : undefined;
-              if (which && o.phase) mark(`${which} ${o.revision}: operation ${o.phase}${o.retryCount ? ` (retry ${o.retryCount})` : ''}${o.hooks ? `, hooks ${o.hooks}` : ''}`);
-            }
-          }
-          await sleep(POLL_MS);
-        }
-      })();
+      stream = applier.watchApplication(ns, (app) => {
+        const o = observe(app, 0);
+        const last = seen.at(-1)?.o;
+        if (last && last.revision === o.revision && last.phase === o.phase && last.retryCount === o.retryCount && last.hooks === o.hooks) return;
+        seen.push({ atMs: performance.now(), o });
+        const which = o.revision === short(release) ? 'release' : o.revision === short(revert) ? 'revert' : undefined;
+        if (which && o.phase) mark(`${which} ${o.revision}: operation ${o.phase}${o.retryCount ? ` (retry ${o.retryCount})` : ''}${o.hooks ? `, hooks ${o.hooks}` : ''}`);
+      });
     };
 
     return {
@@ -216,8 +208,7 @@ export function realArgocdDelivery(applier: ArgoCdApplier, horizonSeconds = DEFA
         };
       },
       close() {
-        watching = false;
-        void watcher;
+        stream?.stop();
       },
     };
   };

@@ -94,6 +94,21 @@ export class KubeConnection {
     }
   }
 
+  /** The answer's lines as they arrive (a watch: cluster/local/watch.ts), until the server ends it or `signal`. */
+  async stream(path: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    const response = await fetch(this.#base + path, { signal });
+    if (!response.ok || !response.body) throw new KubeRequestError('GET', path, response.status, await response.text());
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        onLine(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+  }
+
   /** `kubectl <args>` against this target, `input` on its stdin. */
   kubectl(args: readonly string[], input = ''): Promise<Kubectled> {
     return runKubectl(this.target, args, input);
