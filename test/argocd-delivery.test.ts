@@ -154,6 +154,10 @@ describe('the Argo CD delivery on the bundle as rendered', () => {
     assert.equal(state.deleted, 6, 'the release\'s hook deleted the 3 old pods, the revert\'s hook the 3 crashing ones');
     assert.ok(healthy);
     assert.ok(markers.includes('hook rollcall-smoke Failed (deadline 300 s)'), markers.join('\n'));
+    // The recreate command finds nothing stale in attempts 2 and 3 (every pod is on the release) and returns at once,
+    // as on the real Argo CD (docs/argocd-local.md, the matrix); it fails only in attempt 1, waiting for Ready.
+    const recreateHook = (outcome: string) => markers.filter((m) => m.startsWith(`hook rollcall-recreate ${outcome}`)).length;
+    assert.deepEqual([recreateHook('Failed'), recreateHook('Succeeded')], [1, 3], markers.join('\n'));
     assert.ok(markers.some((m) => m.startsWith('commit 1.0.0 pushed; auto-sync waits')));
     assert.ok(markers.includes('revert sync started'));
     // Argo CD sees a push at its next refresh (120 s by default), not at once.
