@@ -20,7 +20,7 @@ import { goModText } from '../cluster/go-build.ts';
 import { argocdReportedVersion, kustomizeBinary } from '../cluster/argocd/build.ts';
 import { applyObject } from '../cluster/argocd/install.ts';
 import { ApplicationWatch, operationOver, overlayNames, recoveredBy, releaseBadBuild, setBadRelease, StuckPods, visitWhileRunning, type Observation } from '../cluster/argocd/releases.ts';
-import { argocdStackUnavailable, SCALED_TIMINGS, startArgoCDStack } from '../cluster/argocd/stack.ts';
+import { argocdStackUnavailable, releaseVersion, SCALED_TIMINGS, startArgoCDStack } from '../cluster/argocd/stack.ts';
 import { parseManifests } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
@@ -108,7 +108,7 @@ async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line
     for (const mode of modes) {
       const release = await repo.commit(`release: ${overlays.join(', ')} ${mode}`, async (work) => {
         await setBadRelease(work, BAD_RELEASE[mode]);
-        for (const overlay of overlays) await releaseBadBuild(work, overlay);
+        for (const overlay of overlays) await releaseBadBuild(work, overlay, releaseVersion());
       });
       const pushed = performance.now();
       for (const overlay of overlays) await watch.refresh(`rollcall-${overlay}`);

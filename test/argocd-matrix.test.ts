@@ -18,7 +18,8 @@ const root = path.resolve(import.meta.dirname, '..');
 const renderer = findRenderer();
 
 type Env = { name: string; value?: string };
-type Set = { kind: string; metadata: { name: string }; spec: { replicas: number; template: { spec: { containers: { env?: Env[] }[] } } } };
+type Set = { kind: string; metadata: { name: string }; spec: { replicas: number; template: { spec: { containers: { image: string; env?: Env[] }[] } } } };
+const tag = (s: Set) => s.spec.template.spec.containers[0]!.image.split(':').at(-1);
 const badRelease = (s: Set) => s.spec.template.spec.containers[0]!.env?.find((e) => e.name === 'BAD_RELEASE')?.value;
 
 test('a release commit puts the bad build on the StatefulSet each overlay releases to (blue-green: its idle colour, scaled up)', { skip: renderer ? false : 'no kustomize renderer (kubectl or kustomize)' }, async () => {
@@ -28,16 +29,23 @@ test('a release commit puts the bad build on the StatefulSet each overlay releas
     await setBadRelease(work, 'unready');
     const overlays = overlayNames(work);
     assert.ok(overlays.length >= 6, overlays.join());
-    for (const overlay of overlays) await releaseBadBuild(work, overlay);
+    for (const overlay of overlays) await releaseBadBuild(work, overlay, '1.0.1');
     for (const overlay of overlays) {
       const sets = (await render(renderer!, path.join('kustomize/overlays', overlay), work)).objects.filter((o) => o.kind === 'StatefulSet') as unknown as Set[];
       if (overlay === 'blue-green') {
         const byName = Object.fromEntries(sets.map((s) => [s.metadata.name, s]));
         assert.equal(badRelease(byName['rollcall-green']!), 'unready');
+        assert.equal(tag(byName['rollcall-green']!), '1.0.1', 'the idle colour takes the new version');
         assert.equal(byName['rollcall-green']!.spec.replicas, 3, 'the idle colour is scaled up with its release');
         assert.equal(badRelease(byName['rollcall-blue']!), undefined, 'the active colour keeps its release');
+        assert.equal(tag(byName['rollcall-blue']!), '1.0.0');
       } else {
         assert.deepEqual(sets.map(badRelease), ['unready'], overlay);
+        assert.deepEqual(sets.map(tag), ['1.0.1'], `${overlay}: the release is a new version (the smoke hook expects it)`);
+      }
+      // The hooks run from the release's image, so the smoke check expects the new version (blue-green: the active colour's).
+      for (const job of (await render(renderer!, path.join('kustomize/overlays', overlay), work)).objects.filter((o) => o.kind === 'Job') as unknown as Set[]) {
+        assert.equal(tag(job), overlay === 'blue-green' ? '1.0.0' : '1.0.1', `${overlay}: Job ${job.metadata.name}`);
       }
     }
   } finally {

@@ -164,20 +164,46 @@ export async function setBadRelease(work: string, mode: string): Promise<void> {
   await writeFile(file, next);
 }
 
+/** The image every overlay runs (kustomize/base/kustomization.yaml `images`, after its newName). */
+async function imageName(work: string): Promise<string> {
+  const base = parseDocument(await readFile(path.join(work, 'kustomize/base/kustomization.yaml'), 'utf8')).toJSON() as { images?: { name: string; newName?: string }[] };
+  const image = base.images?.[0];
+  if (!image) throw new Error('kustomize/base/kustomization.yaml names no image');
+  return image.newName ?? image.name;
+}
+
+/** Sets the image tag of a kustomization (its `images:` entry for the app's image, added if missing): what
+ * `kustomize edit set image` and `npm run release` do. */
+export async function setImageTag(kustomizationDir: string, name: string, tag: string): Promise<void> {
+  const file = path.join(kustomizationDir, 'kustomization.yaml');
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  const images = (doc.get('images') as { toJSON(): { name: string; newTag?: string }[] } | undefined)?.toJSON() ?? [];
+  const at = images.findIndex((i) => i.name === name);
+  if (at >= 0) images[at] = { ...images[at]!, newTag: tag };
+  else images.push({ name, newTag: tag });
+  doc.set('images', images);
+  await writeFile(file, doc.toString());
+}
+
 /**
- * The release of a bad build to `overlay`, as its README says a release is made: the bad-release component on the
- * StatefulSet a release changes. blue-green releases to its idle colour (green in the committed state), which is
- * scaled up to 3 in the same commit (kustomize/overlays/blue-green/README.md, "release to the idle colour"); its
- * image tag stays, since the local node runs one image. Every other overlay takes the component in its kustomization.
+ * The release of a bad build as version `version` to `overlay`, as its README says a release is made: the image tag
+ * moves to the new version (so the smoke hook expects it: a release that kept the version would pass the smoke check
+ * on the old pods, before the controller replaced one) and the bad-release component goes on the StatefulSet the
+ * release changes. blue-green releases to its idle colour (green in the committed state), which is scaled up to 3 in
+ * the same commit (kustomize/overlays/blue-green/README.md, "release to the idle colour"); every other overlay takes
+ * the tag and the component in its own kustomization, so one commit can release some overlays and not others.
  */
-export async function releaseBadBuild(work: string, overlay: string): Promise<void> {
+export async function releaseBadBuild(work: string, overlay: string, version: string): Promise<void> {
   const overlays = path.join(work, 'kustomize/overlays');
+  const image = await imageName(work);
   if (overlay !== 'blue-green') {
     await addComponent(path.join(overlays, overlay), '../../components/bad-release');
+    await setImageTag(path.join(overlays, overlay), image, version);
     return;
   }
   const green = path.join(overlays, 'blue-green/colours/green');
   await addComponent(green, '../../../../components/bad-release');
+  await setImageTag(green, image, version);
   const file = path.join(green, 'kustomization.yaml');
   const text = await readFile(file, 'utf8');
   const scaled = text.replace(/(path: \/spec\/replicas\n\s+value: )0\b/, '$13');

@@ -4,12 +4,13 @@
 // controller) as processes. Used by the Argo CD suite and the matrix (scripts/argocd-matrix.ts); stop() ends every
 // process it started, by PID, and removes what it created.
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
-import { cp as copyDir } from 'node:fs/promises';
+import { cp as copyDir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findGo } from '../go-build.ts';
 import { missingPrivileges, startControlPlane, type ControlPlane } from '../local/control-plane.ts';
 import type { ApiClient } from '../local/api.ts';
 import { startLocalNode } from '../local/node.ts';
+import { buildImageDir, bundleTag } from '../local/bundle-image.ts';
 import { inNamespaceWithResolvConf } from '../local/network.ts';
 import type { SpawnedNodeAgent } from '../node-agent/agent.ts';
 import { podDnsConfig, resolvConf } from '../node-agent/pod-dns.ts';
@@ -41,6 +42,29 @@ export function argocdStackUnavailable(): string | undefined {
     if (!onPath(tool)) return `${tool} is not installed (git: the repository; redis-server: Argo CD's cache, apt-get install redis-server; nsenter, setpriv, ip: the node agent's pods)`;
   }
   return undefined;
+}
+
+/** The version releases are made as (releases.ts releaseBadBuild): the bundle's tag with its patch one up. */
+export function releaseVersion(tag = bundleTag()): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(tag);
+  if (!m) throw new Error(`the bundle's image tag ${tag} is not major.minor.patch`);
+  return `${m[1]}.${m[2]}.${Number(m[3]) + 1}`;
+}
+
+/**
+ * The images the local node runs: the bundle's tag → a build of this checkout, and the release version → the same
+ * build reporting that version (its package.json, which the app and the smoke hook read), as the image `npm run
+ * release` would build.
+ */
+async function nodeImages(dir: string): Promise<Map<string, string>> {
+  const tag = bundleTag();
+  const current = path.join(dir, 'images', tag);
+  await buildImageDir(current);
+  const next = path.join(dir, 'images', releaseVersion(tag));
+  await copyDir(current, next, { recursive: true });
+  const pkg = JSON.parse(await readFile(path.join(next, 'package.json'), 'utf8')) as { version: string };
+  await writeFile(path.join(next, 'package.json'), JSON.stringify({ ...pkg, version: releaseVersion(tag) }));
+  return new Map([[tag, current], [releaseVersion(tag), next]]);
 }
 
 export interface ArgoCDStackOptions {
@@ -103,7 +127,7 @@ export async function startArgoCDStack(options: ArgoCDStackOptions): Promise<Arg
   };
   try {
     const api = await cp.admin();
-    agent = await startLocalNode(cp, { dir: options.dir });
+    agent = await startLocalNode(cp, { dir: options.dir, images: await nodeImages(options.dir) });
     const repo = await createLocalRepo(path.join(options.dir, 'git'), options.source ? { source: options.source } : {});
     const scaledCommit = await repo.commit('test: hook deadlines scaled down (every overlay)', async (work) => {
       await copyDir(SCALED_TIMINGS_COMPONENT, path.join(work, 'kustomize/components/scaled-timings'), { recursive: true });

@@ -27,7 +27,7 @@ import { goModText } from '../../cluster/go-build.ts';
 import type { ApiClient } from '../../cluster/local/api.ts';
 import { argocdReportedVersion, kustomizeBinary } from '../../cluster/argocd/build.ts';
 import { applyObject } from '../../cluster/argocd/install.ts';
-import { argocdStackUnavailable, SCALED_TIMINGS, startArgoCDStack, type ArgoCDStack } from '../../cluster/argocd/stack.ts';
+import { argocdStackUnavailable, releaseVersion, SCALED_TIMINGS, startArgoCDStack, type ArgoCDStack } from '../../cluster/argocd/stack.ts';
 import {
   ApplicationWatch,
   operationOver,
@@ -146,7 +146,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     const overlays = ['rolling', 'recreate'];
     const release = await stack.repo.commit(`release: ${overlays.join(' and ')} crash`, async (work) => {
       await setBadRelease(work, 'crash');
-      for (const overlay of overlays) await releaseBadBuild(work, overlay);
+      for (const overlay of overlays) await releaseBadBuild(work, overlay, releaseVersion());
     });
     const pushed = performance.now();
     for (const overlay of overlays) await refresh(`rollcall-${overlay}`);
@@ -193,7 +193,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     const name = `rollcall-${overlay}`;
     const release = await stack.repo.commit(`release: ${overlay} errors`, async (work) => {
       await setBadRelease(work, 'errors:0.5');
-      await releaseBadBuild(work, overlay);
+      await releaseBadBuild(work, overlay, releaseVersion());
     });
     // The analysis judges the canary's answers to its clients (GET /stats error_share): give it clients, a few
     // visits a second through the API server's pod proxy, as a Service's clients would.
@@ -253,7 +253,7 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     });
     const release = await stack.repo.commit('release: rolling crash (old settings)', async (work) => {
       await setBadRelease(work, 'crash');
-      await releaseBadBuild(work, 'rolling');
+      await releaseBadBuild(work, 'rolling', releaseVersion());
     });
     await refresh(name);
     // The watch starts when the release's operation does: in the run of 2026-12-03 20:41 Argo CD took 213 s to start
