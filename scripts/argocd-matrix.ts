@@ -10,18 +10,19 @@
 // as every overlay's README says (cluster/argocd/releases.ts StuckPods). The model side runs afterwards, on the same
 // scaled manifests, with the cluster stopped (the two would share 2 cores).
 // --write records the report in docs/argocd-matrix.json and writes the table of docs/argocd-local.md (block
-// argocd-matrix-real); `--from FILE --write` writes the table from a report printed earlier with --json.
+// argocd-matrix-real); `--from FILE --write` writes the table from a report printed earlier with --json, and
+// `--from FILE --remodel` runs the model's side again beside its recorded real runs (after a change to the model).
 // Defaults: every overlay, the three modes: about 45 min on 2 cores (the Go builds cached).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { goModText } from '../cluster/go-build.ts';
 import { argocdReportedVersion, kustomizeBinary } from '../cluster/argocd/build.ts';
 import { applyObject } from '../cluster/argocd/install.ts';
-import { ApplicationWatch, operationOver, overlayNames, recoveredBy, releaseBadBuild, setBadRelease, StuckPods, visitWhileRunning, type Observation } from '../cluster/argocd/releases.ts';
-import { argocdStackUnavailable, releaseVersion, SCALED_TIMINGS, startArgoCDStack } from '../cluster/argocd/stack.ts';
-import { parseManifests } from '../bundle/render.ts';
+import { addComponent, ApplicationWatch, overlayNames, recoveredBy, releaseBadBuild, setBadRelease, StuckPods, visitWhileRunning, type Observation } from '../cluster/argocd/releases.ts';
+import { argocdStackUnavailable, releaseVersion, SCALED_TIMINGS, SCALED_TIMINGS_COMPONENT, startArgoCDStack } from '../cluster/argocd/stack.ts';
+import { findRenderer, noRendererMessage, parseManifests, render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
 import type { K8sObject } from '../bundle/types.ts';
 import { ARGOCD_MATRIX_MODES, argocdMatrixMarkdown, type ArgoCdMatrixMode, type ArgoCdMatrixReport, type RealArgoCdRun } from '../rehearsal/argocd-fidelity.ts';
@@ -40,7 +41,6 @@ const WATCH_MS = (3 * 120 + 30 + 600) * 1000;
 const BAD_RELEASE: Record<ArgoCdMatrixMode, string> = { crash: 'crash:1000', unready: 'unready', errors: 'errors:0.5' };
 const MODEL_TIME_SCALE = 0.1;
 const NOT_MODELLED: Record<string, string> = {
-  'canary-analysis': '`--delivery argocd` does not drive its AnalysisRun hook',
   'blue-green': 'the rehearsal applies its Git steps with kubectl whatever the delivery',
 };
 
@@ -71,12 +71,31 @@ export function summarise(overlay: string, mode: ArgoCdMatrixMode, changes: Obse
   };
 }
 
-async function renderAt(checkout: string, overlay: string): Promise<K8sObject[]> {
-  const { stdout } = await exec(await kustomizeBinary(), ['build', path.join(checkout, 'kustomize/overlays', overlay)], { maxBuffer: 16 << 20 });
-  return parseManifests(stdout, overlay);
+/** Every overlay as the real run's repository renders it after its first commit: this checkout's kustomize/ with
+ * the scaled-timings component added to every overlay (what the model runs; no cluster needed). */
+export async function scaledOverlays(overlays: readonly string[]): Promise<Map<string, K8sObject[]>> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'rollcall-scaled-'));
+  try {
+    cpSync(path.join(repoRoot, 'kustomize'), path.join(work, 'kustomize'), { recursive: true });
+    cpSync(SCALED_TIMINGS_COMPONENT, path.join(work, 'kustomize/components/scaled-timings'), { recursive: true });
+    const out = new Map<string, K8sObject[]>();
+    for (const overlay of overlays) {
+      await addComponent(path.join(work, 'kustomize/overlays', overlay), '../../components/scaled-timings');
+      out.set(overlay, await renderAt(work, overlay));
+    }
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
-async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line: string) => void): Promise<{ real: RealArgoCdRun[]; scaled: Map<string, K8sObject[]>; kubernetes: string }> {
+async function renderAt(checkout: string, overlay: string): Promise<K8sObject[]> {
+  const renderer = findRenderer();
+  if (!renderer) throw new Error(noRendererMessage);
+  return [...(await render(renderer, path.join('kustomize/overlays', overlay), checkout)).objects];
+}
+
+async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line: string) => void): Promise<{ real: RealArgoCdRun[]; kubernetes: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rollcall-argocd-matrix-'));
   const stack = await startArgoCDStack({ name: 'rc-argocd', subnet: 203, nodeName: 'argocd-node', dir, log, ...(process.env.CONTROLPLANE_BINARY ? { controlPlaneBinary: process.env.CONTROLPLANE_BINARY } : {}) });
   // Interrupted: every process the stack started is ended by PID, its network namespaces removed.
@@ -90,8 +109,6 @@ async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line
     const { api, repo } = stack;
     const watch = new ApplicationWatch(api, path.join(dir, 'observations.log'));
     const kubernetes = ((await api.get<{ gitVersion: string }>('/version')).gitVersion ?? '?').replace(/^v/, '');
-    const scaled = new Map<string, K8sObject[]>();
-    for (const overlay of overlays) scaled.set(overlay, await renderAt(repo.work, overlay));
 
     const { stdout } = await exec(await kustomizeBinary(), ['build', path.join(repo.work, 'argocd/root')]);
     await applyObject(api, parseManifests(stdout, 'argocd/root')[0] as never);
@@ -147,7 +164,7 @@ async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line
       await traffic?.stop();
       real.push(...runs);
     }
-    return { real, scaled, kubernetes };
+    return { real, kubernetes };
   } finally {
     await stack.stop();
     if (!process.env.KEEP_CLUSTER_TMP) rmSync(dir, { recursive: true, force: true });
@@ -155,11 +172,12 @@ async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line
   }
 }
 
-async function runModel(scaled: Map<string, K8sObject[]>, modes: ArgoCdMatrixMode[], log: (line: string) => void): Promise<ArgoCdMatrixReport['model']> {
+async function runModel(overlaysRun: readonly string[], modes: readonly ArgoCdMatrixMode[], log: (line: string) => void): Promise<ArgoCdMatrixReport['model']> {
+  const scaled = await scaledOverlays(overlaysRun.filter((o) => !NOT_MODELLED[o]));
   const { compare } = await import('../rehearsal/compare.ts');
   const { planFromObjects } = await import('../rehearsal/plan.ts');
   const { argocdDelivery } = await import('../rehearsal/run/argocd-delivery.ts');
-  const overlays = [...scaled.keys()].filter((o) => !NOT_MODELLED[o]);
+  const overlays = [...scaled.keys()];
   const plans = overlays.map((o) => planFromObjects(o, scaled.get(o)!));
   const delivery = argocdDelivery({ timeScale: MODEL_TIME_SCALE, refreshSeconds: 0, objects: async (o) => scaled.get(o)! });
   const report = await compare(plans, modes, { timeScale: MODEL_TIME_SCALE, connections: 8, rate: 200, steadyMs: 500, endpointPropagationMs: 1000, delivery }, log);
@@ -174,11 +192,17 @@ function write(report: ArgoCdMatrixReport, log: (line: string) => void): void {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { overlay: { type: 'string', multiple: true }, mode: { type: 'string', multiple: true }, json: { type: 'boolean' }, write: { type: 'boolean' }, from: { type: 'string' } } });
+  const { values } = parseArgs({ options: { overlay: { type: 'string', multiple: true }, mode: { type: 'string', multiple: true }, json: { type: 'boolean' }, write: { type: 'boolean' }, from: { type: 'string' }, remodel: { type: 'boolean' } } });
   const log = (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
   let report: ArgoCdMatrixReport;
   if (values.from) {
     report = JSON.parse(readFileSync(values.from, 'utf8')) as ArgoCdMatrixReport;
+    if (values.remodel) {
+      // The model's side again (after a change to the model), beside the recorded real runs.
+      const overlays = [...new Set(report.real.map((r) => r.overlay))];
+      const modes = [...new Set(report.real.map((r) => r.mode))];
+      report = { ...report, model: await runModel(overlays, modes, log), notModelled: Object.fromEntries(Object.entries(NOT_MODELLED).filter(([o]) => overlays.includes(o))) };
+    }
   } else {
     const overlays = values.overlay ?? overlayNames(repoRoot);
     for (const o of overlays) if (!overlayNames(repoRoot).includes(o)) throw new Error(`--overlay ${o}: not an overlay (${overlayNames(repoRoot).join(', ')})`);
@@ -186,8 +210,8 @@ if (import.meta.main) {
     for (const m of modes) if (!(ARGOCD_MATRIX_MODES as readonly string[]).includes(m)) throw new Error(`--mode ${m}: one of ${ARGOCD_MATRIX_MODES.join(', ')}`);
     const why = argocdStackUnavailable();
     if (why) throw new Error(`the real Argo CD cannot run here: ${why}`);
-    const { real, scaled, kubernetes } = await runReal(overlays, modes, log);
-    const model = await runModel(scaled, modes, log);
+    const { real, kubernetes } = await runReal(overlays, modes, log);
+    const model = await runModel(overlays, modes, log);
     report = {
       generatedAt: new Date().toISOString(),
       argocd: argocdReportedVersion(goModText()),

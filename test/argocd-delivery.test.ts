@@ -111,13 +111,15 @@ function onDeleteCluster(crashing: string) {
 }
 
 describe('the Argo CD delivery on the bundle as rendered', () => {
-  test('hook Jobs: the recreate command\'s own timeout and the smoke check\'s partition', async (t) => {
+  test('hook Jobs: the recreate command\'s own timeout and the smoke check\'s partition; the AnalysisRun hook of canary-analysis', async (t) => {
     if (!requireRenderer(t)) return;
     const recreate = hookBehaviours(await overlay('recreate'));
-    assert.deepEqual(recreate['rollcall-recreate'], { job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: true, partition: 0 });
-    assert.deepEqual(recreate['rollcall-smoke'], { job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: false, partition: 0 });
-    assert.equal(hookBehaviours(await overlay('canary'))['rollcall-smoke']?.partition, 2);
-    assert.throws(() => hookBehaviours([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', annotations: { 'argocd.argoproj.io/hook': 'Sync' } } }]), /hook Pod\/x: .*Jobs only/);
+    assert.deepEqual(recreate['rollcall-recreate'], { kind: 'job', job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: true, partition: 0 });
+    assert.deepEqual(recreate['rollcall-smoke'], { kind: 'job', job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: false, partition: 0 });
+    assert.deepEqual(hookBehaviours(await overlay('canary'))['rollcall-smoke'], { kind: 'job', job: { deadlineSeconds: 300, backoffLimit: 0 }, deletesStalePods: false, partition: 2 });
+    const analysis = hookBehaviours(await overlay('canary-analysis'));
+    assert.deepEqual(Object.values(analysis).map((b) => b.kind).sort(), ['analysis', 'job']);
+    assert.throws(() => hookBehaviours([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', annotations: { 'argocd.argoproj.io/hook': 'Sync' } } }]), /hook Pod\/x: .*Jobs and AnalysisRuns only/);
   });
 
   // recreate × a crash-looping release with no processes: manifest time runs 1000× faster (360 s hook deadline = 0.36 s).

@@ -10,14 +10,12 @@
 // what the real hooks add per attempt: their pod's start-up before the check's clock starts, the controller's reconciles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { instantiate } from '../bundle/argocd.ts';
 import { render } from '../bundle/render.ts';
 import type { K8sObject } from '../bundle/types.ts';
-import { addComponent } from '../cluster/argocd/releases.ts';
-import { SCALED_TIMINGS_COMPONENT } from '../cluster/argocd/stack.ts';
+import { scaledOverlays } from '../scripts/argocd-matrix.ts';
 import type { ArgoCdMatrixReport, RealArgoCdRun } from '../rehearsal/argocd-fidelity.ts';
 import { analysisRunOutcome, applicationSyncSpec, hookJobs, jobOutcome, runSync, settingsFromApplication, syncTasksOf, type StatefulSetStatus } from '../rehearsal/model/argocd-sync.ts';
 import { dueMeasurements, measure, parseAnalysis, recordMeasurement, runPhase, startRun, type WebResponse } from '../rehearsal/model/argo-rollouts-analysis.ts';
@@ -74,33 +72,24 @@ function modelOf(run: RealArgoCdRun, objects: readonly K8sObject[], application:
 test('every recorded operation of the real Argo CD ends in the sync model as it did: phase, attempts, and duration within the hooks\' start-up', async (t) => {
   if (!requireRenderer(t)) return;
   assert.equal(recorded.real.length, 18, 'every overlay × crash, unready, errors');
-  // The same manifests as the real run: the scaled-timings component added to every overlay of a copy of the bundle.
-  const work = mkdtempSync(path.join(os.tmpdir(), 'rollcall-recorded-'));
-  try {
-    cpSync(path.join(root, 'kustomize'), path.join(work, 'kustomize'), { recursive: true });
-    cpSync(path.join(root, 'argocd'), path.join(work, 'argocd'), { recursive: true });
-    cpSync(SCALED_TIMINGS_COMPONENT, path.join(work, 'kustomize/components/scaled-timings'), { recursive: true });
-    const set = (await render(renderer!, 'argocd/applicationset', work)).objects.find((o) => o.kind === 'ApplicationSet')!;
-    const rows: string[] = [];
-    for (const run of recorded.real) {
-      const dir = path.join(work, 'kustomize/overlays', run.overlay);
-      await addComponent(dir, '../../components/scaled-timings');
-      const objects = (await render(renderer!, `kustomize/overlays/${run.overlay}`, work)).objects;
-      const application = instantiate((set['spec'] as { template: unknown }).template, { 'path.path': `kustomize/overlays/${run.overlay}`, 'path.basename': run.overlay }) as K8sObject;
-      const model = modelOf(run, objects, application);
-      const attempts = 1 + model.events.filter((e) => e.what === 'retry-started').length;
-      rows.push(`${run.overlay} × ${run.mode}: real ${run.phase} ${run.durationS} s / ${run.attempts}, model ${model.phase} ${model.endedAt} s / ${attempts}`);
-      assert.equal(model.phase, run.phase, `${run.overlay} × ${run.mode}: ${model.message}`);
-      assert.equal(attempts, run.attempts, `${run.overlay} × ${run.mode}`);
-      // A failed operation lasts as long as its hooks' checks and the back-off between attempts, which the sync model
-      // owns; a succeeded one as long as the rollout, which is the StatefulSet model's (docs/fidelity.md).
-      if (run.phase === 'Failed' && run.durationS !== null && model.endedAt !== null) {
-        const extra = run.durationS - model.endedAt;
-        assert.ok(extra >= -5 && extra <= PER_ATTEMPT_S * run.attempts, `${run.overlay} × ${run.mode}: real ${run.durationS} s, model ${model.endedAt} s`);
-      }
+  // The same manifests as the real run: the scaled-timings component added to every overlay.
+  const scaled = await scaledOverlays([...new Set(recorded.real.map((r) => r.overlay))]);
+  const set = (await render(renderer!, 'argocd/applicationset', root)).objects.find((o) => o.kind === 'ApplicationSet')!;
+  const rows: string[] = [];
+  for (const run of recorded.real) {
+    const objects = scaled.get(run.overlay)!;
+    const application = instantiate((set['spec'] as { template: unknown }).template, { 'path.path': `kustomize/overlays/${run.overlay}`, 'path.basename': run.overlay }) as K8sObject;
+    const model = modelOf(run, objects, application);
+    const attempts = 1 + model.events.filter((e) => e.what === 'retry-started').length;
+    rows.push(`${run.overlay} × ${run.mode}: real ${run.phase} ${run.durationS} s / ${run.attempts}, model ${model.phase} ${model.endedAt} s / ${attempts}`);
+    assert.equal(model.phase, run.phase, `${run.overlay} × ${run.mode}: ${model.message}`);
+    assert.equal(attempts, run.attempts, `${run.overlay} × ${run.mode}`);
+    // A failed operation lasts as long as its hooks' checks and the back-off between attempts, which the sync model
+    // owns; a succeeded one as long as the rollout, which is the StatefulSet model's (docs/fidelity.md).
+    if (run.phase === 'Failed' && run.durationS !== null && model.endedAt !== null) {
+      const extra = run.durationS - model.endedAt;
+      assert.ok(extra >= -5 && extra <= PER_ATTEMPT_S * run.attempts, `${run.overlay} × ${run.mode}: real ${run.durationS} s, model ${model.endedAt} s`);
     }
-    t.diagnostic(rows.join('\n'));
-  } finally {
-    rmSync(work, { recursive: true, force: true });
   }
+  t.diagnostic(rows.join('\n'));
 });

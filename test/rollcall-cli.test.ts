@@ -81,12 +81,6 @@ describe('rollcall refuses a wrong command line before any work, in one line', {
     ['an --html path that is a directory', ['compare', '--html', '/tmp'], [/--html \/tmp is a directory; accepted: a file path, e\.g\. \/tmp\/report\.html/]],
     ['an --html path in a missing folder', ['compare', '--html', '/nonexistent/r.html'], [/the folder \/nonexistent does not exist/]],
     ['an --html path under a file', ['compare', '--html', '/etc/hostname/r.html'], [/\/etc\/hostname is not a folder/]],
-    [
-      '--delivery argocd with an overlay it cannot drive',
-      ['compare', '--delivery', 'argocd', '--overlay', 'rolling', '--overlay', 'canary-analysis'],
-      [/--delivery argocd cannot drive overlay canary-analysis: hook AnalysisRun\/\S+: the Argo CD rehearsal models hook Jobs only; accepted: --delivery kubectl, or --delivery argocd with --overlay rolling$/],
-    ],
-    ['--delivery argocd with every overlay (the default)', ['compare', '--delivery', 'argocd'], [/cannot drive overlay canary-analysis \(all overlays are the default\)/, /--overlay rolling/]],
     ['an unknown cluster', ['compare', '--cluster', 'kind'], [/--cluster "kind" is not accepted; accepted: model \(default\), local \(.*\), context=NAME/]],
     ['a cluster context without its name', ['compare', '--cluster', 'context='], [/--cluster "context=" is not accepted/]],
     ['a time scale on a real cluster', ['compare', '--cluster', 'context=kind-rollcall', '--time-scale', '0.1'], [/--time-scale 0\.1 with --cluster: a real cluster runs the manifests' own timings; accepted: --time-scale 1 or none$/]],

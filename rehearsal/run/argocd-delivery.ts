@@ -11,10 +11,10 @@ import { findRenderer, noRendererMessage, render } from '../../bundle/render.ts'
 import { repoRoot } from '../../bundle/schema.ts';
 import type { K8sObject } from '../../bundle/types.ts';
 import { SyncOperation, type OperationEvent } from '../model/argocd-operation.ts';
-import { hookJobs, jobOutcome, settingsFromApplication, applicationSyncSpec, syncTasksOf, type HookJob, type StatefulSetStatus, type SyncTask } from '../model/argocd-sync.ts';
+import { analysisRunOutcome, hookJobs, jobOutcome, settingsFromApplication, applicationSyncSpec, syncTasksOf, type HookJob, type StatefulSetStatus, type SyncTask } from '../model/argocd-sync.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { MarkerKind, SyncFigures } from '../result.ts';
-import type { ClusterControl, Delivery } from './delivery.ts';
+import type { AnalysisHandle, ClusterControl, Delivery } from './delivery.ts';
 import type { Template } from './statefulset.ts';
 
 /** Longer than the bundle's own bound on a bad release's operation (3 attempts × 300 s + 30 s of backoff ≈ 930 s,
@@ -49,14 +49,18 @@ export interface ArgoCdDeliveryOptions {
  */
 export const DEFAULT_REFRESH_SECONDS = 120;
 
-/** What a hook Job of the bundle does, read from its command (src/hooks/smoke.ts, src/hooks/recreate-hook.ts). */
-interface HookBehaviour {
-  job: HookJob;
-  /** recreate: delete every pod not on the StatefulSet's update revision when the Job starts. */
-  deletesStalePods: boolean;
-  /** Ordinals below this keep the previous release (smoke's SMOKE_PARTITION): no version check. */
-  partition: number;
-}
+/** What a hook of the bundle does: a Job read from its command (src/hooks/smoke.ts, src/hooks/recreate-hook.ts), or
+ * an Argo Rollouts AnalysisRun (canary-analysis), whose health decides the hook (argocd-sync.ts analysisRunOutcome). */
+type HookBehaviour =
+  | {
+      kind: 'job';
+      job: HookJob;
+      /** recreate: delete every pod not on the StatefulSet's update revision when the Job starts. */
+      deletesStalePods: boolean;
+      /** Ordinals below this keep the previous release (smoke's SMOKE_PARTITION): no version check. */
+      partition: number;
+    }
+  | { kind: 'analysis'; manifest: K8sObject };
 
 type Mark = (kind: MarkerKind, label: string) => void;
 
@@ -66,14 +70,18 @@ export function hookBehaviours(objects: readonly K8sObject[]): Record<string, Ho
   for (const o of objects) {
     if (o.metadata?.annotations?.['argocd.argoproj.io/hook'] === undefined) continue;
     const name = o.metadata.name ?? '';
+    if (o.kind === 'AnalysisRun') {
+      out[name] = { kind: 'analysis', manifest: o };
+      continue;
+    }
     const job = jobs[name];
-    if (!job) throw new Error(`hook ${o.kind}/${name}: the Argo CD rehearsal models hook Jobs only`);
+    if (!job) throw new Error(`hook ${o.kind}/${name}: the Argo CD rehearsal models hook Jobs and AnalysisRuns only`);
     const text = JSON.stringify(o);
     const podSpec = ((o['spec'] as { template?: { spec?: { containers?: { env?: { name?: string; value?: string }[] }[] } } } | undefined)?.template?.spec) ?? {};
     const env = (key: string) => (podSpec.containers ?? []).flatMap((c) => c.env ?? []).find((e) => e.name === key)?.value;
     // hookJobs already takes the smaller of the Job's deadline and the command's own timeout.
-    if (text.includes('recreate-hook')) out[name] = { job, deletesStalePods: true, partition: 0 };
-    else if (text.includes('smoke')) out[name] = { job, deletesStalePods: false, partition: Number(env('SMOKE_PARTITION') ?? 0) };
+    if (text.includes('recreate-hook')) out[name] = { kind: 'job', job, deletesStalePods: true, partition: 0 };
+    else if (text.includes('smoke')) out[name] = { kind: 'job', job, deletesStalePods: false, partition: Number(env('SMOKE_PARTITION') ?? 0) };
     else throw new Error(`hook Job ${name}: the Argo CD rehearsal does not know what its command does`);
   }
   return out;
@@ -118,6 +126,7 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
     let setup: Promise<{ tasks: SyncTask[]; settings: ReturnType<typeof settingsFromApplication>; hooks: Record<string, HookBehaviour> }> | undefined;
     const templates = new Map<string, Template>();
     const passedAt = new Map<string, number>(); // hook name @ start → when its check first passed
+    const analyses = new Map<string, AnalysisHandle>(); // AnalysisRun hook name @ start → its run against the pods
     let release: SyncOperation | undefined;
     let current: SyncOperation | undefined;
     let revertPushedAt: number | undefined;
@@ -172,7 +181,13 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
             break;
           case 'hook-started': {
             mark('sync', `hook ${hook} started (${e.detail.split(' ')[0]})`);
-            if (hooks[hook]?.deletesStalePods) {
+            const behaviour = hooks[hook];
+            if (behaviour?.kind === 'analysis') {
+              // A fresh AnalysisRun per attempt (BeforeHookCreation), judged against the pods as they are.
+              if (!cluster.analysisRun) throw new Error(`hook AnalysisRun/${hook}: this cluster cannot run an analysis`);
+              analyses.set(`${hook}@${e.at}`, cluster.analysisRun(behaviour.manifest, version));
+            }
+            if (behaviour?.kind === 'job' && behaviour.deletesStalePods) {
               const update = cluster.revisions().update;
               const stale = cluster.pods().flatMap((p, ordinal) => (p && !p.terminating && p.revision !== update ? [ordinal] : []));
               for (const ordinal of stale) void cluster.deletePod(ordinal);
@@ -185,7 +200,12 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
           }
           case 'hook-succeeded':
           case 'hook-failed':
-            mark('sync', `hook ${hook} ${e.kind === 'hook-succeeded' ? 'Succeeded' : `Failed (deadline ${hooks[hook]?.job.deadlineSeconds} s)`}`);
+          {
+            const behaviour = hooks[hook];
+            const why = behaviour?.kind === 'job' ? `deadline ${behaviour.job.deadlineSeconds} s` : 'analysis';
+            mark('sync', `hook ${hook} ${e.kind === 'hook-succeeded' ? 'Succeeded' : `Failed (${why})`}`);
+            for (const [key, run] of analyses) if (key.startsWith(`${hook}@`)) void run.stop();
+          }
             break;
           case 'retry-scheduled':
             mark('sync', `sync of ${version}: ${e.detail}`);
@@ -211,11 +231,15 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
       for (const { task, startedAt } of op.runningHooks()) {
         const key = `${task.name}@${startedAt}`;
         const behaviour = hooks[task.name]!;
-        if (!passedAt.has(key) && checkPasses(cluster, op.revision, behaviour.partition)) passedAt.set(key, now);
+        if (behaviour.kind === 'job' && !passedAt.has(key) && checkPasses(cluster, op.revision, behaviour.partition)) passedAt.set(key, now);
       }
       const events = op.step(now, {
         statefulSet: status(cluster),
-        hook: (task, startedAt) => jobOutcome(hooks[task.name]!.job, startedAt, now, passedAt.get(`${task.name}@${startedAt}`)),
+        hook: (task, startedAt) => {
+          const behaviour = hooks[task.name]!;
+          if (behaviour.kind === 'analysis') return analysisRunOutcome(analyses.get(`${task.name}@${startedAt}`)?.phase());
+          return jobOutcome(behaviour.job, startedAt, now, passedAt.get(`${task.name}@${startedAt}`));
+        },
       });
       react(op, events, cluster, hooks, mark);
     };
@@ -288,6 +312,7 @@ export function argocdDelivery(options: ArgoCdDeliveryOptions): (plan: RolloutPl
       },
       close() {
         clearInterval(timer);
+        for (const run of analyses.values()) void run.stop();
       },
     };
   };

@@ -4,12 +4,23 @@
 // `plainApply` is `kubectl apply` plus the recreate overlay's hook Job run right after it (the hook deletes every
 // pod). `argocdDelivery` (argocd-delivery.ts) runs Argo CD's sync operation instead: hook phases gated on health, hook
 // deadlines, retries, auto-sync blocked while an operation runs (rehearsal/model/argocd-sync.ts).
+import type { K8sObject } from '../../bundle/types.ts';
+import type { AnalysisPhase } from '../model/argo-rollouts-analysis.ts';
 import type { MarkerKind, SyncFigures } from '../result.ts';
 import type { RolloutPlan } from '../plan.ts';
 import type { Template } from './statefulset.ts';
 
+/** An AnalysisRun judging the pods (rehearsal/run/analysis-run.ts): its phase so far, and stop. */
+export interface AnalysisHandle {
+  phase(): AnalysisPhase;
+  stop(): Promise<void>;
+}
+
 /** What a delivery may do to the cluster. */
 export interface ClusterControl {
+  /** Starts `manifest` (a rendered AnalysisRun hook) against the pods, for release `version` (Argo CD creates the
+   * AnalysisRun; the analysis controller judges it). */
+  analysisRun?(manifest: K8sObject, version: string): AnalysisHandle;
   setTemplate(template: Template): Promise<void>;
   /** Delete every pod of the set (what the recreate hook's Job does through the API). */
   deleteAllPods(): Promise<void>;

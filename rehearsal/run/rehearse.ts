@@ -125,6 +125,9 @@ async function rehearseRelease(c: ReleaseContext): Promise<RunResult> {
     pods: () => set.views().map((pod) => pod && { revision: pod.revision, ready: pod.ready, terminating: pod.terminating }),
     deletePod: (ordinal) => set.deletePod(ordinal),
     revisions: () => set.revisions(),
+    // The AnalysisRun an Argo CD sync creates as a hook, judged as the watch's own analysis is (analysis-run.ts).
+    analysisRun: (manifest, version) =>
+      new AnalysisRunProcess({ manifest, version, timeScale: options.timeScale, now, podUrl: (target) => set.podUrl?.(target.ordinal), startupMs: (target) => set.startupMs?.(target.ordinal) ?? 0 }),
   };
   const mark = (kind: MarkerKind, label: string, pod?: string) => {
     run.mark(kind, label, pod, now());
