@@ -2,7 +2,8 @@
 // model's (rehearsal/model/argocd-operation.ts over argocd-sync.ts's rules), built from the overlay's rendered objects
 // (hook phases, waves, hook Job deadlines) and the Application's syncPolicy (retry); this module plays the cluster's
 // part on the rehearsal's real StatefulSet: a wave's StatefulSet task stores the new template, the hook Jobs do what
-// their commands do (src/hooks), and a newer commit (the revert) syncs only when Argo CD would start it, i.e. when the
+// their commands do (src/hooks), an AnalysisRun hook (canary-analysis) is a fresh analysis of the pods per attempt
+// (analysis-run.ts, as the analysis controller judges it) whose phase decides the hook, and a newer commit (the revert) syncs only when Argo CD would start it, i.e. when the
 // running operation is over (autoSync: "another operation is in progress", argo-cd#17314). An operation still Running
 // at the horizon is reported as a hang: the revert never synced, and nothing waits forever.
 // Times: the model gets seconds of manifest time (real time divided by the time scale), like every other model.
