@@ -62,9 +62,17 @@ async function nodeImages(dir: string): Promise<Map<string, string>> {
   await buildImageDir(current);
   const next = path.join(dir, 'images', releaseVersion(tag));
   await copyDir(current, next, { recursive: true });
-  const pkg = JSON.parse(await readFile(path.join(next, 'package.json'), 'utf8')) as { version: string };
-  await writeFile(path.join(next, 'package.json'), JSON.stringify({ ...pkg, version: releaseVersion(tag) }));
-  return new Map([[tag, current], [releaseVersion(tag), next]]);
+  const version = releaseVersion(tag);
+  const pkg = JSON.parse(await readFile(path.join(next, 'package.json'), 'utf8')) as { name: string; version: string };
+  await writeFile(path.join(next, 'package.json'), JSON.stringify({ ...pkg, version }));
+  // The server reports the version its build inlined (esbuild bundles package.json into server.js); the smoke hook
+  // reads package.json. A build of the release version has both: the inlined one is replaced, exactly once.
+  const server = path.join(next, 'server.js');
+  const text = await readFile(server, 'utf8');
+  const inlined = `{name:"${pkg.name}",version:"${pkg.version}"`;
+  if (text.split(inlined).length !== 2) throw new Error(`${server}: the inlined package.json (${inlined}) is not there exactly once; cannot make the ${version} image`);
+  await writeFile(server, text.replace(inlined, `{name:"${pkg.name}",version:"${version}"`));
+  return new Map([[tag, current], [version, next]]);
 }
 
 export interface ArgoCDStackOptions {
