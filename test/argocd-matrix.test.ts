@@ -13,6 +13,7 @@ import type { ApiClient } from '../cluster/local/api.ts';
 import { argocdMatrixMarkdown, argocdRows, modelSide, type ArgoCdMatrixReport } from '../rehearsal/argocd-fidelity.ts';
 import type { RunResult } from '../rehearsal/result.ts';
 import { summarise } from '../scripts/argocd-matrix.ts';
+import { releaseVersion, withInlinedVersion } from '../cluster/argocd/stack.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const renderer = findRenderer();
@@ -160,4 +161,15 @@ test('docs/argocd-local.md holds the table of the recorded matrix (docs/argocd-m
   const doc = readFileSync(path.join(root, 'docs/argocd-local.md'), 'utf8');
   assert.ok(doc.includes(`<!-- BEGIN argocd-matrix-real -->\n${argocdMatrixMarkdown(report)}\n<!-- END argocd-matrix-real -->`), 'run `npm run argocd:matrix -- --from docs/argocd-matrix.json --write`');
   assert.equal(report.real.length, 18, 'every overlay × crash, unready, errors');
+});
+
+test('the release image: the next patch version, which its server reports (the inlined package.json changed once, or refused)', () => {
+  assert.equal(releaseVersion('1.0.0'), '1.0.1');
+  assert.equal(releaseVersion('2.9.19'), '2.9.20');
+  assert.throws(() => releaseVersion('latest'), /not major\.minor\.patch/);
+  const pkg = { name: 'rollcall', version: '1.0.0' };
+  const built = 'var a={name:"real-require",version:"1.0.0"};var package_default={name:"rollcall",version:"1.0.0",description:"x"};';
+  assert.equal(withInlinedVersion(built, pkg, '1.0.1'), 'var a={name:"real-require",version:"1.0.0"};var package_default={name:"rollcall",version:"1.0.1",description:"x"};');
+  assert.throws(() => withInlinedVersion('var x=1;', pkg, '1.0.1'), /not there exactly once/);
+  assert.throws(() => withInlinedVersion(built + built, pkg, '1.0.1'), /not there exactly once/);
 });

@@ -51,6 +51,14 @@ export function releaseVersion(tag = bundleTag()): string {
   return `${m[1]}.${m[2]}.${Number(m[3]) + 1}`;
 }
 
+/** A built server.js reporting `version`: its inlined package.json (esbuild bundles `{name:"…",version:"…"`) changed,
+ * refused unless it is there exactly once. */
+export function withInlinedVersion(serverJs: string, pkg: { name: string; version: string }, version: string): string {
+  const inlined = `{name:"${pkg.name}",version:"${pkg.version}"`;
+  if (serverJs.split(inlined).length !== 2) throw new Error(`the build's inlined package.json (${inlined}) is not there exactly once; cannot make the ${version} image`);
+  return serverJs.replace(inlined, `{name:"${pkg.name}",version:"${version}"`);
+}
+
 /**
  * The images the local node runs: the bundle's tag → a build of this checkout, and the release version → the same
  * build reporting that version (its package.json, which the app and the smoke hook read), as the image `npm run
@@ -68,10 +76,7 @@ async function nodeImages(dir: string): Promise<Map<string, string>> {
   // The server reports the version its build inlined (esbuild bundles package.json into server.js); the smoke hook
   // reads package.json. A build of the release version has both: the inlined one is replaced, exactly once.
   const server = path.join(next, 'server.js');
-  const text = await readFile(server, 'utf8');
-  const inlined = `{name:"${pkg.name}",version:"${pkg.version}"`;
-  if (text.split(inlined).length !== 2) throw new Error(`${server}: the inlined package.json (${inlined}) is not there exactly once; cannot make the ${version} image`);
-  await writeFile(server, text.replace(inlined, `{name:"${pkg.name}",version:"${version}"`));
+  await writeFile(server, withInlinedVersion(await readFile(server, 'utf8'), pkg, version));
   return new Map([[tag, current], [version, next]]);
 }
 
