@@ -49,12 +49,19 @@ export interface ArgoCdMatrixReport {
   notModelled: Record<string, string>;
 }
 
-/** One side of a row, in the same words for both. */
+/**
+ * One side of a row, in the same words for both. The revert is pushed at different moments (the real run 150 s after
+ * the release, the rehearsal when its watch judges the release bad), so its figures count from what both share: the
+ * revert's sync from the later of its push and the release's operation's end (Argo CD starts no operation while one
+ * runs), the recovery from the revert's sync.
+ */
 export interface ArgoCdSide {
   phase: string;
   durationS: number | null;
   attempts: number;
-  revertSyncS: number | null;
+  /** From the later of the revert's push and the release's operation's end to the revert's sync starting. */
+  revertWaitS: number | null;
+  /** From the revert's sync starting to the workload back (null: not within the watch). */
   recoveredS: number | null;
   manualSteps: string[];
 }
@@ -75,19 +82,31 @@ export function modelSide(run: Omit<RunResult, 'timeline'>, timeScale: number): 
   const sync = run.figures.sync;
   if (!sync) return null;
   const s = (ms: number | null) => (ms === null ? null : round(ms / 1000 / timeScale));
+  const { revertPushedMs: pushed, revertSyncStartedMs: synced, endedMs: ended } = sync;
+  const recovered = run.figures.revertToRecoveredMs;
   return {
     phase: sync.hang ? 'Running' : sync.phase,
-    durationS: sync.endedMs === null ? null : s(sync.endedMs - sync.startedMs),
+    durationS: ended === null ? null : s(ended - sync.startedMs),
     attempts: sync.attempts,
-    revertSyncS: sync.revertPushedMs === null || sync.revertSyncStartedMs === null ? null : s(sync.revertSyncStartedMs - sync.revertPushedMs),
-    recoveredS: s(run.figures.revertToRecoveredMs),
+    revertWaitS: pushed === null || synced === null ? null : s(synced - Math.max(pushed, ended ?? pushed)),
+    // revertToRecoveredMs counts from the revert's push.
+    recoveredS: pushed === null || synced === null || recovered === null ? null : s(recovered - (synced - pushed)),
     // The model names a pod without its namespace; the real run names both.
     manualSteps: run.figures.manualSteps,
   };
 }
 
 export function realSide(run: RealArgoCdRun): ArgoCdSide {
-  return { phase: run.phase, durationS: round(run.durationS), attempts: run.attempts, revertSyncS: round(run.revertSyncS), recoveredS: round(run.recoveredS), manualSteps: run.manualSteps };
+  const ended = run.releaseStartS !== null && run.durationS !== null ? run.releaseStartS + run.durationS : null;
+  const synced = run.revertSyncS === null ? null : run.revertPushedS + run.revertSyncS;
+  return {
+    phase: run.phase,
+    durationS: round(run.durationS),
+    attempts: run.attempts,
+    revertWaitS: synced === null ? null : round(synced - Math.max(run.revertPushedS, ended ?? run.revertPushedS)),
+    recoveredS: run.recoveredS === null || run.revertSyncS === null ? null : round(run.recoveredS - run.revertSyncS),
+    manualSteps: run.manualSteps,
+  };
 }
 
 const podsOf = (steps: string[]) => steps.map((s) => s.split(' ').at(-1)).join(', ') || 'none';
@@ -118,16 +137,18 @@ export function argocdMatrixMarkdown(report: ArgoCdMatrixReport): string {
   const rows = argocdRows(report);
   const lines = [
     `Measured ${report.generatedAt.slice(0, 10)} with \`npm run argocd:matrix -- --write\`: Argo CD ${report.argocd} on Kubernetes ${report.kubernetes}`,
-    `(the local control plane), ${report.timings}; ${report.noticedBy}. The model: \`--delivery argocd\` at time scale`,
-    `${report.model.timeScale} on the same scaled manifests, commits noticed at once (\`--argocd-refresh 0\`); its figures are in brackets`,
-    'where they differ. Times are seconds of cluster time; "revert synced" and "recovered" count from the revert commit.',
+    `(the local control plane); ${report.timings}; ${report.noticedBy}.`,
+    `The model: \`--delivery argocd\` at time scale ${report.model.timeScale} on the same scaled manifests, commits noticed at once (\`--argocd-refresh 0\`); its figures are in brackets`,
+    'where they differ. Times are seconds of cluster time. "revert waited": from the later of the revert commit and the end of',
+    "the release's operation to the revert's sync starting; \"recovered\": from then to the Application Synced to the revert",
+    'and Healthy (the revert commit came 150 s after the release in the real run, when the watch judged it bad in the model).',
     '',
-    '| overlay | release | release sync (real) | revert synced | recovered | manual steps | differences |',
+    '| overlay | release | release sync (real) | revert waited | recovered | manual steps | differences |',
     '|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const m = r.model ?? undefined;
       const none = report.notModelled[r.overlay];
-      return `| ${r.overlay} | ${r.mode} | ${cell(op(r.real), m && op(m))} | ${cell(s(r.real.revertSyncS), m && s(m.revertSyncS))} | ${cell(s(r.real.recoveredS), m && s(m.recoveredS))} | ${cell(podsOf(r.real.manualSteps), m && podsOf(m.manualSteps))} | ${none ? `not modelled: ${none}` : r.differences.join('; ') || 'none'} |`;
+      return `| ${r.overlay} | ${r.mode} | ${cell(op(r.real), m && op(m))} | ${cell(s(r.real.revertWaitS), m && s(m.revertWaitS))} | ${cell(s(r.real.recoveredS), m && s(m.recoveredS))} | ${cell(podsOf(r.real.manualSteps), m && podsOf(m.manualSteps))} | ${none ? `not modelled: ${none}` : r.differences.join('; ') || 'none'} |`;
     }),
   ];
   return lines.join('\n');

@@ -4,7 +4,7 @@
 // run's. The run itself needs root and a cluster: `npm run argocd:matrix` (docs/argocd-local.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findRenderer, render } from '../bundle/render.ts';
@@ -135,8 +135,10 @@ const modelRun = (overlay: string, scenario: 'crash' | 'errors', sync: NonNullab
 
 test('the model\'s figures read in manifest seconds, and a difference beyond timing is named', () => {
   const sync = { phase: 'Failed' as const, message: '', startedMs: 1000, endedMs: 34_000, attempts: 3, revertPushedMs: 16_000, revertSyncStartedMs: 34_100, hang: false, refreshSeconds: 0 };
-  const side = modelSide(modelRun('rolling', 'crash', sync, ['kubectl delete pod rollcall-2'], 2500), 0.1);
-  assert.deepEqual(side, { phase: 'Failed', durationS: 330, attempts: 3, revertSyncS: 181, recoveredS: 25, manualSteps: ['kubectl delete pod rollcall-2'] });
+  // The revert pushed 150 s into the operation, synced 1 s after it ended, recovered 25 s later (20.6 s of real time
+  // from its push at time scale 0.1 = 206 s).
+  const side = modelSide(modelRun('rolling', 'crash', sync, ['kubectl delete pod rollcall-2'], 20_600), 0.1);
+  assert.deepEqual(side, { phase: 'Failed', durationS: 330, attempts: 3, revertWaitS: 1, recoveredS: 25, manualSteps: ['kubectl delete pod rollcall-2'] });
   const report: ArgoCdMatrixReport = {
     generatedAt: '2026-12-04T00:00:00Z',
     argocd: 'v3.6.2+unknown',
@@ -144,7 +146,7 @@ test('the model\'s figures read in manifest seconds, and a difference beyond tim
     timings: 'scaled',
     noticedBy: 'refresh',
     real: [summarise('rolling', 'crash', watched, RELEASE, REVERT, 150, ['kubectl -n rollcall-rolling delete pod rollcall-2']), { ...summarise('recreate', 'crash', watched, RELEASE, REVERT, 150, []), overlay: 'recreate', attempts: 2 }, { ...summarise('blue-green', 'crash', watched, RELEASE, REVERT, 150, []), overlay: 'blue-green' }],
-    model: { timeScale: 0.1, runs: [modelRun('rolling', 'crash', sync, ['kubectl delete pod rollcall-2'], 2500), modelRun('recreate', 'crash', sync, [], 2500)] } as unknown as ArgoCdMatrixReport['model'],
+    model: { timeScale: 0.1, runs: [modelRun('rolling', 'crash', sync, ['kubectl delete pod rollcall-2'], 20_600), modelRun('recreate', 'crash', sync, [], 20_600)] } as unknown as ArgoCdMatrixReport['model'],
     notModelled: { 'blue-green': 'not driven' },
   };
   const rows = argocdRows(report);
@@ -152,11 +154,12 @@ test('the model\'s figures read in manifest seconds, and a difference beyond tim
   assert.deepEqual(rows[1]!.differences, ['attempts: model 3, real 2']);
   assert.equal(rows[2]!.model, null);
   const md = argocdMatrixMarkdown(report);
-  assert.match(md, /\| rolling \| crash \| Failed after 351 s, 3 attempts \(model: Failed after 330 s, 3 attempts\) \|/);
-  assert.match(md, /\| blue-green \| crash \| Failed after 351 s, 3 attempts \| 204 s \| 230 s \| none \| not modelled: not driven \|/);
+  // Real: the operation ended at 352 s, the revert (pushed at 150 s) synced at 353.5 s and recovered at 380 s.
+  assert.match(md, /\| rolling \| crash \| Failed after 351 s, 3 attempts \(model: Failed after 330 s, 3 attempts\) \| 2 s \(model: 1 s\) \| 27 s \(model: 25 s\) \| rollcall-2 \| none \|/);
+  assert.match(md, /\| blue-green \| crash \| Failed after 351 s, 3 attempts \| 2 s \| 27 s \| none \| not modelled: not driven \|/);
 });
 
-test('docs/argocd-local.md holds the table of the recorded matrix (docs/argocd-matrix.json)', { skip: existsSync(path.join(root, 'docs/argocd-matrix.json')) ? false : 'no recorded matrix yet' }, () => {
+test('docs/argocd-local.md holds the table of the recorded matrix (docs/argocd-matrix.json)', () => {
   const report = JSON.parse(readFileSync(path.join(root, 'docs/argocd-matrix.json'), 'utf8')) as ArgoCdMatrixReport;
   const doc = readFileSync(path.join(root, 'docs/argocd-local.md'), 'utf8');
   assert.ok(doc.includes(`<!-- BEGIN argocd-matrix-real -->\n${argocdMatrixMarkdown(report)}\n<!-- END argocd-matrix-real -->`), 'run `npm run argocd:matrix -- --from docs/argocd-matrix.json --write`');
