@@ -136,6 +136,12 @@ describe('the cluster DNS, as pods see it', { skip: reason ?? false }, () => {
         },
       });
       await eventually('web-0 and web-1 Ready', 90_000, async () => ((await Promise.all(['web-0', 'web-1'].map(pod))).every(ready) ? true : undefined));
+      // The DNS names Ready pods from the headless Service's EndpointSlices, which the EndpointSlice controller updates
+      // a moment after the pods turn Ready: a lookup before that finds one pod (seen once in CI).
+      await eventually('both pods ready in the EndpointSlices of web', 60_000, async () => {
+        const slices = await api.get<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(`/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`);
+        return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready === true).length === 2 ? true : undefined;
+      });
     },
     { timeout: 3_600_000 },
   );
