@@ -12,7 +12,7 @@
 // --write records the report in docs/argocd-matrix.json and writes the table of docs/argocd-local.md (block
 // argocd-matrix-real); `--from FILE --write` writes the table from a report printed earlier with --json, and
 // `--from FILE --remodel` runs the model's side again beside its recorded real runs (after a change to the model).
-// Defaults: every overlay, the three modes: about 45 min on 2 cores (the Go builds cached).
+// Defaults: every overlay, the three modes: about 35 min on 2 cores (the Go builds cached).
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
