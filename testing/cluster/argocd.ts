@@ -35,6 +35,7 @@ import {
   recoveredBy,
   releaseBadBuild,
   setBadRelease,
+  StuckPods,
   visitWhileRunning,
   type Application,
   type Observation,
@@ -168,16 +169,20 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
       overlays.map(async (overlay) => {
         const name = `rollcall-${overlay}`;
         // The manual step each overlay's README names for a crashing release (kustomize/overlays/*/README.md, table "A
-        // bad release"): rolling needs the forced rollback (OrderedReady never replaces a pod that never became Ready,
-        // kubernetes#67250), taken once the revert's sync has started; recreate needs none (its hook deletes the pods).
-        const manual = MANUAL_STEP[overlay] ?? [];
-        if (manual.length === 0) return { overlay, manual, ...(await record(name, 600_000, recoveredBy(revert))) };
-        // Only once the revert's StatefulSet is stored (the Application Synced to it): a pod deleted earlier comes back
-        // from the bad template (seen here: it did).
-        const started = await record(name, 300_000, (o) => o.revision === revert.slice(0, 8) && o.sync === 'Synced');
-        for (const pod of manual) await api.send('DELETE', `/api/v1/namespaces/rollcall-${overlay}/pods/${pod}`);
-        const rest = await record(name, 600_000, recoveredBy(revert));
-        return { overlay, manual, changes: [...started.changes, ...rest.changes], ended: rest.ended };
+        // bad release"), taken as the matrix takes it (releases.ts StuckPods): once the revert is stored, a pod that
+        // stays not Ready off the StatefulSet's update revision for 20 s is deleted. Deleting it as soon as the
+        // Application shows Synced was too early once the Application was watched rather than polled: the StatefulSet
+        // controller had not yet taken the revert's revision, and the pod came back from the bad template.
+        const stuck = new StuckPods(api, name);
+        const manual: string[] = [];
+        const tick = async (o: Observation) => {
+          if (o.revision !== revert.slice(0, 8) || o.sync !== 'Synced') return;
+          for (const pod of await stuck.due().catch(() => [])) {
+            manual.push(pod);
+            await stuck.delete(pod);
+          }
+        };
+        return { overlay, manual, ...(await watch.record(name, 600_000, recoveredBy(revert), { tick })) };
       }),
     );
     for (const { overlay, manual, changes, ended } of recoveries) {
@@ -185,6 +190,9 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
     }
     for (const { overlay, manual, ended } of recoveries) {
       assert.ok(ended, `${overlay} did not recover after the revert${manual.length ? ` and ${manual.join('; ')}` : ''}`);
+      // rolling: the forced rollback (OrderedReady never replaces a pod that never became Ready, kubernetes#67250);
+      // recreate: none (its hook deletes the pods).
+      assert.deepEqual(manual, MANUAL_STEP[overlay], `${overlay}: the pods deleted by hand`);
     }
   });
 
