@@ -131,6 +131,15 @@ export class ArgoCdApplier implements Applier {
 
   /** Deletes the Application without its resources (it has no finalizer): the run then deletes the namespace. */
   async forget(ns: string): Promise<void> {
+    // Automated sync off, and the running operation (the revert's, often) left to end, so nothing Argo CD still has in
+    // flight applies objects into the namespace being deleted (a cleanup once waited 300 s for it in vain).
+    await this.pause(ns).catch(() => undefined);
+    const ended = Date.now() + 120_000;
+    while (Date.now() < ended) {
+      const app = await this.#o.kube.find<Application>(this.#applicationPath(ns)).catch(() => undefined);
+      if (app?.status?.operationState?.phase !== 'Running') break;
+      await sleep(POLL_MS);
+    }
     await this.#o.kube.request('DELETE', this.#applicationPath(ns)).catch(() => undefined);
     const deadline = Date.now() + 60_000;
     while ((await this.#o.kube.find(this.#applicationPath(ns)).catch(() => undefined)) && Date.now() < deadline) await sleep(POLL_MS);
