@@ -15,10 +15,11 @@ import path from 'node:path';
 import { instantiate } from '../bundle/argocd.ts';
 import { render } from '../bundle/render.ts';
 import type { K8sObject } from '../bundle/types.ts';
+import { analysisHook } from '../testing/support/analysis-hook.ts';
+import type { WebResponse } from '../rehearsal/model/argo-rollouts-analysis.ts';
 import { scaledOverlays } from '../scripts/argocd-matrix.ts';
 import type { ArgoCdMatrixReport, RealArgoCdRun } from '../rehearsal/argocd-fidelity.ts';
-import { analysisRunOutcome, applicationSyncSpec, hookJobs, jobOutcome, runSync, settingsFromApplication, syncTasksOf, type StatefulSetStatus } from '../rehearsal/model/argocd-sync.ts';
-import { dueMeasurements, measure, parseAnalysis, recordMeasurement, runPhase, startRun, type WebResponse } from '../rehearsal/model/argo-rollouts-analysis.ts';
+import { applicationSyncSpec, hookJobs, jobOutcome, runSync, settingsFromApplication, syncTasksOf, type StatefulSetStatus } from '../rehearsal/model/argocd-sync.ts';
 import { renderer, requireRenderer } from '../testing/support/renderer.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -30,23 +31,11 @@ const PER_ATTEMPT_S = 12;
 const canaryAnswer = (mode: RealArgoCdRun['mode']): WebResponse =>
   mode === 'errors' ? { status: 200, body: JSON.stringify({ error_share: 0.5 }) } : { error: mode === 'crash' ? 'connect ECONNREFUSED' : 'lookup rollcall-2.rollcall-headless: no such host' };
 
-function analysisHook(run: K8sObject, answer: WebResponse) {
-  const metrics = parseAnalysis(run);
-  return (startedAt: number, now: number) => {
-    let progress = startRun(metrics, 0);
-    for (let due = dueMeasurements(metrics, progress); due.length > 0; due = dueMeasurements(metrics, progress)) {
-      const { metric, atMs } = due[0]!;
-      if (atMs > (now - startedAt) * 1000) break;
-      progress = recordMeasurement(progress, metric, measure(metrics[metric]!, answer), atMs);
-    }
-    return analysisRunOutcome(runPhase(metrics, progress));
-  };
-}
 
 function modelOf(run: RealArgoCdRun, objects: readonly K8sObject[], application: K8sObject) {
   const tasks = syncTasksOf(objects, applicationSyncSpec(application), { namespaceExists: true });
   const jobs = hookJobs(objects);
-  const analysis = objects.filter((o) => o.kind === 'AnalysisRun').map((o) => [o.metadata?.name ?? '', analysisHook(o, canaryAnswer(run.mode))] as const);
+  const analysis = objects.filter((o) => o.kind === 'AnalysisRun').map((o) => [o.metadata?.name ?? '', analysisHook(o, () => canaryAnswer(run.mode))] as const);
   const ready = run.mode === 'errors';
   const smokePasses = ready || run.overlay === 'blue-green';
   const status: StatefulSetStatus = { generation: 1, observedGeneration: 1, replicas: 3, readyReplicas: ready ? 3 : 2, updatedReplicas: ready ? 3 : 1, currentRevision: 'r1', updateRevision: 'r2', updateStrategy: run.overlay === 'recreate' ? 'OnDelete' : 'RollingUpdate' };

@@ -37,7 +37,7 @@ import {
   applicationSyncSpec,
 } from '../rehearsal/model/argocd-sync.ts';
 import type { K8sObject } from '../bundle/types.ts';
-import { dueMeasurements, measure, parseAnalysis, recordMeasurement, runPhase, startRun, type WebResponse } from '../rehearsal/model/argo-rollouts-analysis.ts';
+import { analysisHook } from '../testing/support/analysis-hook.ts';
 
 const sts = (over: Partial<StatefulSetStatus> = {}): StatefulSetStatus => ({
   generation: 2,
@@ -352,22 +352,6 @@ describe('canary-analysis: an AnalysisRun hook beside the smoke Job, both Sync/0
   });
 });
 
-/**
- * The AnalysisRun of a rendered overlay driven by the analysis model against a canary that answers `answer(t)`
- * (seconds since the run started); returns the hook's outcome at `now`. What the rehearsal's runner does with real pods.
- */
-function analysisHook(run: K8sObject, answer: (t: number) => WebResponse) {
-  const metrics = parseAnalysis(run);
-  return (startedAt: number, now: number) => {
-    let progress = startRun(metrics, 0);
-    for (let due = dueMeasurements(metrics, progress); due.length > 0; due = dueMeasurements(metrics, progress)) {
-      const { metric, atMs } = due[0]!;
-      if (atMs > (now - startedAt) * 1000) break;
-      progress = recordMeasurement(progress, metric, measure(metrics[metric]!, answer(atMs / 1000)), atMs);
-    }
-    return analysisRunOutcome(runPhase(metrics, progress));
-  };
-}
 
 describe('what Argo CD adds to a sync (one case per rule, each with its source)', () => {
   const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }) as K8sObject;
