@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { goModText } from '../cluster/go-build.ts';
 import { argocdReportedVersion, kustomizeBinary } from '../cluster/argocd/build.ts';
 import { applyObject } from '../cluster/argocd/install.ts';
-import { addComponent, ApplicationWatch, overlayNames, recoveredBy, releaseBadBuild, setBadRelease, StuckPods, visitWhileRunning, type Observation } from '../cluster/argocd/releases.ts';
+import { addComponent, ApplicationWatch, overlayNames, recoveredBy, releaseBadBuild, setBadRelease, forcedRollback, visitWhileRunning, type Observation } from '../cluster/argocd/releases.ts';
 import { argocdStackUnavailable, releaseVersion, SCALED_TIMINGS, SCALED_TIMINGS_COMPONENT, startArgoCDStack } from '../cluster/argocd/stack.ts';
 import { findRenderer, noRendererMessage, parseManifests, render } from '../bundle/render.ts';
 import { repoRoot } from '../bundle/schema.ts';
@@ -142,18 +142,8 @@ async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line
       const runs = await Promise.all(
         overlays.map(async (overlay) => {
           const ns = `rollcall-${overlay}`;
-          const stuck = new StuckPods(api, ns);
           const manual: string[] = [];
-          // The forced rollback, only once the revert's StatefulSet is stored (the Application Synced to it): a pod
-          // deleted earlier comes back from the bad template.
-          const tick = async (o: Observation) => {
-            if (!revert || o.revision !== revert.slice(0, 8) || o.sync !== 'Synced') return;
-            for (const pod of await stuck.due().catch(() => [])) {
-              manual.push(`kubectl -n ${ns} delete pod ${pod}`);
-              log(`${overlay} ${mode}: manual step: kubectl -n ${ns} delete pod ${pod}`);
-              await stuck.delete(pod);
-            }
-          };
+          const tick = forcedRollback(api, ns, () => revert, manual);
           const record = await watch.record(ns, WATCH_MS, (o) => revert !== undefined && recoveredBy(revert)(o), { tick, origin: pushed });
           const { revert: rev, atS } = await reverted;
           const run = summarise(overlay, mode, record.changes, release, rev, atS, manual);

@@ -264,6 +264,23 @@ export class StuckPods {
   }
 }
 
+/**
+ * The forced rollback as a `record` tick: once the Application is Synced to the revert (`revert()`: its commit, or
+ * undefined before it is pushed; a pod deleted earlier comes back from the bad template), every pod StuckPods finds is
+ * deleted and its command added to `steps`.
+ */
+export function forcedRollback(api: ApiClient, namespace: string, revert: () => string | undefined, steps: string[]): (o: Observation) => Promise<void> {
+  const stuck = new StuckPods(api, namespace);
+  return async (o) => {
+    const commit = revert();
+    if (!commit || o.revision !== commit.slice(0, 8) || o.sync !== 'Synced') return;
+    for (const pod of await stuck.due().catch(() => [])) {
+      steps.push(`kubectl -n ${namespace} delete pod ${pod}`);
+      await stuck.delete(pod);
+    }
+  };
+}
+
 /** Visits `pod` (GET / with Accept: application/json, through the API server's pod proxy) about five times a second
  * until stopped; counts the answers by status (0: no answer, e.g. while the pod is replaced). The canary-analysis
  * overlay's analysis judges the canary's answers to its clients (GET /stats error_share): this gives it clients. */

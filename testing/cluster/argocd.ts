@@ -35,7 +35,7 @@ import {
   recoveredBy,
   releaseBadBuild,
   setBadRelease,
-  StuckPods,
+  forcedRollback,
   visitWhileRunning,
   type Application,
   type Observation,
@@ -173,16 +173,10 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
         // stays not Ready off the StatefulSet's update revision for 20 s is deleted. Deleting it as soon as the
         // Application shows Synced was too early once the Application was watched rather than polled: the StatefulSet
         // controller had not yet taken the revert's revision, and the pod came back from the bad template.
-        const stuck = new StuckPods(api, name);
-        const manual: string[] = [];
-        const tick = async (o: Observation) => {
-          if (o.revision !== revert.slice(0, 8) || o.sync !== 'Synced') return;
-          for (const pod of await stuck.due().catch(() => [])) {
-            manual.push(pod);
-            await stuck.delete(pod);
-          }
-        };
-        return { overlay, manual, ...(await watch.record(name, 600_000, recoveredBy(revert), { tick })) };
+        const steps: string[] = [];
+        const tick = forcedRollback(api, name, () => revert, steps);
+        const recorded = await watch.record(name, 600_000, recoveredBy(revert), { tick });
+        return { overlay, manual: steps.map((step) => step.split(' ').at(-1)!), ...recorded };
       }),
     );
     for (const { overlay, manual, changes, ended } of recoveries) {
