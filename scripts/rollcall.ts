@@ -13,6 +13,7 @@ import type { RehearsalCluster } from '../rehearsal/cluster/seam.ts';
 import { PodProcess } from '../rehearsal/run/pod-process.ts';
 import { CRASH_AFTER_MS, ERROR_SHARE, parseScenarios, SCENARIOS, SLOW_DELAY_MS } from '../rehearsal/run/scenarios.ts';
 import { checkReportPath, parseCommandLine, UsageError, type Choices } from './lib/compare-args.ts';
+import { exitWhenFlushed } from './lib/exit-flushed.ts';
 
 /** 0.05: the full matrix (6 overlays × 5 scenarios) took 235 s on the project's 2-core machine; at 0.1 it took 7 min
  * (README, "Comparing rollout strategies"). The issue's budget is 5 minutes. */
@@ -164,10 +165,10 @@ async function main(argv: string[]): Promise<number> {
 releaseOnInterrupt('rollcall');
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (error: Error) => {
     for (const pod of PodProcess.live) pod.kill();
     console.error(`rollcall: ${error.message}`);
-    process.exit(2);
+    exitWhenFlushed(2);
   },
 );

@@ -27,8 +27,8 @@ function rollcall(args: string[]): Promise<{ code: number | null; stdout: string
     const child = spawn(process.execPath, [path.join(root, 'scripts/rollcall.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       for (const line of String(d).split('\n')) if (/Argo CD|cluster:|rolling/.test(line)) console.log(`# ${line.trim()}`);
     });

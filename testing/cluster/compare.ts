@@ -39,8 +39,8 @@ function rollcall(args: string[], env: Record<string, string> = {}): Promise<Ran
     const child = spawn(process.execPath, [path.join(root, 'scripts/rollcall.ts'), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       for (const line of String(d).split('\n')) if (/overlay \d+ of|cluster:|refus/.test(line)) console.log(`# ${line.trim()}`);
     });
