@@ -143,7 +143,10 @@ async function runReal(overlays: string[], modes: ArgoCdMatrixMode[], log: (line
         overlays.map(async (overlay) => {
           const ns = `rollcall-${overlay}`;
           const manual: string[] = [];
-          const tick = forcedRollback(api, ns, () => revert, manual);
+          const tick = forcedRollback(api, ns, () => revert, ({ command }) => {
+            manual.push(command);
+            log(`${overlay} ${mode}: manual step: ${command}`);
+          });
           const record = await watch.record(ns, WATCH_MS, (o) => revert !== undefined && recoveredBy(revert)(o), { tick, origin: pushed });
           const { revert: rev, atS } = await reverted;
           const run = summarise(overlay, mode, record.changes, release, rev, atS, manual);

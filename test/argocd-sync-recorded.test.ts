@@ -31,7 +31,6 @@ const PER_ATTEMPT_S = 12;
 const canaryAnswer = (mode: RealArgoCdRun['mode']): WebResponse =>
   mode === 'errors' ? { status: 200, body: JSON.stringify({ error_share: 0.5 }) } : { error: mode === 'crash' ? 'connect ECONNREFUSED' : 'lookup rollcall-2.rollcall-headless: no such host' };
 
-
 function modelOf(run: RealArgoCdRun, objects: readonly K8sObject[], application: K8sObject) {
   const tasks = syncTasksOf(objects, applicationSyncSpec(application), { namespaceExists: true });
   const jobs = hookJobs(objects);

@@ -352,7 +352,6 @@ describe('canary-analysis: an AnalysisRun hook beside the smoke Job, both Sync/0
   });
 });
 
-
 describe('what Argo CD adds to a sync (one case per rule, each with its source)', () => {
   const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }) as K8sObject;
   const app = (syncOptions: string[], extra: Record<string, unknown> = {}) => ({ syncPolicy: { automated: {}, syncOptions, ...extra }, destination: { namespace: 'rollcall-x' } });

@@ -264,18 +264,24 @@ export class StuckPods {
   }
 }
 
+/** A pod deleted by hand, and the command the overlay's README gives a person for it. */
+export interface ManualStep {
+  pod: string;
+  command: string;
+}
+
 /**
  * The forced rollback as a `record` tick: once the Application is Synced to the revert (`revert()`: its commit, or
  * undefined before it is pushed; a pod deleted earlier comes back from the bad template), every pod StuckPods finds is
- * deleted and its command added to `steps`.
+ * deleted and reported to `taken`.
  */
-export function forcedRollback(api: ApiClient, namespace: string, revert: () => string | undefined, steps: string[]): (o: Observation) => Promise<void> {
+export function forcedRollback(api: ApiClient, namespace: string, revert: () => string | undefined, taken: (step: ManualStep) => void): (o: Observation) => Promise<void> {
   const stuck = new StuckPods(api, namespace);
   return async (o) => {
     const commit = revert();
     if (!commit || o.revision !== commit.slice(0, 8) || o.sync !== 'Synced') return;
     for (const pod of await stuck.due().catch(() => [])) {
-      steps.push(`kubectl -n ${namespace} delete pod ${pod}`);
+      taken({ pod, command: `kubectl -n ${namespace} delete pod ${pod}` });
       await stuck.delete(pod);
     }
   };

@@ -6,7 +6,6 @@
 
 /** Exits with `code` once everything written to stdout and stderr so far has left the process. */
 export function exitWhenFlushed(code: number): void {
-  process.exitCode = code;
   let pending = 2;
   const done = () => {
     pending -= 1;

@@ -38,6 +38,7 @@ import {
   forcedRollback,
   visitWhileRunning,
   type Application,
+  type ManualStep,
   type Observation,
 } from '../../cluster/argocd/releases.ts';
 import { eventually } from '../support/cluster-helpers.ts';
@@ -173,20 +174,20 @@ describe('real Argo CD on the local control plane', { skip: reason ?? false }, (
         // stays not Ready off the StatefulSet's update revision for 20 s is deleted. Deleting it as soon as the
         // Application shows Synced was too early once the Application was watched rather than polled: the StatefulSet
         // controller had not yet taken the revert's revision, and the pod came back from the bad template.
-        const steps: string[] = [];
-        const tick = forcedRollback(api, name, () => revert, steps);
+        const manual: ManualStep[] = [];
+        const tick = forcedRollback(api, name, () => revert, (step) => manual.push(step));
         const recorded = await watch.record(name, 600_000, recoveredBy(revert), { tick });
-        return { overlay, manual: steps.map((step) => step.split(' ').at(-1)!), ...recorded };
+        return { overlay, manual, ...recorded };
       }),
     );
     for (const { overlay, manual, changes, ended } of recoveries) {
-      report(`${overlay} crash: revert`, { changes, ended, manual: manual.map((p) => `kubectl -n rollcall-${overlay} delete pod ${p}`), revertPushedAfterReleaseMs: Math.round(revertPushed - pushed) });
+      report(`${overlay} crash: revert`, { changes, ended, manual: manual.map((step) => step.command), revertPushedAfterReleaseMs: Math.round(revertPushed - pushed) });
     }
     for (const { overlay, manual, ended } of recoveries) {
-      assert.ok(ended, `${overlay} did not recover after the revert${manual.length ? ` and ${manual.join('; ')}` : ''}`);
+      assert.ok(ended, `${overlay} did not recover after the revert${manual.length ? ` and ${manual.map((step) => step.command).join('; ')}` : ''}`);
       // rolling: the forced rollback (OrderedReady never replaces a pod that never became Ready, kubernetes#67250);
       // recreate: none (its hook deletes the pods).
-      assert.deepEqual(manual, MANUAL_STEP[overlay], `${overlay}: the pods deleted by hand`);
+      assert.deepEqual(manual.map((step) => step.pod), MANUAL_STEP[overlay], `${overlay}: the pods deleted by hand`);
     }
   });
 

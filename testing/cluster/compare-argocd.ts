@@ -30,7 +30,7 @@ function rollcall(args: string[]): Promise<{ code: number | null; stdout: string
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
-      for (const line of String(d).split('\n')) if (/Argo CD|cluster:|rolling/.test(line)) console.log(`# ${line.trim()}`);
+      for (const line of d.split('\n')) if (/Argo CD|cluster:|rolling/.test(line)) console.log(`# ${line.trim()}`);
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

@@ -42,7 +42,7 @@ function rollcall(args: string[], env: Record<string, string> = {}): Promise<Ran
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
-      for (const line of String(d).split('\n')) if (/overlay \d+ of|cluster:|refus/.test(line)) console.log(`# ${line.trim()}`);
+      for (const line of d.split('\n')) if (/overlay \d+ of|cluster:|refus/.test(line)) console.log(`# ${line.trim()}`);
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
